@@ -1,0 +1,3 @@
+module github.com/dletter/dletter
+
+go 1.26.0

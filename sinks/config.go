@@ -1,0 +1,295 @@
+package sinks
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ConfigError reports a bad configuration key. It names the sink, the key
+// and the offending value (never the value of a secret), and matches
+// ErrInvalidConfig.
+type ConfigError struct {
+	Kind   string // the sink kind, such as "webhook"
+	Sink   string // the user's name for the sink
+	Key    string // the key, such as "timeout" or "headers.X-Token"
+	Value  any    // the offending value; nil when missing or secret
+	Reason string // what is wrong, such as "is required"
+}
+
+// Error formats the error as
+// `sinks: sink "alerts" (webhook): key "timeout": <reason> (got "abc")`.
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("sinks: ")
+	if e.Sink != "" || e.Kind != "" {
+		fmt.Fprintf(&b, "sink %q", e.Sink)
+		if e.Kind != "" {
+			fmt.Fprintf(&b, " (%s)", e.Kind)
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		fmt.Fprintf(&b, "key %q: ", e.Key)
+	}
+	b.WriteString(e.Reason)
+	if e.Value != nil {
+		fmt.Fprintf(&b, " (got %#v)", e.Value)
+	}
+	return b.String()
+}
+
+// Is makes a *ConfigError match ErrInvalidConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// DecodeConfig decodes the raw configuration block of sink name (of the given
+// kind) into dst, a pointer to a struct whose fields carry json tags. It is
+// what factories use, so that every kind reports mistakes the same way:
+//
+//   - a key that dst has no field for is an error (a typo never passes
+//     silently); the key "kind" is ignored;
+//   - a value of the wrong type is an error naming the key and the value;
+//   - "${NAME}" in a string value is replaced by the environment variable
+//     NAME, and an unset NAME is an error ("$${" stands for a literal "${");
+//   - a Duration field takes Go's duration syntax ("500ms", "30s").
+//
+// Checking required keys is left to the factory, which returns a
+// *ConfigError with Reason "is required".
+func DecodeConfig(kind, name string, raw map[string]any, dst any) error {
+	fail := func(key string, value any, reason string) error {
+		return &ConfigError{Kind: kind, Sink: name, Key: key, Value: value, Reason: reason}
+	}
+	rv := reflect.ValueOf(dst)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return Errorf(CodeInternal, "DecodeConfig", "dst must be a pointer to a struct, got %T", dst)
+	}
+	known := jsonKeys(rv.Elem().Type())
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	clean := make(map[string]any, len(raw))
+	for _, k := range keys {
+		if k == "kind" {
+			continue
+		}
+		if _, ok := known[k]; !ok {
+			return fail(k, nil, "unknown key (known keys: "+strings.Join(sortedKeys(known), ", ")+")")
+		}
+		v, err := expandEnv(k, raw[k])
+		if err != nil {
+			return fail(k, nil, err.Error())
+		}
+		clean[k] = v
+	}
+	data, err := json.Marshal(clean)
+	if err != nil {
+		return fail("", nil, "cannot encode configuration: "+err.Error())
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			key := typeErr.Field
+			return fail(key, clean[strings.SplitN(key, ".", 2)[0]], "wants "+describeType(typeErr.Type))
+		}
+		var durErr *durationError
+		if errors.As(err, &durErr) {
+			key := findKeyWithValue(clean, durErr.value)
+			return fail(key, durErr.value, durErr.reason)
+		}
+		return fail("", nil, err.Error())
+	}
+	return nil
+}
+
+func jsonKeys(t reflect.Type) map[string]struct{} {
+	keys := make(map[string]struct{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		keys[name] = struct{}{}
+	}
+	return keys
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func describeType(t reflect.Type) string {
+	switch {
+	case t == reflect.TypeOf(Duration(0)):
+		return "a duration such as 30s"
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Float64:
+		return "a number"
+	case t.Kind() == reflect.Slice:
+		return "a list"
+	case t.Kind() == reflect.Map:
+		return "a map"
+	}
+	return t.String()
+}
+
+func findKeyWithValue(m map[string]any, v string) string {
+	for k, mv := range m {
+		if s, ok := mv.(string); ok && s == v {
+			return k
+		}
+	}
+	return ""
+}
+
+var envRef = regexp.MustCompile(`\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${NAME} in the strings of v (recursively through lists
+// and maps) with the environment's value.
+func expandEnv(key string, v any) (any, error) {
+	switch v := v.(type) {
+	case string:
+		var missing string
+		out := envRef.ReplaceAllStringFunc(v, func(ref string) string {
+			if ref == "$${" {
+				return "${"
+			}
+			name := ref[2 : len(ref)-1]
+			val, ok := os.LookupEnv(name)
+			if !ok && missing == "" {
+				missing = name
+			}
+			return val
+		})
+		if missing != "" {
+			return nil, fmt.Errorf("environment variable %s is not set", missing)
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			x, err := expandEnv(key, e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			x, err := expandEnv(key, e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = x
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// ResolveSecret returns the secret configured under key in one of three ways:
+// inline (key), from an environment variable (key_env) or from a file
+// (key_file, with one trailing newline removed). At most one may be set; an
+// unset variable, an empty value or an unreadable file is an error that names
+// the key and the variable or path, never the secret. It returns "" when none
+// of the three is set; a factory that requires the secret reports that.
+func ResolveSecret(kind, name, key, inline, env, file string) (string, error) {
+	fail := func(k string, value any, reason string) error {
+		return &ConfigError{Kind: kind, Sink: name, Key: k, Value: value, Reason: reason}
+	}
+	set := 0
+	for _, s := range []string{inline, env, file} {
+		if s != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		return "", fail(key, nil, fmt.Sprintf("set only one of %s, %s_env and %s_file", key, key, key))
+	}
+	switch {
+	case env != "":
+		v, ok := os.LookupEnv(env)
+		if !ok || v == "" {
+			return "", fail(key+"_env", env, "environment variable is not set or empty")
+		}
+		return v, nil
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", fail(key+"_file", file, "cannot read: "+errors.Unwrap(err).Error())
+		}
+		v := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+		if v == "" {
+			return "", fail(key+"_file", file, "file is empty")
+		}
+		return v, nil
+	}
+	return inline, nil
+}
+
+// Duration is a time.Duration that decodes from Go's duration syntax
+// ("500ms", "1m30s") in JSON and YAML configuration. A bare number is
+// refused (it would be ambiguous between seconds and nanoseconds), except 0.
+type Duration time.Duration
+
+type durationError struct {
+	value  string
+	reason string
+}
+
+func (e *durationError) Error() string { return e.reason }
+
+// UnmarshalJSON accepts a duration string, or the number 0.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if string(b) == "0" {
+		*d = 0
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &durationError{value: string(b), reason: "wants a duration such as 30s, with a unit"}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return &durationError{value: s, reason: "wants a duration such as 30s"}
+	}
+	if v < 0 {
+		return &durationError{value: s, reason: "must not be negative"}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string such as "30s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// String formats the duration like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
