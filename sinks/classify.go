@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/textproto"
 	"syscall"
@@ -44,16 +45,22 @@ func Terminal(err error) error {
 // decides on structured facts, never on the text of a message:
 //
 //   - nil: false.
-//   - context.Canceled and context.DeadlineExceeded: false (the caller gave up).
+//   - context.Canceled, or context.DeadlineExceeded itself in the chain: false
+//     (the caller gave up). An I/O or HTTP client timeout that merely matches
+//     context.DeadlineExceeded through its Is method (a dial timeout, an
+//     http.Client Timeout) is a network timeout and is transient.
 //   - the outermost error in the chain with a Transient() bool method (see
 //     Transient, Terminal and StatusError): its answer.
 //   - an SMTP reply (*textproto.Error): 4xx true, 5xx false.
-//   - a TLS certificate or handshake failure: false, even inside *url.Error.
-//   - a malformed URL (*url.Error without a network cause): false.
+//   - a TLS certificate or handshake failure, or a TLS alert from the peer:
+//     false, even inside *url.Error.
+//   - a DNS answer that the name does not exist, or a malformed address
+//     (*net.AddrError, such as an invalid port): false.
 //   - a net.Error that timed out: true.
 //   - ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT, ECONNABORTED, EHOSTUNREACH,
-//     ENETUNREACH: true; any other *net.OpError (a dial or read that failed): true.
-//   - anything else: false.
+//     ENETUNREACH, and a connection cut short (io.EOF, io.ErrUnexpectedEOF):
+//     true; any other *net.OpError (a dial or read that failed): true.
+//   - anything else, a malformed URL among them: false.
 //
 // The original API also matched substrings of messages carrying a
 // "sink unavailable" code; that misreads messages, so it is not done here:
@@ -62,7 +69,7 @@ func IsTransient(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || chainHas(err, context.DeadlineExceeded) {
 		return false
 	}
 	var hint transientHinter
@@ -75,6 +82,14 @@ func IsTransient(err error) bool {
 	}
 	if isTLSFailure(err) {
 		return false
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return false
+	}
+	var addr *net.AddrError
+	if errors.As(err, &addr) {
+		return false // a malformed address, such as an invalid port
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -94,9 +109,34 @@ func IsTransient(err error) bool {
 	return false
 }
 
+// chainHas reports whether target itself (by identity, not through an Is
+// method) is in err's chain.
+func chainHas(err, target error) bool {
+	for err != nil {
+		if err == target {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if chainHas(e, target) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 var transientErrnos = []error{
 	syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE, syscall.ETIMEDOUT,
 	syscall.ECONNABORTED, syscall.EHOSTUNREACH, syscall.ENETUNREACH,
+	io.EOF, io.ErrUnexpectedEOF,
 }
 
 func isTLSFailure(err error) bool {
@@ -108,7 +148,12 @@ func isTLSFailure(err error) bool {
 		record           tls.RecordHeaderError
 		alert            tls.AlertError
 	)
-	return errors.As(err, &unknownAuthority) || errors.As(err, &hostname) ||
+	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) ||
 		errors.As(err, &invalid) || errors.As(err, &verification) ||
-		errors.As(err, &record) || errors.As(err, &alert)
+		errors.As(err, &record) || errors.As(err, &alert) {
+		return true
+	}
+	// The peer refused the handshake ("remote error: tls: bad certificate").
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
 }

@@ -90,25 +90,50 @@ func DecodeConfig(kind, name string, raw map[string]any, dst any) error {
 		}
 		clean[k] = v
 	}
-	data, err := json.Marshal(clean)
-	if err != nil {
-		return fail("", nil, "cannot encode configuration: "+err.Error())
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(dst); err != nil {
+	if err := decodeInto(clean, dst); err != nil {
+		key, value := culprit(keys, clean, rv.Elem().Type())
 		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			key := typeErr.Field
-			return fail(key, clean[strings.SplitN(key, ".", 2)[0]], "wants "+describeType(typeErr.Type))
-		}
 		var durErr *durationError
-		if errors.As(err, &durErr) {
-			key := findKeyWithValue(clean, durErr.value)
-			return fail(key, durErr.value, durErr.reason)
+		switch {
+		case errors.As(err, &typeErr):
+			if typeErr.Field != "" {
+				key = typeErr.Field
+			}
+			return fail(key, value, "wants "+describeType(typeErr.Type))
+		case errors.As(err, &durErr):
+			return fail(key, value, durErr.reason)
 		}
-		return fail("", nil, err.Error())
+		return fail(key, nil, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return nil
+}
+
+// decodeInto decodes m into dst through JSON, refusing unknown fields at
+// every depth.
+func decodeInto(m map[string]any, dst any) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("cannot encode configuration: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(dst)
+}
+
+// culprit finds the first key (in sorted order) whose value alone fails to
+// decode into a fresh value of type t, so that an error names its key even
+// when the decoder does not say which field it was decoding.
+func culprit(keys []string, clean map[string]any, t reflect.Type) (string, any) {
+	for _, k := range keys {
+		v, ok := clean[k]
+		if !ok {
+			continue
+		}
+		if decodeInto(map[string]any{k: v}, reflect.New(t).Interface()) != nil {
+			return k, v
+		}
+	}
+	return "", nil
 }
 
 func jsonKeys(t reflect.Type) map[string]struct{} {
@@ -157,15 +182,6 @@ func describeType(t reflect.Type) string {
 	return t.String()
 }
 
-func findKeyWithValue(m map[string]any, v string) string {
-	for k, mv := range m {
-		if s, ok := mv.(string); ok && s == v {
-			return k
-		}
-	}
-	return ""
-}
-
 var envRef = regexp.MustCompile(`\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandEnv replaces ${NAME} in the strings of v (recursively through lists
@@ -209,6 +225,16 @@ func expandEnv(key string, v any) (any, error) {
 			out[k] = x
 		}
 		return out, nil
+	case map[any]any: // as YAML libraries of the v2 era decode mappings
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			x, err := expandEnv(key, e)
+			if err != nil {
+				return nil, err
+			}
+			out[fmt.Sprint(k)] = x
+		}
+		return out, nil
 	}
 	return v, nil
 }
@@ -242,7 +268,11 @@ func ResolveSecret(kind, name, key, inline, env, file string) (string, error) {
 	case file != "":
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return "", fail(key+"_file", file, "cannot read: "+errors.Unwrap(err).Error())
+			reason := err
+			if cause := errors.Unwrap(err); cause != nil {
+				reason = cause
+			}
+			return "", fail(key+"_file", file, "cannot read: "+reason.Error())
 		}
 		v := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
 		if v == "" {
@@ -284,6 +314,21 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// UnmarshalText accepts a duration string such as "30s" (or "0"), so that
+// YAML and flag decoders that use encoding.TextUnmarshaler read a Duration
+// like JSON does.
+func (d *Duration) UnmarshalText(b []byte) error {
+	if string(b) == "0" {
+		*d = 0
+		return nil
+	}
+	q, err := json.Marshal(string(b))
+	if err != nil {
+		return err
+	}
+	return d.UnmarshalJSON(q)
 }
 
 // MarshalJSON writes the duration as a string such as "30s".

@@ -1,8 +1,8 @@
 package sinks
 
 import (
-	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code classifies an Error. The zero value is CodeInternal.
@@ -84,23 +84,24 @@ func (e *Error) Is(target error) bool {
 func (e *Error) isSentinel() bool { return e.Op == "" && e.Msg == "" && e.Err == nil }
 
 // Errorf returns an *Error with code, op and a formatted message. A %w verb
-// in format becomes the Error's cause.
+// in format becomes the Error's cause (with several %w verbs, the formatted
+// error that holds them all is the cause, so each still matches errors.Is).
 func Errorf(code Code, op, format string, args ...any) error {
 	wrapped := fmt.Errorf(format, args...)
 	e := &Error{Code: code, Op: op, Msg: wrapped.Error()}
-	if cause := errors.Unwrap(wrapped); cause != nil {
+	switch u := wrapped.(type) {
+	case interface{ Unwrap() error }:
+		cause := u.Unwrap()
 		// Keep the cause matchable without repeating its text.
-		e.Msg = trimSuffix(e.Msg, ": "+cause.Error())
-		e.Err = cause
+		if msg, ok := strings.CutSuffix(e.Msg, ": "+cause.Error()); ok {
+			e.Msg, e.Err = msg, cause
+		} else {
+			e.Msg, e.Err = "", wrapped
+		}
+	case interface{ Unwrap() []error }:
+		e.Msg, e.Err = "", wrapped
 	}
 	return e
-}
-
-func trimSuffix(s, suffix string) string {
-	if len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix {
-		return s[:len(s)-len(suffix)]
-	}
-	return s
 }
 
 // Sentinels for errors.Is. Every *Error matches the sentinel of its code.

@@ -1,0 +1,179 @@
+package sinks
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type testConfig struct {
+	URL     string            `json:"url"`
+	Timeout Duration          `json:"timeout"`
+	Retries int               `json:"retries"`
+	Headers map[string]string `json:"headers"`
+	Tags    []string          `json:"tags"`
+	Nested  struct {
+		Port int `json:"port"`
+	} `json:"nested"`
+}
+
+func decodeErr(t *testing.T, raw map[string]any) *ConfigError {
+	t.Helper()
+	var c testConfig
+	err := DecodeConfig("webhook", "alerts", raw, &c)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("DecodeConfig(%v) = %v: want a *ConfigError matching ErrInvalidConfig", raw, err)
+	}
+	if ce.Sink != "alerts" || ce.Kind != "webhook" {
+		t.Fatalf("error does not name the sink: %+v", ce)
+	}
+	return ce
+}
+
+func TestDecodeConfig(t *testing.T) {
+	t.Setenv("DLETTER_TEST_HOST", "example.test")
+	var c testConfig
+	raw := map[string]any{
+		"kind":    "webhook",
+		"url":     "https://${DLETTER_TEST_HOST}/hook?q=$${literal}",
+		"timeout": "1m30s",
+		"retries": 3,
+		"headers": map[string]any{"X-Env": "${DLETTER_TEST_HOST}"},
+		"tags":    []any{"a", "${DLETTER_TEST_HOST}"},
+		"nested":  map[any]any{"port": 25}, // a YAML v2 mapping
+	}
+	if err := DecodeConfig("webhook", "alerts", raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.URL != "https://example.test/hook?q=${literal}" || time.Duration(c.Timeout) != 90*time.Second ||
+		c.Retries != 3 || c.Headers["X-Env"] != "example.test" || c.Tags[1] != "example.test" || c.Nested.Port != 25 {
+		t.Fatalf("decoded %+v", c)
+	}
+}
+
+func TestDecodeConfigErrorsNameKeyAndValue(t *testing.T) {
+	cases := []struct {
+		name   string
+		raw    map[string]any
+		key    string
+		value  any
+		reason string
+	}{
+		{"unknown key", map[string]any{"urll": "x"}, "urll", nil, "unknown key"},
+		{"wrong type", map[string]any{"retries": "three"}, "retries", "three", "wants a number"},
+		{"duration without unit", map[string]any{"timeout": 5}, "timeout", 5, "with a unit"},
+		{"bad duration", map[string]any{"timeout": "5 parsecs"}, "timeout", "5 parsecs", "wants a duration"},
+		{"negative duration", map[string]any{"timeout": "-1s"}, "timeout", "-1s", "must not be negative"},
+		{"unset env", map[string]any{"url": "${DLETTER_TEST_UNSET_VAR}"}, "url", nil, "DLETTER_TEST_UNSET_VAR is not set"},
+		{"nested unknown key", map[string]any{"nested": map[string]any{"prot": 1}}, "nested", nil, "unknown field"},
+		{"wrong type in list", map[string]any{"tags": []any{1}}, "tags", nil, "wants a string"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ce := decodeErr(t, c.raw)
+			if ce.Key != c.key && !strings.HasPrefix(ce.Key, c.key+".") {
+				t.Errorf("key = %q, want %q (%v)", ce.Key, c.key, ce)
+			}
+			if c.value != nil && ce.Value != c.value {
+				t.Errorf("value = %#v, want %#v", ce.Value, c.value)
+			}
+			if !strings.Contains(ce.Error(), c.reason) {
+				t.Errorf("%q does not say %q", ce.Error(), c.reason)
+			}
+		})
+	}
+}
+
+func TestDecodeConfigRejectsBadDestination(t *testing.T) {
+	var notStruct int
+	if err := DecodeConfig("k", "n", nil, &notStruct); !errors.Is(err, ErrInternal) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestResolveSecret(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("s3cret\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DLETTER_TEST_TOKEN", "from-env")
+	t.Setenv("DLETTER_TEST_EMPTY", "")
+
+	for _, c := range []struct {
+		inline, env, file string
+		want              string
+		errKey            string
+	}{
+		{"inline", "", "", "inline", ""},
+		{"", "DLETTER_TEST_TOKEN", "", "from-env", ""},
+		{"", "", file, "s3cret", ""},
+		{"", "", "", "", ""},
+		{"x", "DLETTER_TEST_TOKEN", "", "", "token"},
+		{"", "DLETTER_TEST_UNSET_VAR", "", "", "token_env"},
+		{"", "DLETTER_TEST_EMPTY", "", "", "token_env"},
+		{"", "", filepath.Join(dir, "missing"), "", "token_file"},
+		{"", "", empty, "", "token_file"},
+	} {
+		got, err := ResolveSecret("slack", "ops", "token", c.inline, c.env, c.file)
+		if c.errKey == "" {
+			if err != nil || got != c.want {
+				t.Errorf("%+v: got %q, %v", c, got, err)
+			}
+			continue
+		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Key != c.errKey || ce.Sink != "ops" {
+			t.Errorf("%+v: got %v, want an error on key %s", c, err, c.errKey)
+			continue
+		}
+		for _, secret := range []string{"s3cret", "from-env"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q reveals the secret", err)
+			}
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	var d Duration
+	for in, want := range map[string]time.Duration{`"1m30s"`: 90 * time.Second, `0`: 0, `"0"`: 0, `"250ms"`: 250 * time.Millisecond} {
+		if err := json.Unmarshal([]byte(in), &d); err != nil || time.Duration(d) != want {
+			t.Errorf("%s: got %v, %v", in, d, err)
+		}
+	}
+	for _, in := range []string{`5`, `"5"`, `"-1s"`, `true`, `"1 hour"`} {
+		if err := json.Unmarshal([]byte(in), &d); err == nil {
+			t.Errorf("%s: accepted", in)
+		}
+	}
+	out, err := json.Marshal(Duration(1500 * time.Millisecond))
+	if err != nil || string(out) != `"1.5s"` {
+		t.Fatalf("marshal: %s, %v", out, err)
+	}
+	if err := d.UnmarshalText([]byte("2s")); err != nil || time.Duration(d) != 2*time.Second {
+		t.Fatalf("UnmarshalText: %v, %v", d, err)
+	}
+	if err := d.UnmarshalText([]byte("2")); err == nil {
+		t.Fatal("UnmarshalText accepted a bare number")
+	}
+	if d.String() != "2s" {
+		t.Fatal(d.String())
+	}
+}
+
+func TestConfigErrorText(t *testing.T) {
+	e := &ConfigError{Kind: "webhook", Sink: "alerts", Key: "timeout", Value: "abc", Reason: "wants a duration"}
+	if got, want := e.Error(), `sinks: sink "alerts" (webhook): key "timeout": wants a duration (got "abc")`; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

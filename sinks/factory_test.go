@@ -1,0 +1,76 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+type namedSink struct{ name string }
+
+func (s namedSink) Name() string                                   { return s.name }
+func (s namedSink) Send(context.Context, Recipient, Message) error { return nil }
+
+func TestFactoryRegistry(t *testing.T) {
+	type cfg struct {
+		Channel string `json:"channel"`
+	}
+	RegisterFactory("test-kind", func(name string, raw map[string]any) (Sink, error) {
+		if _, ok := raw["kind"]; ok {
+			t.Error("factory saw the kind key")
+		}
+		var c cfg
+		if err := DecodeConfig("test-kind", name, raw, &c); err != nil {
+			return nil, err
+		}
+		if c.Channel == "" {
+			return nil, &ConfigError{Kind: "test-kind", Sink: name, Key: "channel", Reason: "is required"}
+		}
+		return namedSink{name}, nil
+	})
+	RegisterFactory("test-nil", func(string, map[string]any) (Sink, error) { return nil, nil })
+	t.Cleanup(func() { RegisterFactory("test-kind", nil); RegisterFactory("test-nil", nil) })
+
+	if _, ok := LookupFactory("test-kind"); !ok {
+		t.Fatal("LookupFactory")
+	}
+	kinds := FactoryKinds()
+	if !reflect.DeepEqual(kinds, []string{"test-kind", "test-nil"}) {
+		t.Fatalf("FactoryKinds = %v", kinds)
+	}
+	s, err := BuildSink("test-kind", "ops", map[string]any{"kind": "test-kind", "channel": "#ops"})
+	if err != nil || s.Name() != "ops" {
+		t.Fatalf("BuildSink: %v, %v", s, err)
+	}
+	_, err = BuildSink("test-kind", "ops", map[string]any{})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Key != "channel" || !strings.Contains(err.Error(), `sink "ops"`) {
+		t.Fatalf("missing key: %v", err)
+	}
+	_, err = BuildSink("nope", "ops", nil)
+	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "test-kind") {
+		t.Fatalf("unknown kind: %v", err)
+	}
+	if _, err := BuildSink("test-kind", "", nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("empty name: %v", err)
+	}
+	if _, err := BuildSink("test-nil", "x", nil); !errors.Is(err, ErrInternal) {
+		t.Fatalf("nil sink: %v", err)
+	}
+	RegisterFactory("test-nil", nil)
+	if _, ok := LookupFactory("test-nil"); ok {
+		t.Fatal("nil factory did not remove the kind")
+	}
+}
+
+func TestDeliveryID(t *testing.T) {
+	ctx := context.Background()
+	if DeliveryID(ctx) != "" {
+		t.Fatal("id from an empty context")
+	}
+	if got := DeliveryID(WithDeliveryID(ctx, "abc")); got != "abc" {
+		t.Fatal(got)
+	}
+}
