@@ -1,0 +1,358 @@
+// Package config loads the configuration of `dletter serve`: a YAML file
+// whose top-level keys are listen, data_dir, sinks, retry, dlq and auth.
+//
+// Every mistake is reported with the file, the line, the key and the value
+// (never the value of a secret). Unknown keys are errors: a typo such as
+// "lisen" must not silently fall back to a default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dletter/dletter/sinks"
+)
+
+// Defaults of a daemon started with no configuration at all.
+const (
+	DefaultListen  = "127.0.0.1:8080"
+	DefaultDataDir = "./dletter-data"
+)
+
+// DLQ backends.
+const (
+	BackendFile   = "file"
+	BackendMemory = "memory"
+	BackendRedis  = "redis"
+)
+
+// Config is the daemon's configuration.
+type Config struct {
+	// Listen is the HTTP listen address, host:port.
+	Listen string `yaml:"listen"`
+	// DataDir holds the file DLQ, the async delivery log and the audit log.
+	DataDir string `yaml:"data_dir"`
+	// Sinks maps the user's name of each sink to its block; the block's
+	// "kind" key picks the factory (see sinks.BuildSink).
+	Sinks map[string]map[string]any `yaml:"sinks"`
+	// Retry is the raw retry block (max_attempts, base_backoff, max_backoff,
+	// jitter_fraction, per_sink), decoded by the sinks package.
+	Retry map[string]any `yaml:"retry"`
+	// DLQ picks where dead letters are kept.
+	DLQ DLQ `yaml:"dlq"`
+	// Auth protects the API and the console.
+	Auth Auth `yaml:"auth"`
+
+	// File is the path the configuration was read from, "" for defaults.
+	File string `yaml:"-"`
+}
+
+// DLQ is the dlq block.
+type DLQ struct {
+	// Backend is file (default), memory or redis.
+	Backend string `yaml:"backend"`
+	// Addrs are the Redis addresses; more than one means a Redis Cluster.
+	Addrs []string `yaml:"addrs"`
+	// Prefix namespaces the Redis keys.
+	Prefix string `yaml:"prefix"`
+	// MaxLen caps the number of items (per sink stream for Redis); 0 keeps
+	// the backend's default.
+	MaxLen int64 `yaml:"max_len"`
+}
+
+// Auth is the auth block.
+type Auth struct {
+	// TokenEnv names the environment variable holding the bearer token.
+	TokenEnv string `yaml:"token_env"`
+	// TokenFile is a file holding the bearer token.
+	TokenFile string `yaml:"token_file"`
+	// ReadOnly refuses every request that changes the DLQ or sends.
+	ReadOnly bool `yaml:"read_only"`
+}
+
+var (
+	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "dlq", "auth"}
+	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len"}
+	authKeys = []string{"token_env", "token_file", "read_only"}
+)
+
+// ErrInvalid matches every configuration error.
+var ErrInvalid = errors.New("config: invalid configuration")
+
+// Error is a configuration mistake: where it is, which key, what is wrong.
+type Error struct {
+	File   string // the configuration file, "" for flags and defaults
+	Line   int    // 1-based line, 0 when unknown
+	Key    string // dotted key, such as "dlq.backend"
+	Value  any    // the offending value, nil when missing or secret
+	Reason string
+	Err    error // the cause, if any
+}
+
+// Error formats as `config: dletter.yaml:3: key "dlq.backend": reason (got "x")`.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config: ")
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		fmt.Fprintf(&b, "key %q: ", e.Key)
+	}
+	b.WriteString(e.Reason)
+	if e.Value != nil {
+		fmt.Fprintf(&b, " (got %#v)", e.Value)
+	}
+	return b.String()
+}
+
+// Is matches ErrInvalid.
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Default returns the configuration of a daemon started with no file.
+func Default() *Config {
+	return &Config{
+		Listen:  DefaultListen,
+		DataDir: DefaultDataDir,
+		DLQ:     DLQ{Backend: BackendFile},
+	}
+}
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Reason: "cannot read the configuration file", Err: err}
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes and validates a configuration document; file names it in
+// errors. Keys left out take their defaults.
+func Parse(data []byte, file string) (*Config, error) {
+	cfg := Default()
+	cfg.File = file
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &Error{File: file, Reason: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "), Err: err}
+	}
+	if len(doc.Content) == 0 { // an empty file keeps every default
+		return cfg, cfg.Validate()
+	}
+	root := doc.Content[0]
+	if err := checkMapping(file, "", root, topKeys); err != nil {
+		return nil, err
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i].Value, root.Content[i+1]
+		var err error
+		switch key {
+		case "dlq":
+			if err = checkMapping(file, "dlq", val, dlqKeys); err == nil {
+				err = decode(file, "dlq", val, &cfg.DLQ)
+			}
+		case "auth":
+			if err = checkMapping(file, "auth", val, authKeys); err == nil {
+				err = decode(file, "auth", val, &cfg.Auth)
+			}
+		case "sinks":
+			err = decodeSinks(file, val, cfg)
+		case "retry":
+			if err = checkMapping(file, "retry", val, nil); err == nil {
+				err = decode(file, "retry", val, &cfg.Retry)
+			}
+		case "listen":
+			err = decode(file, key, val, &cfg.Listen)
+		case "data_dir":
+			err = decode(file, key, val, &cfg.DataDir)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// checkMapping reports a node that is not a mapping, and with known != nil a
+// key that is not in known.
+func checkMapping(file, section string, n *yaml.Node, known []string) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		what := "the document"
+		if section != "" {
+			what = section
+		}
+		return &Error{File: file, Line: n.Line, Key: section, Reason: what + " must be a mapping of keys to values"}
+	}
+	if known == nil {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if !contains(known, k.Value) {
+			return &Error{File: file, Line: k.Line, Key: join(section, k.Value),
+				Reason: "unknown key (known keys: " + strings.Join(known, ", ") + ")"}
+		}
+	}
+	return nil
+}
+
+func decode(file, key string, n *yaml.Node, dst any) error {
+	if err := n.Decode(dst); err != nil {
+		return &Error{File: file, Line: n.Line, Key: key, Reason: "wrong type: " + typeReason(err), Err: err}
+	}
+	return nil
+}
+
+// typeReason shortens yaml's "cannot unmarshal !!str `abc` into int64".
+func typeReason(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg := te.Errors[0]
+		if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "line ") {
+			msg = msg[i+2:]
+		}
+		return msg
+	}
+	return err.Error()
+}
+
+func decodeSinks(file string, n *yaml.Node, cfg *Config) error {
+	if err := checkMapping(file, "sinks", n, nil); err != nil {
+		return err
+	}
+	cfg.Sinks = make(map[string]map[string]any)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name, block := n.Content[i], n.Content[i+1]
+		key := "sinks." + name.Value
+		if name.Value == "" {
+			return &Error{File: file, Line: name.Line, Key: "sinks", Reason: "a sink needs a non-empty name"}
+		}
+		if block.Kind != yaml.MappingNode {
+			return &Error{File: file, Line: block.Line, Key: key, Reason: "a sink must be a mapping with at least a kind key"}
+		}
+		var raw map[string]any
+		if err := decode(file, key, block, &raw); err != nil {
+			return err
+		}
+		kind, ok := raw["kind"].(string)
+		if !ok || kind == "" {
+			return &Error{File: file, Line: block.Line, Key: key + ".kind", Value: raw["kind"],
+				Reason: "is required: the sink's kind, such as webhook, slack or email"}
+		}
+		cfg.Sinks[name.Value] = raw
+	}
+	return nil
+}
+
+// Validate checks the values (the keys were checked by Parse). Flags that
+// override the file are validated the same way.
+func (c *Config) Validate() error {
+	fail := func(key string, value any, reason string) error {
+		return &Error{File: c.File, Key: key, Value: value, Reason: reason}
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fail("listen", c.Listen, "wants host:port, such as 127.0.0.1:8080")
+	}
+	if c.DataDir == "" {
+		return fail("data_dir", nil, "must not be empty")
+	}
+	switch c.DLQ.Backend {
+	case BackendFile, BackendMemory:
+		if len(c.DLQ.Addrs) > 0 {
+			return fail("dlq.addrs", c.DLQ.Addrs, "only the redis backend takes addresses")
+		}
+	case BackendRedis:
+		if len(c.DLQ.Addrs) == 0 {
+			return fail("dlq.addrs", nil, "the redis backend needs at least one address, such as [127.0.0.1:6379]")
+		}
+		for _, a := range c.DLQ.Addrs {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return fail("dlq.addrs", a, "wants host:port")
+			}
+		}
+	default:
+		return fail("dlq.backend", c.DLQ.Backend, "must be file, memory or redis")
+	}
+	if c.DLQ.MaxLen < 0 {
+		return fail("dlq.max_len", c.DLQ.MaxLen, "must not be negative")
+	}
+	if c.Auth.TokenEnv != "" && c.Auth.TokenFile != "" {
+		return fail("auth", nil, "set only one of token_env and token_file")
+	}
+	return nil
+}
+
+// Token resolves the bearer token from auth.token_env or auth.token_file.
+// It returns "" when neither is set. The error names the variable or the
+// file, never the token.
+func (c *Config) Token() (string, error) {
+	tok, err := sinks.ResolveSecret("", "", "token", "", c.Auth.TokenEnv, c.Auth.TokenFile)
+	if err != nil {
+		var ce *sinks.ConfigError
+		if errors.As(err, &ce) {
+			return "", &Error{File: c.File, Key: "auth." + ce.Key, Value: ce.Value, Reason: ce.Reason, Err: err}
+		}
+		return "", &Error{File: c.File, Key: "auth", Reason: err.Error(), Err: err}
+	}
+	return strings.TrimSpace(tok), nil
+}
+
+// LoopbackOnly reports whether Listen binds only loopback addresses, where
+// the API may run without a token.
+func (c *Config) LoopbackOnly() bool { return IsLoopback(c.Listen) }
+
+// IsLoopback reports whether the host of addr (host:port) is a loopback
+// address or "localhost". An empty host binds every interface: not loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// SinkNames returns the configured sink names, sorted.
+func (c *Config) SinkNames() []string {
+	names := make([]string, 0, len(c.Sinks))
+	for n := range c.Sinks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func join(section, key string) string {
+	if section == "" {
+		return key
+	}
+	return section + "." + key
+}

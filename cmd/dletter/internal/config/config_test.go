@@ -1,0 +1,189 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseFull(t *testing.T) {
+	doc := `
+listen: 0.0.0.0:9090
+data_dir: /var/lib/dletter
+sinks:
+  ops-alerts:
+    kind: slack
+    webhook_url_env: SLACK_URL
+  orders:
+    kind: webhook
+    url: http://127.0.0.1:9/hook
+retry:
+  max_attempts: 3
+  base_backoff: 500ms
+  per_sink:
+    orders: {max_attempts: 8}
+dlq:
+  backend: redis
+  addrs: [127.0.0.1:6379, 127.0.0.1:6380]
+  prefix: myapp
+  max_len: 5000
+auth:
+  token_env: DLETTER_TOKEN
+  read_only: true
+`
+	cfg, err := Parse([]byte(doc), "dletter.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "0.0.0.0:9090" || cfg.DataDir != "/var/lib/dletter" {
+		t.Errorf("listen/data_dir = %q %q", cfg.Listen, cfg.DataDir)
+	}
+	if got := cfg.SinkNames(); strings.Join(got, ",") != "ops-alerts,orders" {
+		t.Errorf("sinks = %v", got)
+	}
+	if cfg.Sinks["orders"]["url"] != "http://127.0.0.1:9/hook" || cfg.Sinks["orders"]["kind"] != "webhook" {
+		t.Errorf("orders block = %v", cfg.Sinks["orders"])
+	}
+	if cfg.Retry["max_attempts"] != 3 || cfg.Retry["base_backoff"] != "500ms" {
+		t.Errorf("retry = %#v", cfg.Retry)
+	}
+	if ps, ok := cfg.Retry["per_sink"].(map[string]any); !ok || ps["orders"] == nil {
+		t.Errorf("retry.per_sink = %#v", cfg.Retry["per_sink"])
+	}
+	want := DLQ{Backend: "redis", Addrs: []string{"127.0.0.1:6379", "127.0.0.1:6380"}, Prefix: "myapp", MaxLen: 5000}
+	if cfg.DLQ.Backend != want.Backend || len(cfg.DLQ.Addrs) != 2 || cfg.DLQ.Prefix != want.Prefix || cfg.DLQ.MaxLen != want.MaxLen {
+		t.Errorf("dlq = %+v", cfg.DLQ)
+	}
+	if !cfg.Auth.ReadOnly || cfg.Auth.TokenEnv != "DLETTER_TOKEN" {
+		t.Errorf("auth = %+v", cfg.Auth)
+	}
+	if cfg.LoopbackOnly() {
+		t.Error("0.0.0.0 reported as loopback")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	for _, doc := range []string{"", "# only a comment\n", "listen: 127.0.0.1:8080\n"} {
+		cfg, err := Parse([]byte(doc), "x.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", doc, err)
+		}
+		if cfg.Listen != DefaultListen || cfg.DataDir != DefaultDataDir || cfg.DLQ.Backend != BackendFile {
+			t.Errorf("%q: defaults not kept: %+v", doc, cfg)
+		}
+		if !cfg.LoopbackOnly() {
+			t.Errorf("default listen is not loopback")
+		}
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	cases := []struct {
+		doc  string
+		want []string // substrings of the error
+	}{
+		{"lisen: 1.2.3.4:80\n", []string{`key "lisen"`, "unknown key", "x.yaml:1"}},
+		{"dlq:\n  backend: file\n  maxlen: 3\n", []string{`key "dlq.maxlen"`, "unknown key", "x.yaml:3", "max_len"}},
+		{"auth:\n  token: secret-value\n", []string{`key "auth.token"`, "unknown key"}},
+		{"dlq: {backend: mysql}\n", []string{`key "dlq.backend"`, `"mysql"`}},
+		{"dlq: {backend: redis}\n", []string{`key "dlq.addrs"`}},
+		{"dlq: {backend: redis, addrs: [nohost]}\n", []string{`key "dlq.addrs"`, `"nohost"`}},
+		{"dlq: {max_len: lots}\n", []string{`key "dlq"`, "lots"}},
+		{"dlq: {max_len: -1}\n", []string{`key "dlq.max_len"`}},
+		{"listen: nope\n", []string{`key "listen"`, `"nope"`}},
+		{"listen: [a]\n", []string{`key "listen"`}},
+		{"data_dir: ''\n", []string{`key "data_dir"`}},
+		{"sinks:\n  a: {url: x}\n", []string{`key "sinks.a.kind"`, "required"}},
+		{"sinks:\n  a: webhook\n", []string{`key "sinks.a"`}},
+		{"sinks: [a, b]\n", []string{`key "sinks"`, "mapping"}},
+		{"auth: {token_env: A, token_file: B}\n", []string{`key "auth"`, "only one"}},
+		{"- a\n- b\n", []string{"mapping"}},
+		{"listen: [\n", []string{"not valid YAML"}},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.doc), "x.yaml")
+		if err == nil {
+			t.Errorf("%q: no error", c.doc)
+			continue
+		}
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: %v does not match ErrInvalid", c.doc, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q: error %q does not contain %q", c.doc, err, w)
+			}
+		}
+	}
+}
+
+func TestToken(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("s3cret-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Default()
+	if tok, err := cfg.Token(); err != nil || tok != "" {
+		t.Fatalf("no auth: %q %v", tok, err)
+	}
+	cfg.Auth.TokenFile = file
+	if tok, err := cfg.Token(); err != nil || tok != "s3cret-token" {
+		t.Fatalf("file: %q %v", tok, err)
+	}
+	cfg.Auth = Auth{TokenEnv: "DLETTER_TEST_TOKEN_VAR"}
+	t.Setenv("DLETTER_TEST_TOKEN_VAR", "from-env")
+	if tok, err := cfg.Token(); err != nil || tok != "from-env" {
+		t.Fatalf("env: %q %v", tok, err)
+	}
+	cfg.Auth = Auth{TokenFile: filepath.Join(dir, "missing")}
+	_, err := cfg.Token()
+	if err == nil || !strings.Contains(err.Error(), "auth.token_file") || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("missing file: %v", err)
+	}
+	cfg.Auth = Auth{TokenEnv: "DLETTER_TEST_UNSET_VAR"}
+	if _, err := cfg.Token(); err == nil || !strings.Contains(err.Error(), "DLETTER_TEST_UNSET_VAR") {
+		t.Fatalf("unset env: %v", err)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8080": true, "127.5.5.5:1": true, "[::1]:80": true, "localhost:80": true,
+		"0.0.0.0:80": false, ":8080": false, "10.0.0.1:80": false, "[::]:80": false,
+		"example.com:80": false, "garbage": false,
+	} {
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if err == nil || !errors.Is(err, ErrInvalid) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// FuzzParse: no input makes Parse panic, and whatever it accepts validates.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("listen: 127.0.0.1:8080\ndata_dir: d\n"))
+	f.Add([]byte("sinks:\n  a: {kind: webhook, url: x}\nretry: {max_attempts: 2}\n"))
+	f.Add([]byte("dlq: {backend: redis, addrs: [h:1], max_len: 3}\nauth: {token_env: X}\n"))
+	f.Add([]byte("&a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, "fuzz.yaml")
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not match ErrInvalid", err)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("accepted config does not validate: %v", err)
+		}
+	})
+}

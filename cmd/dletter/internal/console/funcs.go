@@ -1,0 +1,98 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/url"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+var funcs = template.FuncMap{
+	"ago":      ago,
+	"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"truncate": truncate,
+	"pretty":   prettyJSON,
+	"percent":  percent,
+	"query":    func(v url.Values) string { return v.Encode() },
+	"inList":   inList,
+}
+
+func inList(s string, list []string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// ago says how long before now t was, in the largest sensible unit.
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := time.Since(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh %dm ago", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
+
+// truncate shortens s to n runes, marking the cut.
+func truncate(n int, s string) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+// prettyJSON indents raw JSON; anything else is shown as it is.
+func prettyJSON(v any) string {
+	var raw []byte
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case json.RawMessage:
+		raw = v
+	case []byte:
+		raw = v
+	case string:
+		raw = []byte(v)
+	default:
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(b)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return out.String()
+}
+
+func percent(done, total int) int {
+	if total <= 0 {
+		return 0
+	}
+	p := done * 100 / total
+	if p > 100 {
+		p = 100
+	}
+	return p
+}

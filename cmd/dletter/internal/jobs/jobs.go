@@ -1,0 +1,226 @@
+// Package jobs runs long operator actions (redrives) in the background, with
+// progress that can be polled and a cancel.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+)
+
+// States of a job.
+const (
+	Running   = "running"
+	Done      = "done"
+	Cancelled = "cancelled"
+	Failed    = "failed"
+)
+
+// ErrNotFound is returned for an unknown job id.
+var ErrNotFound = errors.New("jobs: no such job")
+
+// ErrClosed is returned by Start after Close.
+var ErrClosed = errors.New("jobs: closed")
+
+// Progress is what a job reports as it goes.
+type Progress struct {
+	// Matched is how many items the job selected (known up front or grown
+	// as it goes).
+	Matched int `json:"matched"`
+	// Processed is how many it has handled so far.
+	Processed int `json:"processed"`
+	// Delivered and Failed split Processed.
+	Delivered int `json:"delivered"`
+	Failed    int `json:"failed"`
+}
+
+// Job is a snapshot of one background job.
+type Job struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Description string    `json:"description"`
+	Actor       string    `json:"actor"`
+	State       string    `json:"state"`
+	Progress    Progress  `json:"progress"`
+	Error       string    `json:"error,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at,omitzero"`
+}
+
+// Func is the work of a job. It calls report with its progress as it goes,
+// stops promptly when ctx is cancelled, and returns its final progress.
+type Func func(ctx context.Context, report func(Progress)) (Progress, error)
+
+// Manager owns the running jobs and remembers finished ones (up to a bound).
+type Manager struct {
+	mu       sync.Mutex
+	jobs     map[string]*entry
+	order    []string // ids, oldest first
+	keep     int
+	wg       sync.WaitGroup
+	closed   bool
+	now      func() time.Time
+	onFinish func(Job)
+}
+
+type entry struct {
+	job    Job
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewManager returns a Manager that remembers up to keep finished jobs.
+// onFinish, when not nil, is called once with the final snapshot of each job.
+func NewManager(keep int, onFinish func(Job)) *Manager {
+	if keep <= 0 {
+		keep = 100
+	}
+	return &Manager{jobs: make(map[string]*entry), keep: keep, now: time.Now, onFinish: onFinish}
+}
+
+// Start runs fn in the background and returns the job's first snapshot.
+func (m *Manager) Start(kind, description, actor string, fn Func) (Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Job{}, ErrClosed
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &entry{
+		job: Job{ID: newID(), Kind: kind, Description: description, Actor: actor,
+			State: Running, StartedAt: m.now().UTC()},
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	m.jobs[e.job.ID] = e
+	m.order = append(m.order, e.job.ID)
+	m.forgetOld()
+	m.wg.Add(1)
+	go m.run(ctx, e, fn)
+	return e.job, nil
+}
+
+func (m *Manager) run(ctx context.Context, e *entry, fn Func) {
+	defer m.wg.Done()
+	defer close(e.done)
+	defer e.cancel()
+	p, err := fn(ctx, func(p Progress) {
+		m.mu.Lock()
+		e.job.Progress = p
+		m.mu.Unlock()
+	})
+	m.mu.Lock()
+	e.job.Progress = p
+	e.job.FinishedAt = m.now().UTC()
+	switch {
+	case err == nil:
+		e.job.State = Done
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		e.job.State = Cancelled
+	default:
+		e.job.State = Failed
+		e.job.Error = err.Error()
+	}
+	final := e.job
+	m.mu.Unlock()
+	if m.onFinish != nil {
+		m.onFinish(final)
+	}
+}
+
+// forgetOld drops the oldest finished jobs beyond the bound. m.mu is held.
+func (m *Manager) forgetOld() {
+	finished := 0
+	for _, id := range m.order {
+		if m.jobs[id].job.State != Running {
+			finished++
+		}
+	}
+	kept := m.order[:0]
+	for _, id := range m.order {
+		if finished > m.keep && m.jobs[id].job.State != Running {
+			delete(m.jobs, id)
+			finished--
+			continue
+		}
+		kept = append(kept, id)
+	}
+	m.order = kept
+}
+
+// Get returns the snapshot of job id.
+func (m *Manager) Get(id string) (Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.jobs[id]
+	if !ok {
+		return Job{}, ErrNotFound
+	}
+	return e.job, nil
+}
+
+// List returns every remembered job, newest first.
+func (m *Manager) List() []Job {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Job, 0, len(m.order))
+	for _, id := range m.order {
+		out = append(out, m.jobs[id].job)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].StartedAt.After(out[j].StartedAt) })
+	return out
+}
+
+// Cancel asks job id to stop and waits until it has (or ctx ends); it
+// returns the final snapshot. Cancelling a finished job is not an error.
+func (m *Manager) Cancel(ctx context.Context, id string) (Job, error) {
+	m.mu.Lock()
+	e, ok := m.jobs[id]
+	m.mu.Unlock()
+	if !ok {
+		return Job{}, ErrNotFound
+	}
+	e.cancel()
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+	}
+	return m.Get(id)
+}
+
+// Wait blocks until job id has finished or ctx ends.
+func (m *Manager) Wait(ctx context.Context, id string) (Job, error) {
+	m.mu.Lock()
+	e, ok := m.jobs[id]
+	m.mu.Unlock()
+	if !ok {
+		return Job{}, ErrNotFound
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return Job{}, ctx.Err()
+	}
+	return m.Get(id)
+}
+
+// Close cancels every running job and waits for them. It is idempotent.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	for _, e := range m.jobs {
+		e.cancel()
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "rd_" + hex.EncodeToString(b[:])
+}

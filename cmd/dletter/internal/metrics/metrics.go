@@ -1,0 +1,196 @@
+// Package metrics holds the daemon's Prometheus metrics. Labels carry sink
+// names and fixed outcome words only: never a recipient, a URL or an error
+// text, which could hold a secret and would explode cardinality.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dletter/dletter/sinks"
+)
+
+// Outcomes of a delivery, the values of the "outcome" label.
+const (
+	Delivered    = "delivered"     // the sink took the message
+	DeadLettered = "dead_lettered" // parked in the DLQ
+	Failed       = "failed"        // neither delivered nor parked (DLQ push failed)
+	Queued       = "queued"        // accepted into the async log
+)
+
+// StatsFunc reports the DLQ's statistics at scrape time.
+type StatsFunc func(ctx context.Context) (sinks.Stats, error)
+
+// PendingFunc reports the number of messages waiting in the async log.
+type PendingFunc func() (int64, error)
+
+// Metrics is the daemon's set of collectors on its own registry.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	deliveries   *prometheus.CounterVec
+	attempts     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	replays      *prometheus.CounterVec
+	redriveItems *prometheus.CounterVec
+	redrives     prometheus.Gauge
+	auditErrors  prometheus.Counter
+}
+
+// New builds the metrics. stats feeds the DLQ depth per sink and the items
+// dropped by caps; pending, when not nil, the async log's backlog.
+func New(stats StatsFunc, pending PendingFunc) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dletter_deliveries_total",
+			Help: "Messages handled, by sink and outcome (delivered, dead_lettered, failed, queued).",
+		}, []string{"sink", "outcome"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dletter_delivery_attempts_total",
+			Help: "Send calls made to sinks, by sink and result (success, failure).",
+		}, []string{"sink", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dletter_delivery_attempt_duration_seconds",
+			Help:    "Duration of one Send call to a sink.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"sink"}),
+		replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dletter_dlq_replays_total",
+			Help: "Operator replays of single DLQ items, by sink and outcome (delivered, failed).",
+		}, []string{"sink", "outcome"}),
+		redriveItems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dletter_redrive_items_total",
+			Help: "Items processed by redrives, by outcome (delivered, failed).",
+		}, []string{"outcome"}),
+		redrives: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dletter_redrives_running",
+			Help: "Redrives in progress.",
+		}),
+		auditErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dletter_audit_write_errors_total",
+			Help: "Audit entries that could not be written.",
+		}),
+	}
+	m.reg.MustRegister(m.deliveries, m.attempts, m.latency, m.replays, m.redriveItems, m.redrives, m.auditErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if stats != nil {
+		m.reg.MustRegister(&dlqCollector{stats: stats})
+	}
+	if pending != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "dletter_async_pending",
+			Help: "Messages accepted with async=true and not yet delivered or dead-lettered.",
+		}, func() float64 {
+			n, err := pending()
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+	}
+	return m
+}
+
+// Registry returns the registry, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Delivery counts a handled message.
+func (m *Metrics) Delivery(sink, outcome string) {
+	if m != nil {
+		m.deliveries.WithLabelValues(sink, outcome).Inc()
+	}
+}
+
+// Attempt records one Send call and its duration.
+func (m *Metrics) Attempt(sink string, d time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	result := "success"
+	if err != nil {
+		result = "failure"
+	}
+	m.attempts.WithLabelValues(sink, result).Inc()
+	m.latency.WithLabelValues(sink).Observe(d.Seconds())
+}
+
+// Replay counts an operator replay.
+func (m *Metrics) Replay(sink string, err error) {
+	if m == nil {
+		return
+	}
+	outcome := Delivered
+	if err != nil {
+		outcome = Failed
+	}
+	m.replays.WithLabelValues(sink, outcome).Inc()
+}
+
+// RedriveItems adds to the items processed by redrives.
+func (m *Metrics) RedriveItems(delivered, failed int) {
+	if m == nil {
+		return
+	}
+	m.redriveItems.WithLabelValues(Delivered).Add(float64(delivered))
+	m.redriveItems.WithLabelValues(Failed).Add(float64(failed))
+}
+
+// RedriveRunning moves the gauge of running redrives by delta.
+func (m *Metrics) RedriveRunning(delta int) {
+	if m != nil {
+		m.redrives.Add(float64(delta))
+	}
+}
+
+// AuditError counts an audit entry that could not be written.
+func (m *Metrics) AuditError() {
+	if m != nil {
+		m.auditErrors.Inc()
+	}
+}
+
+// dlqCollector reads the DLQ's Stats at scrape time.
+type dlqCollector struct{ stats StatsFunc }
+
+var (
+	depthDesc   = prometheus.NewDesc("dletter_dlq_items", "Items in the DLQ, by sink.", []string{"sink"}, nil)
+	droppedDesc = prometheus.NewDesc("dletter_dlq_dropped_total", "Items the DLQ removed because of a cap (lost).", nil, nil)
+	bytesDesc   = prometheus.NewDesc("dletter_dlq_bytes", "Storage used by the DLQ, when known.", nil, nil)
+	upDesc      = prometheus.NewDesc("dletter_dlq_up", "1 when the DLQ answered the last scrape, 0 when it failed.", nil, nil)
+)
+
+func (c *dlqCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- depthDesc
+	ch <- droppedDesc
+	ch <- bytesDesc
+	ch <- upDesc
+}
+
+func (c *dlqCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := c.stats(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1)
+	for sink, n := range st.BySink {
+		ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(n), sink)
+	}
+	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(st.Dropped))
+	if st.Bytes >= 0 {
+		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.GaugeValue, float64(st.Bytes))
+	}
+}

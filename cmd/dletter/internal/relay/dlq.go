@@ -1,0 +1,145 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dletter/dletter/sinks"
+)
+
+// ReplayResult says what a replay did.
+type ReplayResult struct {
+	ID        string `json:"id"`
+	Sink      string `json:"sink"`
+	Delivered bool   `json:"delivered"`
+	// Removed is true when the delivered item was taken out of the DLQ.
+	Removed bool `json:"removed"`
+	// Error is the sink's error when the replay failed again; the item
+	// stays, with its attempts and history updated.
+	Error string `json:"error,omitempty"`
+}
+
+// Replay re-sends item id through its sink. Unlike sinks.DLQ.Replay, a
+// delivered item is removed from the DLQ unless keep is set: an operator who
+// replayed a message successfully almost never wants it replayed twice. A
+// failed replay is a result (Delivered false, Error set), not an error; the
+// error is for an unknown id (sinks.ErrNotFound) or a store failure.
+func (r *Relay) Replay(ctx context.Context, a Actor, id string, keep bool) (ReplayResult, error) {
+	if r.opts.ReadOnly {
+		return ReplayResult{}, ErrReadOnly
+	}
+	it, err := r.opts.Store.Get(ctx, id)
+	if err != nil {
+		return ReplayResult{}, err
+	}
+	res := ReplayResult{ID: id, Sink: it.Sink}
+	rerr := r.opts.Store.Replay(ctx, id)
+	r.opts.Metrics.Replay(it.Sink, rerr)
+	if rerr != nil {
+		res.Error = rerr.Error()
+		r.audit(a, "replay", id, 1, rerr)
+		return res, nil
+	}
+	res.Delivered = true
+	if !keep {
+		if err := r.opts.Store.Discard(ctx, id); err != nil {
+			r.audit(a, "replay", id, 1, fmt.Errorf("delivered, but not removed: %w", err))
+			return res, fmt.Errorf("relay: item %s was delivered but could not be removed: %w", id, err)
+		}
+		res.Removed = true
+	}
+	r.audit(a, "replay", id, 1, nil)
+	return res, nil
+}
+
+// Discard removes item id. An unknown id is an error matching
+// sinks.ErrNotFound (the API answers 404), unlike sinks.DLQ.Discard.
+func (r *Relay) Discard(ctx context.Context, a Actor, id string) error {
+	if r.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	if _, err := r.opts.Store.Get(ctx, id); err != nil {
+		return err
+	}
+	err := r.opts.Store.Discard(ctx, id)
+	r.audit(a, "discard", id, 1, err)
+	return err
+}
+
+// pageSize is how many items a bulk action reads at a time.
+const pageSize = 500
+
+// DiscardMatching removes every item matching f (at most max when max > 0)
+// and returns how many it removed; with dryRun it only counts. A zero filter
+// (everything) is refused unless all is set, so that a forgotten flag never
+// empties the DLQ.
+func (r *Relay) DiscardMatching(ctx context.Context, a Actor, f sinks.Filter, max int, all, dryRun bool) (int, error) {
+	if f == (sinks.Filter{}) && !all {
+		return 0, sinks.Errorf(sinks.CodeInvalidArgument, "discard", "filter: empty filter would discard every item; set all to confirm")
+	}
+	if r.opts.ReadOnly && !dryRun {
+		return 0, ErrReadOnly
+	}
+	ids, err := r.matchingIDs(ctx, f, max)
+	if err != nil || dryRun {
+		return len(ids), err
+	}
+	n := 0
+	for _, id := range ids {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		if err = r.opts.Store.Discard(ctx, id); err != nil {
+			break
+		}
+		n++
+	}
+	r.audit(a, "discard", DescribeFilter(f), n, err)
+	return n, err
+}
+
+// matchingIDs collects the ids of the items matching f, newest first.
+func (r *Relay) matchingIDs(ctx context.Context, f sinks.Filter, max int) ([]string, error) {
+	var ids []string
+	cursor := ""
+	for {
+		items, next, err := r.opts.Store.List(ctx, f, cursor, pageSize)
+		if err != nil {
+			return ids, err
+		}
+		for _, it := range items {
+			ids = append(ids, it.ID)
+			if max > 0 && len(ids) >= max {
+				return ids, nil
+			}
+		}
+		if next == "" || len(items) == 0 {
+			return ids, nil
+		}
+		cursor = next
+	}
+}
+
+// DescribeFilter renders f for people and the audit log, such as
+// `sink=alerts since=2026-01-02T15:04:05Z q="timeout"`.
+func DescribeFilter(f sinks.Filter) string {
+	var parts []string
+	if f.Sink != "" {
+		parts = append(parts, "sink="+f.Sink)
+	}
+	if !f.Since.IsZero() {
+		parts = append(parts, "since="+f.Since.UTC().Format(time.RFC3339))
+	}
+	if !f.Until.IsZero() {
+		parts = append(parts, "until="+f.Until.UTC().Format(time.RFC3339))
+	}
+	if f.Contains != "" {
+		parts = append(parts, fmt.Sprintf("q=%q", f.Contains))
+	}
+	if len(parts) == 0 {
+		return "all items"
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,109 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
+	"github.com/dletter/dletter/sinks"
+)
+
+// RedriveOptions select the items of a redrive and its pace.
+type RedriveOptions struct {
+	Filter sinks.Filter `json:"-"`
+	// Max bounds the number of items; 0 means all that match.
+	Max int `json:"max,omitempty"`
+	// Rate is items per second; 0 means as fast as the sinks allow.
+	Rate float64 `json:"rate,omitempty"`
+	// DryRun only counts the matching items.
+	DryRun bool `json:"dry_run,omitempty"`
+}
+
+// Redrive is a background redrive's snapshot.
+type Redrive = jobs.Job
+
+// DryRunRedrive counts the items a redrive with opts would replay.
+func (r *Relay) DryRunRedrive(ctx context.Context, opts RedriveOptions) (int, error) {
+	if r.opts.Redrive == nil {
+		return 0, ErrRedriveUnavailable
+	}
+	opts.DryRun = true
+	p, err := r.opts.Redrive(ctx, r.opts.Store, opts, func(jobs.Progress) {})
+	return p.Matched, err
+}
+
+// StartRedrive starts a redrive in the background and returns its first
+// snapshot; poll it with GetRedrive, stop it with CancelRedrive.
+func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
+	if r.opts.ReadOnly {
+		return Redrive{}, ErrReadOnly
+	}
+	if r.opts.Redrive == nil {
+		return Redrive{}, ErrRedriveUnavailable
+	}
+	if opts.Rate < 0 {
+		return Redrive{}, sinks.Errorf(sinks.CodeInvalidArgument, "redrive", "rate: must not be negative (got %v)", opts.Rate)
+	}
+	opts.DryRun = false
+	desc := DescribeFilter(opts.Filter)
+	if opts.Max > 0 {
+		desc += fmt.Sprintf(" max=%d", opts.Max)
+	}
+	if opts.Rate > 0 {
+		desc += fmt.Sprintf(" rate=%g/s", opts.Rate)
+	}
+	store := r.opts.Store
+	r.opts.Metrics.RedriveRunning(1)
+	job, err := r.jobs.Start("redrive", desc, a.Name, func(ctx context.Context, report func(jobs.Progress)) (jobs.Progress, error) {
+		return r.opts.Redrive(ctx, store, opts, report)
+	})
+	if err != nil {
+		r.opts.Metrics.RedriveRunning(-1)
+		return Redrive{}, err
+	}
+	r.audit(a, "redrive", job.ID+" "+desc, 0, nil)
+	return job, nil
+}
+
+// redriveFinished records a finished redrive.
+func (r *Relay) redriveFinished(j jobs.Job) {
+	r.opts.Metrics.RedriveRunning(-1)
+	r.opts.Metrics.RedriveItems(j.Progress.Delivered, j.Progress.Failed)
+	r.log.Info("redrive finished", "id", j.ID, "state", j.State, "matched", j.Progress.Matched,
+		"delivered", j.Progress.Delivered, "failed", j.Progress.Failed, "err", j.Error)
+}
+
+// GetRedrive returns redrive id; an unknown id matches sinks.ErrNotFound.
+func (r *Relay) GetRedrive(id string) (Redrive, error) {
+	j, err := r.jobs.Get(id)
+	if err != nil {
+		return j, sinks.Errorf(sinks.CodeNotFound, "redrive", "no redrive %q", id)
+	}
+	return j, nil
+}
+
+// ListRedrives returns the running and recent redrives, newest first.
+func (r *Relay) ListRedrives() []Redrive { return r.jobs.List() }
+
+// WaitRedrive blocks until redrive id has finished or ctx ends.
+func (r *Relay) WaitRedrive(ctx context.Context, id string) (Redrive, error) {
+	j, err := r.jobs.Wait(ctx, id)
+	if err == jobs.ErrNotFound {
+		return j, sinks.Errorf(sinks.CodeNotFound, "redrive", "no redrive %q", id)
+	}
+	return j, err
+}
+
+// CancelRedrive stops redrive id and returns its final snapshot. Items
+// already delivered stay delivered; the rest stay in the DLQ.
+func (r *Relay) CancelRedrive(ctx context.Context, a Actor, id string) (Redrive, error) {
+	if r.opts.ReadOnly {
+		return Redrive{}, ErrReadOnly
+	}
+	j, err := r.jobs.Cancel(ctx, id)
+	if err == jobs.ErrNotFound {
+		return j, sinks.Errorf(sinks.CodeNotFound, "redrive", "no redrive %q", id)
+	}
+	r.audit(a, "redrive-cancel", id, j.Progress.Processed, err)
+	return j, err
+}

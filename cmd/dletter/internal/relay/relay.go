@@ -1,0 +1,159 @@
+// Package relay is what the daemon does, independent of how it is asked:
+// send a message through a sink (at once, or durably through the async
+// log), and the operator's actions on the DLQ (look, replay, discard,
+// redrive), each one audited and counted. The HTTP API, the web console and
+// the command line call the same methods.
+package relay
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/audit"
+	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
+	"github.com/dletter/dletter/cmd/dletter/internal/metrics"
+	"github.com/dletter/dletter/sinks"
+)
+
+// Errors of the relay, matched with errors.Is. DLQ errors keep the sinks
+// package's sentinels (sinks.ErrNotFound, sinks.ErrInvalidArgument).
+var (
+	// ErrReadOnly is returned by every action that would change the DLQ or
+	// send a message while the relay is read-only.
+	ErrReadOnly = errors.New("relay: read-only mode")
+	// ErrUnknownSink is returned when no sink has the requested name.
+	ErrUnknownSink = errors.New("relay: no such sink")
+	// ErrAsyncUnavailable is returned for async sends when the daemon has no
+	// async log.
+	ErrAsyncUnavailable = errors.New("relay: async delivery is not available")
+	// ErrRedriveUnavailable is returned when no redrive function was given.
+	ErrRedriveUnavailable = errors.New("relay: redrive is not available")
+)
+
+// Sinks resolves the configured sinks.
+type Sinks interface {
+	// Lookup returns the sink registered as name, wrapped by its Retrier.
+	Lookup(name string) (sinks.Sink, bool)
+	// Names returns the registered names, sorted.
+	Names() []string
+}
+
+// Queue is the async delivery path: it appends a message durably and
+// returns; a background replayer delivers it later.
+type Queue interface {
+	Enqueue(ctx context.Context, env Envelope) error
+}
+
+// RedriveFunc replays every item of store matching opts.Filter at opts.Rate
+// per second: items delivered are removed, the rest updated. With
+// opts.DryRun it only counts. It reports progress as it goes.
+type RedriveFunc func(ctx context.Context, store sinks.Store, opts RedriveOptions, report func(jobs.Progress)) (jobs.Progress, error)
+
+// Options configure a Relay.
+type Options struct {
+	Store    sinks.Store // required
+	Sinks    Sinks       // required
+	Queue    Queue       // nil: async sends fail with ErrAsyncUnavailable
+	Redrive  RedriveFunc // nil: redrives fail with ErrRedriveUnavailable
+	Audit    *audit.Log  // nil: no audit trail
+	Metrics  *metrics.Metrics
+	ReadOnly bool
+	Logger   *slog.Logger
+}
+
+// Relay carries out the daemon's work. It is safe for concurrent use.
+type Relay struct {
+	opts Options
+	log  *slog.Logger
+	jobs *jobs.Manager
+}
+
+// New returns a Relay. Close stops its background redrives.
+func New(opts Options) *Relay {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Relay{opts: opts, log: log}
+	r.jobs = jobs.NewManager(100, r.redriveFinished)
+	return r
+}
+
+// Close cancels running redrives and waits for them. It is idempotent.
+func (r *Relay) Close() { r.jobs.Close() }
+
+// ReadOnly reports whether the relay refuses changes.
+func (r *Relay) ReadOnly() bool { return r.opts.ReadOnly }
+
+// Store returns the DLQ.
+func (r *Relay) Store() sinks.Store { return r.opts.Store }
+
+// SinkNames returns the configured sink names, sorted.
+func (r *Relay) SinkNames() []string { return r.opts.Sinks.Names() }
+
+// Actor says who asks for an action, for the audit log.
+type Actor struct {
+	Name   string // a name the client gave; never a token
+	Via    string // "api", "console" or "cli"
+	Remote string // the client's address
+}
+
+func (r *Relay) audit(a Actor, action, target string, count int, err error) {
+	result := "ok"
+	if err != nil {
+		result = err.Error()
+	}
+	e := audit.Entry{Actor: a.Name, Via: a.Via, Remote: a.Remote, Action: action, Target: target, Result: result, Count: count}
+	r.log.Info("audit", "actor", e.Actor, "via", e.Via, "remote", e.Remote, "action", action, "target", target, "count", count, "result", result)
+	if aerr := r.opts.Audit.Record(e); aerr != nil {
+		r.opts.Metrics.AuditError()
+		r.log.Error("audit log write failed", "err", aerr)
+	}
+}
+
+// SinkCount is a sink and the number of its items in the DLQ.
+type SinkCount struct {
+	Sink       string `json:"sink"`
+	Count      int64  `json:"count"`
+	Configured bool   `json:"configured"`
+}
+
+// Overview returns the DLQ's statistics and one row per sink: every
+// configured sink, and every sink that has items even if it is no longer
+// configured.
+func (r *Relay) Overview(ctx context.Context) (sinks.Stats, []SinkCount, error) {
+	st, err := r.opts.Store.Stats(ctx)
+	if err != nil {
+		return st, nil, err
+	}
+	seen := make(map[string]bool)
+	var rows []SinkCount
+	for _, name := range r.opts.Sinks.Names() {
+		seen[name] = true
+		rows = append(rows, SinkCount{Sink: name, Count: st.BySink[name], Configured: true})
+	}
+	for name, n := range st.BySink {
+		if !seen[name] {
+			rows = append(rows, SinkCount{Sink: name, Count: n})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Sink < rows[j].Sink })
+	return st, rows, nil
+}
+
+// List pages through the DLQ; see sinks.Store.List.
+func (r *Relay) List(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.DLQItem, string, error) {
+	return r.opts.Store.List(ctx, f, cursor, limit)
+}
+
+// Get returns one item.
+func (r *Relay) Get(ctx context.Context, id string) (sinks.DLQItem, error) {
+	return r.opts.Store.Get(ctx, id)
+}
+
+// Count returns the number of items of sink ("" = all).
+func (r *Relay) Count(ctx context.Context, sink string) (int, error) {
+	return r.opts.Store.Count(ctx, sink)
+}

@@ -1,0 +1,126 @@
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/metrics"
+	"github.com/dletter/dletter/sinks"
+)
+
+// Envelope is a message on its way to a sink: what the async log stores,
+// one JSON object per line.
+type Envelope struct {
+	Sink       string          `json:"sink"`
+	Recipient  json.RawMessage `json:"recipient,omitempty"`
+	Message    sinks.Message   `json:"message"`
+	DeliveryID string          `json:"delivery_id"`
+	AcceptedAt time.Time       `json:"accepted_at"`
+}
+
+// Statuses of a send.
+const (
+	StatusDelivered    = "delivered"
+	StatusDeadLettered = "dead_lettered"
+	StatusQueued       = "queued"
+)
+
+// SendResult says what became of a message.
+type SendResult struct {
+	// Status is delivered, dead_lettered or queued.
+	Status string `json:"status"`
+	// DeliveryID identifies the message across retries and replays.
+	DeliveryID string `json:"delivery_id"`
+	// ID is the DLQ item's id when the message was dead-lettered.
+	ID string `json:"id,omitempty"`
+	// Attempts is the number of Send calls made, when dead-lettered.
+	Attempts int `json:"attempts,omitempty"`
+	// Error is the sink's last error, when dead-lettered.
+	Error string `json:"error,omitempty"`
+}
+
+// Send delivers env through its sink. Synchronous sends go through the
+// sink's Retrier: the result is delivered, or dead_lettered with the DLQ
+// item's id. With async, the message is appended to the async log and the
+// result is queued. An error means the message was neither delivered nor
+// kept: the caller still owns it.
+func (r *Relay) Send(ctx context.Context, env Envelope, async bool) (SendResult, error) {
+	if r.opts.ReadOnly {
+		return SendResult{}, ErrReadOnly
+	}
+	sink, ok := r.opts.Sinks.Lookup(env.Sink)
+	if !ok {
+		return SendResult{}, fmt.Errorf("%w: %q", ErrUnknownSink, env.Sink)
+	}
+	if env.DeliveryID == "" {
+		env.DeliveryID = NewDeliveryID()
+	}
+	res := SendResult{DeliveryID: env.DeliveryID}
+	if async {
+		if r.opts.Queue == nil {
+			return SendResult{}, ErrAsyncUnavailable
+		}
+		env.AcceptedAt = time.Now().UTC()
+		if err := r.opts.Queue.Enqueue(ctx, env); err != nil {
+			r.opts.Metrics.Delivery(env.Sink, metrics.Failed)
+			return SendResult{}, fmt.Errorf("relay: keep message for async delivery: %w", err)
+		}
+		r.opts.Metrics.Delivery(env.Sink, metrics.Queued)
+		res.Status = StatusQueued
+		return res, nil
+	}
+	to, err := DecodeRecipient(sink, env.Recipient)
+	if err != nil {
+		return SendResult{}, err
+	}
+	err = sink.Send(sinks.WithDeliveryID(ctx, env.DeliveryID), to, env.Message)
+	var dl *sinks.DeadLetterError
+	switch {
+	case err == nil:
+		r.opts.Metrics.Delivery(env.Sink, metrics.Delivered)
+		res.Status = StatusDelivered
+		return res, nil
+	case errors.As(err, &dl):
+		r.opts.Metrics.Delivery(env.Sink, metrics.DeadLettered)
+		res.Status = StatusDeadLettered
+		res.ID, res.Attempts = dl.ID, dl.Attempts
+		if dl.Err != nil {
+			res.Error = dl.Err.Error()
+		}
+		return res, nil
+	default:
+		r.opts.Metrics.Delivery(env.Sink, metrics.Failed)
+		return SendResult{}, err
+	}
+}
+
+// DecodeRecipient turns the JSON recipient of a request into the sink's
+// typed recipient with the sink's RecipientDecoder (found through any chain
+// of wrappers). A sink without a decoder receives the raw JSON; an empty
+// recipient is nil.
+func DecodeRecipient(s sinks.Sink, raw json.RawMessage) (sinks.Recipient, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	dec, ok := findDecoder(s)
+	if !ok {
+		return raw, nil
+	}
+	to, err := dec.DecodeRecipient(raw)
+	if err != nil {
+		return nil, sinks.Errorf(sinks.CodeInvalidArgument, "decode recipient", "recipient: %w", err)
+	}
+	return to, nil
+}
+
+// NewDeliveryID returns a random delivery id.
+func NewDeliveryID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "msg_" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,131 @@
+// Package server assembles the daemon's HTTP surface: the JSON API under
+// /v1, the web console at /, /metrics and /healthz, behind authentication,
+// cross-origin protection and security headers.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/api"
+	"github.com/dletter/dletter/cmd/dletter/internal/auth"
+	"github.com/dletter/dletter/cmd/dletter/internal/console"
+	"github.com/dletter/dletter/cmd/dletter/internal/metrics"
+	"github.com/dletter/dletter/cmd/dletter/internal/relay"
+)
+
+// Options configure the handler.
+type Options struct {
+	Relay   *relay.Relay
+	Auth    *auth.Authenticator // nil: no token
+	Metrics *metrics.Metrics    // nil: /metrics answers 404
+	Logger  *slog.Logger
+	// Secure marks the console's cookies Secure (set when served over TLS
+	// by a proxy).
+	Secure bool
+}
+
+// Handler returns the daemon's complete HTTP handler.
+func Handler(o Options) http.Handler {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	authn := o.Auth
+	if authn == nil {
+		authn = auth.New("")
+	}
+	mux := http.NewServeMux()
+	api.New(o.Relay, log).Register(mux)
+	console.New(console.Options{Relay: o.Relay, Auth: authn, Logger: log, Secure: o.Secure}).Register(mux)
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics.Handler())
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if _, err := o.Relay.Count(ctx, ""); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "error": "dlq: " + err.Error()})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+	})
+	var h http.Handler = mux
+	h = requireAuth(authn, h)
+	h = http.NewCrossOriginProtection().Handler(h)
+	h = securityHeaders(h)
+	return h
+}
+
+// public paths need no token: health checks, the login page and the
+// console's static assets.
+func public(path string) bool {
+	return path == "/healthz" || path == "/login" || strings.HasPrefix(path, "/static/")
+}
+
+func requireAuth(a *auth.Authenticator, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.Enabled() || public(r.URL.Path) || a.Check(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/v1/") || r.URL.Path == "/metrics" || r.Method != http.MethodGet {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="dletter"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(api.Error{Error: "a bearer token is required (Authorization: Bearer <token>)"})
+			return
+		}
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Serve serves h on ln until ctx is cancelled, then shuts down gracefully:
+// it stops accepting, lets requests in flight finish within grace, and
+// returns. A request still running after grace is cut off.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("requests still running after the shutdown grace period; closing them", "grace", grace)
+		err = srv.Close()
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}
