@@ -144,6 +144,12 @@ func jsonKeys(t reflect.Type) map[string]struct{} {
 			continue
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if ft := f.Type; f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			for k := range jsonKeys(ft) { // promoted fields, as encoding/json sees them
+				keys[k] = struct{}{}
+			}
+			continue
+		}
 		switch name {
 		case "-":
 			continue

@@ -46,16 +46,34 @@ type RecipientDecoder interface {
 
 type deliveryIDKey struct{}
 
+// deliveryCtx carries a delivery id. It is its own value under
+// deliveryIDKey, so that reading the id boxes nothing.
+type deliveryCtx struct {
+	context.Context
+	id string
+}
+
+func (c *deliveryCtx) Value(key any) any {
+	if key == (deliveryIDKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *deliveryCtx) String() string { return "sinks.WithDeliveryID(" + c.id + ")" }
+
 // WithDeliveryID returns a context that carries id, the stable identity of
 // one message across its retries and replays. Sinks that can pass an
 // idempotency key to the receiver (the webhook sink's webhook-id header)
 // read it with DeliveryID so that the receiver can deduplicate.
 func WithDeliveryID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, deliveryIDKey{}, id)
+	return &deliveryCtx{Context: ctx, id: id}
 }
 
 // DeliveryID returns the delivery id carried by ctx, or "" when it has none.
 func DeliveryID(ctx context.Context) string {
-	id, _ := ctx.Value(deliveryIDKey{}).(string)
-	return id
+	if c, ok := ctx.Value(deliveryIDKey{}).(*deliveryCtx); ok {
+		return c.id
+	}
+	return ""
 }

@@ -1,0 +1,293 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// DefaultPushTimeout bounds a Retrier's DLQ push when WithPushTimeout is not
+// given.
+const DefaultPushTimeout = 10 * time.Second
+
+// Retrier wraps a Sink with retry-then-dead-letter: transient failures are
+// retried with capped exponential backoff; when the budget is spent, or at
+// once on a terminal failure, the message is parked in the DLQ.
+//
+// Send is synchronous: it returns when the message was delivered (nil), or
+// when it is safe in the DLQ (an error matching ErrDeadLettered, a
+// *DeadLetterError carrying the item's ID), or when it was neither (an error
+// that wraps the delivery error and, if the DLQ refused it, the DLQ's error).
+// A caller that cancels its context stops the retries, but the message is
+// still dead-lettered: the push runs on a context detached from the caller's
+// cancellation, bounded by its own timeout.
+//
+// The Retrier is itself a Sink with the wrapped sink's Name. A Retrier built
+// as a struct literal works with the defaults; NewRetrier adds options. The
+// exported fields must not change once Send is in use.
+type Retrier struct {
+	Inner Sink
+	Cfg   RetryConfig
+	DLQ   DLQ // optional; nil disables the DLQ push
+	// IsTransientFn overrides the default classifier, IsTransient. Optional.
+	IsTransientFn func(error) bool
+
+	opts retrierOptions
+}
+
+type retrierOptions struct {
+	attemptTimeout time.Duration
+	pushTimeout    time.Duration
+	observer       Observer
+	clock          Clock
+	random         func() float64
+}
+
+// RetrierOption configures a Retrier built by NewRetrier.
+type RetrierOption func(*retrierOptions)
+
+// WithAttemptTimeout bounds each Send call of the wrapped sink. An attempt
+// that runs out of time counts as a transient failure (the caller's own
+// deadline still stops everything). 0, the default, sets no bound.
+func WithAttemptTimeout(d time.Duration) RetrierOption {
+	return func(o *retrierOptions) { o.attemptTimeout = d }
+}
+
+// WithPushTimeout bounds the DLQ push (default DefaultPushTimeout).
+func WithPushTimeout(d time.Duration) RetrierOption {
+	return func(o *retrierOptions) { o.pushTimeout = d }
+}
+
+// WithObserver attaches an Observer (metrics, logs) to the Retrier.
+func WithObserver(fn Observer) RetrierOption {
+	return func(o *retrierOptions) { o.observer = fn }
+}
+
+// WithClock replaces the real clock (time.Now and timers), for tests.
+func WithClock(c Clock) RetrierOption {
+	return func(o *retrierOptions) { o.clock = c }
+}
+
+// WithRandom replaces the source of jitter: fn returns a float in [0, 1).
+// A constant 0.5 gives waits without jitter.
+func WithRandom(fn func() float64) RetrierOption {
+	return func(o *retrierOptions) { o.random = fn }
+}
+
+// NewRetrier wraps inner with cfg (normalized) and dlq (nil for none).
+func NewRetrier(inner Sink, cfg RetryConfig, dlq DLQ, opts ...RetrierOption) *Retrier {
+	r := &Retrier{Inner: inner, Cfg: cfg.Normalize(), DLQ: dlq}
+	for _, o := range opts {
+		o(&r.opts)
+	}
+	return r
+}
+
+// Name returns the inner sink's name: callers need not know whether a sink
+// is wrapped.
+func (r *Retrier) Name() string { return r.Inner.Name() }
+
+// IsRetrier marks the Retrier for the wrap-once check (see IsRetried).
+func (r *Retrier) IsRetrier() bool { return true }
+
+// Unwrap returns the wrapped sink.
+func (r *Retrier) Unwrap() Sink { return r.Inner }
+
+// Send delivers m to `to` through the wrapped sink, retrying and
+// dead-lettering as the type's documentation says. The message's delivery
+// id (WithDeliveryID) is kept across attempts and stored with the DLQ item;
+// when ctx carries none, Send mints one with NewDeliveryID.
+func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
+	cfg := r.Cfg.Normalize()
+	id := DeliveryID(ctx)
+	if id == "" {
+		id = NewDeliveryID()
+		ctx = WithDeliveryID(ctx, id)
+	}
+	run := replayFrom(ctx)
+
+	var failed DLQItem // the failures so far; allocated only on failure
+	var lastErr error
+	attempt := 0
+	for {
+		attempt++
+		err := r.attempt(ctx, id, attempt, to, m)
+		if err == nil {
+			if run != nil {
+				run.sends += attempt
+				run.failures = append(run.failures, failed.History...)
+				r.observe(Event{Kind: EventReplay, Sink: r.Name(), DeliveryID: id, Attempt: attempt, ItemID: run.itemID})
+			}
+			return nil
+		}
+		lastErr = err
+		failed.RecordFailure(r.now(), err)
+		wait, retry := r.next(ctx, cfg, attempt, err)
+		r.observe(Event{Kind: EventFailure, Sink: r.Name(), DeliveryID: id, Attempt: attempt, Wait: wait, Err: err})
+		if !retry {
+			break
+		}
+		if r.sleep(ctx, wait) != nil {
+			break // the caller gave up: dead-letter what we have
+		}
+	}
+
+	if run != nil { // a replay: the DLQ item is updated by the replay, not pushed again
+		run.sends += attempt
+		run.failures = append(run.failures, failed.History...)
+		r.observe(Event{Kind: EventReplay, Sink: r.Name(), DeliveryID: id, Attempt: attempt, Err: lastErr, ItemID: run.itemID})
+		return lastErr
+	}
+	if r.DLQ == nil {
+		return lastErr
+	}
+	return r.deadLetter(ctx, id, to, m, &failed, lastErr)
+}
+
+// attempt makes one Send call, bounded by the attempt timeout.
+func (r *Retrier) attempt(ctx context.Context, id string, n int, to Recipient, m Message) error {
+	var start time.Time
+	if r.opts.observer != nil {
+		r.observe(Event{Kind: EventAttempt, Sink: r.Name(), DeliveryID: id, Attempt: n})
+		start = r.now()
+	}
+	var err error
+	if d := r.opts.attemptTimeout; d > 0 {
+		actx, cancel := context.WithTimeout(ctx, d)
+		err = r.Inner.Send(actx, to, m)
+		if err != nil && actx.Err() != nil && ctx.Err() == nil {
+			err = &attemptTimeoutError{limit: d, err: err}
+		}
+		cancel()
+	} else {
+		err = r.Inner.Send(ctx, to, m)
+	}
+	if err == nil && r.opts.observer != nil {
+		r.observe(Event{Kind: EventSuccess, Sink: r.Name(), DeliveryID: id, Attempt: n, Elapsed: r.now().Sub(start)})
+	}
+	return err
+}
+
+// next decides whether attempt's failure err is retried, and after what
+// wait: at least the server's Retry-After, which beyond MaxBackoff ends the
+// retries at once (the message goes to the DLQ rather than block the
+// caller for longer than the policy allows).
+func (r *Retrier) next(ctx context.Context, cfg RetryConfig, attempt int, err error) (time.Duration, bool) {
+	if attempt >= cfg.MaxAttempts || ctx.Err() != nil || !r.transient(err) {
+		return 0, false
+	}
+	wait := cfg.backoff(attempt+1, r.random())
+	if hint, ok := RetryAfterHint(err); ok {
+		if hint > cfg.MaxBackoff {
+			return 0, false
+		}
+		wait = max(wait, hint)
+	}
+	return wait, true
+}
+
+// deadLetter pushes the failed message, on a context that the caller's
+// cancellation does not reach.
+func (r *Retrier) deadLetter(ctx context.Context, id string, to Recipient, m Message, failed *DLQItem, lastErr error) error {
+	item := *failed
+	item.Sink = r.Name()
+	item.At = r.now()
+	item.Recipient = to
+	item.Message = m
+	item.DeliveryID = id
+
+	timeout := r.opts.pushTimeout
+	if timeout <= 0 {
+		timeout = DefaultPushTimeout
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	var itemID string
+	var err error
+	if s, ok := r.DLQ.(interface {
+		Add(context.Context, DLQItem) (string, error)
+	}); ok {
+		itemID, err = s.Add(pctx, item)
+	} else {
+		err = r.DLQ.Push(pctx, item)
+	}
+	if err != nil {
+		r.observe(Event{Kind: EventDeadLetterFailed, Sink: item.Sink, DeliveryID: id, Attempt: item.Attempts, Err: err})
+		return &NotDeliveredError{Sink: item.Sink, Attempts: item.Attempts, Err: lastErr, PushErr: err}
+	}
+	r.observe(Event{Kind: EventDeadLettered, Sink: item.Sink, DeliveryID: id, Attempt: item.Attempts, Err: lastErr, ItemID: itemID})
+	return &DeadLetterError{ID: itemID, Sink: item.Sink, Attempts: item.Attempts, Err: lastErr}
+}
+
+func (r *Retrier) transient(err error) bool {
+	var te *attemptTimeoutError
+	if errors.As(err, &te) {
+		return true
+	}
+	if r.IsTransientFn != nil {
+		return r.IsTransientFn(err)
+	}
+	return IsTransient(err)
+}
+
+func (r *Retrier) observe(e Event) {
+	if r.opts.observer != nil {
+		r.opts.observer(e)
+	}
+}
+
+func (r *Retrier) now() time.Time {
+	if r.opts.clock != nil {
+		return r.opts.clock.Now()
+	}
+	return time.Now()
+}
+
+func (r *Retrier) sleep(ctx context.Context, d time.Duration) error {
+	if r.opts.clock != nil {
+		return r.opts.clock.Sleep(ctx, d)
+	}
+	return SystemClock.Sleep(ctx, d)
+}
+
+func (r *Retrier) random() float64 {
+	if r.opts.random != nil {
+		return r.opts.random()
+	}
+	return rand.Float64()
+}
+
+// attemptTimeoutError is an attempt cut short by WithAttemptTimeout.
+type attemptTimeoutError struct {
+	limit time.Duration
+	err   error
+}
+
+func (e *attemptTimeoutError) Error() string {
+	return fmt.Sprintf("attempt timed out after %s: %v", e.limit, e.err)
+}
+func (e *attemptTimeoutError) Unwrap() error   { return e.err }
+func (e *attemptTimeoutError) Timeout() bool   { return true }
+func (e *attemptTimeoutError) Transient() bool { return true }
+
+// NotDeliveredError is returned by Retrier.Send when a message was neither
+// delivered nor dead-lettered because the DLQ refused it: the caller still
+// holds the only copy. It matches both the delivery error and the DLQ's
+// error (such as ErrDLQOverflow) with errors.Is.
+type NotDeliveredError struct {
+	Sink     string
+	Attempts int
+	Err      error // the sink's last error
+	PushErr  error // the DLQ's error
+}
+
+// Error says that the message was lost to the DLQ and why.
+func (e *NotDeliveredError) Error() string {
+	return fmt.Sprintf("sinks: %s: not delivered after %d attempt(s) (%v) and not dead-lettered: %v",
+		e.Sink, e.Attempts, e.Err, e.PushErr)
+}
+
+// Unwrap returns both errors.
+func (e *NotDeliveredError) Unwrap() []error { return []error{e.Err, e.PushErr} }

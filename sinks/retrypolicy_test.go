@@ -1,0 +1,76 @@
+package sinks
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRetryPolicyMergesFieldByField(t *testing.T) {
+	raw := map[string]any{
+		"max_attempts":    7,
+		"base_backoff":    "500ms",
+		"jitter_fraction": 0.1,
+		"per_sink": map[string]any{
+			"pager":  map[string]any{"max_attempts": 10},
+			"quiet":  map[string]any{"jitter_fraction": 0, "max_backoff": "2m"},
+			"single": map[string]any{"max_attempts": 1},
+		},
+	}
+	p, err := DecodeRetryPolicy(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]RetryConfig{
+		"other":  {7, 500 * time.Millisecond, 30 * time.Second, 0.1},
+		"pager":  {10, 500 * time.Millisecond, 30 * time.Second, 0.1},
+		"quiet":  {7, 500 * time.Millisecond, 2 * time.Minute, NoJitter},
+		"single": {1, 500 * time.Millisecond, 30 * time.Second, 0.1},
+	}
+	for sink, want := range cases {
+		if got := p.For(sink); got != want {
+			t.Errorf("For(%q) = %+v, want %+v", sink, got, want)
+		}
+	}
+	if got := (RetryPolicy{}).For("x"); got != DefaultRetryConfig() {
+		t.Errorf("empty policy: %+v", got)
+	}
+	// The same block decodes from JSON into the struct directly.
+	var q RetryPolicy
+	if err := json.Unmarshal([]byte(`{"max_attempts":7,"base_backoff":"500ms","jitter_fraction":0.1,"per_sink":{"pager":{"max_attempts":10}}}`), &q); err != nil {
+		t.Fatal(err)
+	}
+	if q.For("pager") != cases["pager"] || q.Validate() != nil {
+		t.Errorf("json: %+v", q.For("pager"))
+	}
+}
+
+func TestDecodeRetryPolicyErrors(t *testing.T) {
+	cases := []struct {
+		raw    map[string]any
+		key    string
+		reason string
+	}{
+		{map[string]any{"max_attempt": 3}, "retry.max_attempt", "unknown key"},
+		{map[string]any{"max_attempts": 0}, "retry.max_attempts", "at least 1"},
+		{map[string]any{"base_backoff": "fast"}, "retry.base_backoff", "wants a duration"},
+		{map[string]any{"base_backoff": "1m", "max_backoff": "1s"}, "retry.base_backoff", "must not exceed"},
+		{map[string]any{"jitter_fraction": 1.5}, "retry.jitter_fraction", "between 0 and 1"},
+		{map[string]any{"per_sink": map[string]any{"pager": map[string]any{"max_attempts": "ten"}}}, "retry.per_sink.pager.max_attempts", "wants a number"},
+		{map[string]any{"per_sink": map[string]any{"pager": map[string]any{"tries": 3}}}, "retry.per_sink.pager.tries", "unknown key"},
+		{map[string]any{"per_sink": map[string]any{"pager": map[string]any{"max_backoff": "0s"}}}, "retry.per_sink.pager.max_backoff", "must be positive"},
+	}
+	for _, c := range cases {
+		_, err := DecodeRetryPolicy(c.raw)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%v: got %v", c.raw, err)
+			continue
+		}
+		if ce.Key != c.key || !strings.Contains(err.Error(), c.reason) {
+			t.Errorf("%v: got key %q, %q; want key %q saying %q", c.raw, ce.Key, err, c.key, c.reason)
+		}
+	}
+}
