@@ -1,0 +1,32 @@
+// Package webhook is a sink that POSTs each message as a JSON [Envelope] to
+// an HTTP endpoint, signed per the Standard Webhooks specification
+// (https://www.standardwebhooks.com) when a secret is configured.
+//
+// Importing the package registers the "webhook" kind with
+// sinks.RegisterFactory. Its configuration keys are:
+//
+//	url                    the endpoint (required); http or https
+//	headers                extra request headers (a map); they cannot set
+//	                       Content-Type, Host, Content-Length or webhook-*
+//	secret                 one or more whsec_ secrets, space-separated while
+//	                       a key is rotated (or secret_env / secret_file)
+//	timeout                per request, default 15s
+//	allow_recipient_hosts  hosts a per-call Recipient URL may aim at; empty
+//	                       (the default) refuses every per-call URL
+//
+// Every request carries webhook-id (the message's delivery id from
+// sinks.DeliveryID, stable across retries and replays so that the receiver
+// can deduplicate) and webhook-timestamp; with a secret it also carries
+// webhook-signature, "v1,<base64 HMAC-SHA256 of id.timestamp.body>" once per
+// secret.
+//
+// A 2xx response is success. 408, 425, 429 and 5xx are transient (a
+// Retry-After header is passed on to the Retrier); 410 is terminal and
+// reported as "endpoint gone"; any other status, a redirect (never
+// followed) and a TLS certificate failure are terminal. The URL's user
+// information and query, which often hold credentials, never appear in an
+// error.
+//
+// The original API posted to a URL without signature, followed redirects
+// and printed the URL in errors; this package does none of that.
+package webhook

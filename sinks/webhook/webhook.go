@@ -1,0 +1,207 @@
+package webhook
+
+import (
+	"context"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/dletter/dletter/sinks"
+	"github.com/dletter/dletter/sinks/internal/httpsink"
+)
+
+// Kind is the kind this package registers with sinks.RegisterFactory.
+const Kind = "webhook"
+
+// DefaultTimeout bounds one request when Config.Timeout is zero.
+const DefaultTimeout = 15 * time.Second
+
+// Config configures a Sink.
+type Config struct {
+	// URL is the endpoint, http or https (required).
+	URL string
+	// Headers are added to every request. They cannot set Content-Type,
+	// Content-Length, Host, Transfer-Encoding, Connection or any webhook-*
+	// header.
+	Headers map[string]string
+	// Secret, when set, signs every request: one or more whsec_ secrets
+	// separated by spaces (all of them sign during a key rotation).
+	Secret string
+	// Timeout bounds each request; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// AllowRecipientHosts lists the hosts a per-call Recipient URL may aim
+	// at: "api.example.com", "api.example.com:8443" or "*.example.com".
+	// Empty refuses every per-call URL.
+	AllowRecipientHosts []string
+	// Transport carries the requests; nil means a clone of
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+	// Now is the clock for webhook-timestamp and Retry-After; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Sink posts messages to a webhook. It is safe for concurrent use.
+type Sink struct {
+	name   string
+	url    *url.URL
+	target string // the URL, redacted
+	header http.Header
+	keys   [][]byte
+	allow  []hostRule
+	client *http.Client
+	now    func() time.Time
+}
+
+var _ sinks.RecipientDecoder = (*Sink)(nil)
+
+// reservedHeaders cannot be set through Config.Headers.
+var reservedHeaders = map[string]bool{
+	"Content-Type": true, "Content-Length": true, "Host": true,
+	"Transfer-Encoding": true, "Connection": true,
+}
+
+// New returns a webhook sink called name. A bad configuration is a
+// *sinks.ConfigError that names the key and never shows a secret.
+func New(name string, cfg Config) (*Sink, error) {
+	fail := func(key string, value any, reason string) error {
+		return &sinks.ConfigError{Kind: Kind, Sink: name, Key: key, Value: value, Reason: reason}
+	}
+	if cfg.URL == "" {
+		return nil, fail("url", nil, "is required")
+	}
+	u, err := parseEndpoint(cfg.URL)
+	if err != nil {
+		return nil, fail("url", nil, err.Error())
+	}
+	s := &Sink{
+		name:   name,
+		url:    u,
+		target: httpsink.Redact(u),
+		header: make(http.Header, len(cfg.Headers)+2),
+		now:    cfg.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, k := range sortedKeys(cfg.Headers) {
+		v := cfg.Headers[k]
+		key := "headers." + k
+		canon := textproto.CanonicalMIMEHeaderKey(k)
+		switch {
+		case !httpguts.ValidHeaderFieldName(k):
+			return nil, fail(key, nil, "is not a valid header name")
+		case reservedHeaders[canon] || strings.HasPrefix(canon, "Webhook-"):
+			return nil, fail(key, nil, "is set by the sink and cannot be configured")
+		case !httpguts.ValidHeaderFieldValue(v):
+			return nil, fail(key, nil, "has a character not allowed in a header value (such as CR or LF)")
+		}
+		s.header.Set(canon, v)
+	}
+	s.header.Set("Content-Type", "application/json")
+	if cfg.Secret != "" {
+		if s.keys, err = ParseSecrets(cfg.Secret); err != nil {
+			return nil, fail("secret", nil, err.Error())
+		}
+	}
+	for i, h := range cfg.AllowRecipientHosts {
+		r, err := parseHostRule(h)
+		if err != nil {
+			return nil, fail("allow_recipient_hosts["+strconv.Itoa(i)+"]", h, err.Error())
+		}
+		s.allow = append(s.allow, r)
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	s.client = httpsink.NewClient(timeout, cfg.Transport)
+	return s, nil
+}
+
+// Name returns the name the sink was built with.
+func (s *Sink) Name() string { return s.name }
+
+// Send posts m as an Envelope to the configured URL, or to the URL of a
+// Recipient whose host is allowed. The webhook-id is sinks.DeliveryID(ctx)
+// (see the package doc). The error says whether a retry may help (see
+// sinks.IsTransient) and never contains the URL's credentials.
+func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) error {
+	target, err := s.resolve(to)
+	if err != nil {
+		return sinks.Terminal(err)
+	}
+	id := messageID(sinks.DeliveryID(ctx))
+	body, err := encodeEnvelope(id, m)
+	if err != nil {
+		return sinks.Terminal(sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send", "cannot encode the message: %w", err))
+	}
+	header := s.header.Clone()
+	header.Set(HeaderID, id)
+	now := s.now()
+	header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	if len(s.keys) > 0 {
+		header.Set(HeaderSignature, Sign(s.keys, id, now, body))
+	}
+	err = httpsink.Post(ctx, s.client, httpsink.Request{
+		URL: target.url, Header: header, Body: body, Target: target.text, Now: s.now,
+	})
+	if err != nil {
+		return sinks.Errorf(sinks.CodeSinkUnavailable, "webhook.Send", "sink %q: %w", s.name, err)
+	}
+	return nil
+}
+
+type endpoint struct {
+	url  *url.URL
+	text string
+}
+
+// resolve checks the per-call recipient against the allowlist.
+func (s *Sink) resolve(to sinks.Recipient) (endpoint, error) {
+	raw, err := recipientURL(to)
+	if err != nil {
+		return endpoint{}, err
+	}
+	if raw == "" {
+		return endpoint{s.url, s.target}, nil
+	}
+	u, err := parseEndpoint(raw)
+	if err != nil {
+		return endpoint{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
+			"sink %q: recipient URL: %s", s.name, err.Error())
+	}
+	text := httpsink.Redact(u)
+	if len(s.allow) == 0 {
+		return endpoint{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
+			"sink %q: recipient URL %s refused: per-call URLs are disabled (allow_recipient_hosts is empty)", s.name, text)
+	}
+	for _, r := range s.allow {
+		if r.match(u) {
+			return endpoint{u, text}, nil
+		}
+	}
+	return endpoint{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
+		"sink %q: recipient URL %s refused: host %q is not in allow_recipient_hosts", s.name, text, u.Host)
+}
+
+// Close closes the sink's idle connections. The sink stays usable.
+func (s *Sink) Close() error {
+	s.client.CloseIdleConnections()
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
