@@ -1,0 +1,77 @@
+package redistest_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/dletter/dletter/internal/redistest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestServerKillRestartKeepsAcknowledgedWrites(t *testing.T) {
+	s := redistest.Start(t, redistest.WithPersistence())
+	ctx := context.Background()
+	c := s.Client()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.Kill()
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("PING answered after Kill")
+	}
+	s.Restart()
+	got, err := c.Get(ctx, "k").Result()
+	if err != nil || got != "v" {
+		t.Fatalf("after restart GET k = %q, %v; want v", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir, "redis.log")); err != nil {
+		t.Errorf("log file: %v", err)
+	}
+}
+
+func TestServerWithoutPersistenceKeepsNothing(t *testing.T) {
+	s := redistest.Start(t)
+	ctx := context.Background()
+	c := s.Client()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := c.ConfigGet(ctx, "appendonly").Result()
+	if err != nil || cfg["appendonly"] != "no" {
+		t.Fatalf("appendonly = %v, %v; want no", cfg, err)
+	}
+	s.Stop()
+	s.Stop() // idempotent
+	s.Restart()
+	if n, err := c.Exists(ctx, "k").Result(); err != nil || n != 0 {
+		t.Fatalf("EXISTS k after restart = %d, %v; want 0", n, err)
+	}
+}
+
+func TestCluster(t *testing.T) {
+	cl := redistest.StartCluster(t, 3)
+	ctx := context.Background()
+	c := cl.Client()
+	// Keys spread over the three masters.
+	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
+		if err := c.Set(ctx, k, k, 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+	}
+	nodes := map[string]bool{}
+	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
+		m, err := c.MasterForKey(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[m.Options().Addr] = true
+	}
+	if len(nodes) < 2 {
+		t.Errorf("six keys landed on %d master(s); want a spread", len(nodes))
+	}
+}
