@@ -59,7 +59,7 @@ type config struct {
 
 // WithPersistence turns on the append-only file with appendfsync always, so
 // that every write the server acknowledged survives Kill and Restart. By
-// default a server keeps nothing on disk (--save ” --appendonly no).
+// default a server keeps nothing on disk (--save "" --appendonly no).
 func WithPersistence() Option { return func(c *config) { c.persist = true } }
 
 // WithArgs appends redis-server arguments, such as "--maxmemory", "10mb".
