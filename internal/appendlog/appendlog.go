@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,10 @@ func (m SyncMode) String() string {
 
 // DefaultInterval is the SyncPeriodic interval used when Options.Interval is 0.
 const DefaultInterval = time.Second
+
+// contendedBatches is how many batches without waiters it takes to decide
+// that concurrent writers have gone.
+const contendedBatches = 8
 
 // maxSpare bounds the batch buffer kept for reuse after a large batch.
 const maxSpare = 4 << 20
@@ -106,6 +111,9 @@ type Appender struct {
 	idleWait int
 	broken   error
 	closed   bool
+	// contended is positive while recent batches had waiters: concurrent
+	// writers are active, so a new leader yields before writing (see Append).
+	contended int
 
 	size   atomic.Int64
 	dirty  atomic.Bool
@@ -196,12 +204,26 @@ func (a *Appender) Append(rec []byte) error {
 		return err
 	}
 	if !a.writing && len(a.pending) == 0 {
-		// Nobody else is writing: write rec directly, without a copy.
-		err := a.runLocked(rec)
+		if a.contended == 0 {
+			// Nobody else is writing: write rec directly, without a copy.
+			err := a.runLocked(rec)
+			a.mu.Unlock()
+			return err
+		}
+		// Other writers were active a moment ago and may be runnable on
+		// this CPU: claim the file, yield once so they can add their
+		// records, then write them all together. Without this, on few CPUs
+		// one goroutine keeps writing alone while the others wait in the
+		// run queue behind its system calls.
+		a.pending = append(a.pending, rec...)
+		a.writing = true
 		a.mu.Unlock()
-		return err
+		runtime.Gosched()
+		a.mu.Lock()
+		a.writing = false
+	} else {
+		a.pending = append(a.pending, rec...)
 	}
-	a.pending = append(a.pending, rec...)
 	b := a.pendingB
 	if b == nil {
 		b = a.newBatchLocked()
@@ -273,6 +295,11 @@ func (a *Appender) runLocked(direct []byte) error {
 	}
 	if direct == nil && cap(buf) <= maxSpare {
 		a.spare = buf[:0]
+	}
+	if b != nil && b.waiters > 1 {
+		a.contended = contendedBatches
+	} else if a.contended > 0 {
+		a.contended--
 	}
 	if b != nil {
 		b.err, b.done = err, true

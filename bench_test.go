@@ -1,0 +1,269 @@
+package dletter
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/dletter/dletter/internal/fsutil"
+)
+
+// benchOrder is the Quick start's Order, with AppendLog on the pointer.
+type benchOrder struct{ ID string }
+
+func (o *benchOrder) AppendLog(buf []byte) []byte {
+	buf = append(buf, `{"id":"`...)
+	buf = append(buf, o.ID...)
+	return append(buf, '"', '}')
+}
+
+// valueOrder is go-dletter's Quick start Order: AppendLog on the value.
+type valueOrder struct{ ID string }
+
+func (o valueOrder) AppendLog(buf []byte) []byte {
+	buf = append(buf, `{"id":"`...)
+	buf = append(buf, o.ID...)
+	return append(buf, '"', '}')
+}
+
+var errBench = errors.New("database timeout")
+
+func benchLogger(b *testing.B, opts ...Option) *Logger {
+	b.Helper()
+	opts = append([]Option{WithMaxSize(0), WithCompress(false)}, opts...)
+	l, err := New(filepath.Join(b.TempDir(), "orders.log"), opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+// benchLine is a record of the size Log writes for benchOrder.
+func benchLine(b *testing.B) []byte {
+	l := benchLogger(b)
+	if err := Log(l, &benchOrder{ID: "ord-42"}, errBench, 1); err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(l.retry.fam.active)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+func benchFile(b *testing.B) *os.File {
+	f, err := os.OpenFile(filepath.Join(b.TempDir(), "raw.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// BenchmarkLog: one goroutine, default durability, against one bare
+// write(2) of the same bytes to a file opened the same way.
+func BenchmarkLog(b *testing.B) {
+	b.Run("dletter", func(b *testing.B) {
+		l := benchLogger(b)
+		o := &benchOrder{ID: "ord-42"}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := Log(l, o, errBench, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("dletter-rawpayload", func(b *testing.B) {
+		l := benchLogger(b)
+		p := RawPayload(`{"id":"ord-42"}`)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := Log(l, p, errBench, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("dletter-value-loggable", func(b *testing.B) {
+		l := benchLogger(b)
+		o := valueOrder{ID: "ord-42"}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := Log(l, o, errBench, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("write2", func(b *testing.B) {
+		line := benchLine(b)
+		f := benchFile(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := f.Write(line); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkLogParallel8: 8 goroutines logging, against 8 goroutines each
+// doing one write(2) per record under a mutex.
+func BenchmarkLogParallel8(b *testing.B) {
+	const g = 8
+	b.Run("dletter", func(b *testing.B) {
+		l := benchLogger(b)
+		b.ReportAllocs()
+		runParallel(b, g, func() error { return Log(l, &benchOrder{ID: "ord-42"}, errBench, 1) })
+	})
+	b.Run("mutex-write2", func(b *testing.B) {
+		line := benchLine(b)
+		f := benchFile(b)
+		var mu sync.Mutex
+		b.ReportAllocs()
+		runParallel(b, g, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			_, err := f.Write(line)
+			return err
+		})
+	})
+}
+
+// BenchmarkLogPowerLoss64: 64 goroutines logging with SurvivesPowerLoss
+// (group commit), against one write(2)+fdatasync per record under a mutex.
+func BenchmarkLogPowerLoss64(b *testing.B) {
+	const g = 64
+	b.Run("dletter", func(b *testing.B) {
+		l := benchLogger(b, WithDurability(SurvivesPowerLoss))
+		b.ReportAllocs()
+		runParallel(b, g, func() error { return Log(l, &benchOrder{ID: "ord-42"}, errBench, 1) })
+	})
+	b.Run("fdatasync-per-record", func(b *testing.B) {
+		line := benchLine(b)
+		f := benchFile(b)
+		var mu sync.Mutex
+		b.ReportAllocs()
+		runParallel(b, g, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if _, err := f.Write(line); err != nil {
+				return err
+			}
+			return fsutil.Fdatasync(f)
+		})
+	})
+}
+
+// runParallel runs b.N calls of fn spread over exactly g goroutines.
+func runParallel(b *testing.B, g int, fn func() error) {
+	b.Helper()
+	var wg sync.WaitGroup
+	per := b.N / g
+	rest := b.N % g
+	b.ResetTimer()
+	for i := range g {
+		n := per
+		if i < rest {
+			n++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				if err := fn(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// replayItems is the size of the Replay benchmark.
+const replayItems = 1_000_000
+
+// writeReplayFile writes n due items straight into a rotated file.
+func writeReplayFile(b *testing.B, dir string, n int) string {
+	path := filepath.Join(dir, "orders-2024-01-01T00-00-00.000.log")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var buf []byte
+	for i := range n {
+		buf = appendHeader(buf[:0], &line{ts: 1700000000, attempt: 1, reason: "database timeout"})
+		buf = append(buf, `{"id":"ord-`...)
+		buf = strconv.AppendInt(buf, int64(i), 10)
+		buf = append(buf, `"}}`+"\n"...)
+		_, _ = w.Write(buf)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	_ = f.Close()
+	return path
+}
+
+// BenchmarkReplay: 1,000,000 due items with a no-op handler and the per-item
+// checkpoint, against a plain bufio.Scanner over the same file. One op is
+// one item; the items/s metric is per second of the whole run.
+func BenchmarkReplay(b *testing.B) {
+	b.Run("dletter", func(b *testing.B) {
+		b.ReportAllocs()
+		var items int
+		for b.Loop() {
+			b.StopTimer()
+			dir := b.TempDir()
+			writeReplayFile(b, dir, replayItems)
+			l, err := New(filepath.Join(dir, "orders.log"), WithCompress(false))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			err = l.Replay(context.Background(), func([]byte) error { items++; return nil },
+				ReplayOptions{MaxAttempts: 5, InitialWait: 0})
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = l.Close()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(items)/b.Elapsed().Seconds(), "items/s")
+	})
+	b.Run("bufio-scan", func(b *testing.B) {
+		path := writeReplayFile(b, b.TempDir(), replayItems)
+		b.ReportAllocs()
+		var items int
+		for b.Loop() {
+			f, err := os.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				items++
+			}
+			_ = f.Close()
+		}
+		b.ReportMetric(float64(items)/b.Elapsed().Seconds(), "items/s")
+	})
+}
+
+func BenchmarkDecodeLine(b *testing.B) {
+	ln := []byte(`{"ts":1700000000,"attempt":3,"reason":"database timeout","id":"9f86d081884c7d65","payload":{"id":"ord-42","lines":[1,2,3],"note":"x\"y"}}`)
+	b.SetBytes(int64(len(ln)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeLine(ln); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,89 @@
+// Package dletter implements a persistent dead-letter log for Go
+// applications: a failed item is written to disk at once and replayed later
+// with exponential backoff, and nothing Log accepted is lost, whatever
+// happens to the process.
+//
+// When a service fails to process an item (a database timeout, an external
+// API that is down), the item would normally be lost. dletter writes it to a
+// JSONL file immediately and Replay hands it back to a handler later, moving
+// it to a permanent-failure log once its retry budget is spent.
+//
+// # Files
+//
+// A Logger for "logs/orders.log" manages, in "logs/":
+//
+//   - orders.log: the retry log, one JSON object per line:
+//     {"ts":1700000000,"attempt":1,"reason":"db timeout","id":"9f86d081884c7d65","payload":{...}}
+//     where ts is the unix time in seconds of the latest failure, attempt how
+//     many failures so far, id a random identifier kept across re-logs (for
+//     consumers that deduplicate) and payload the item's JSON. A re-logged
+//     line also carries "first", the time of the first failure.
+//   - orders-2006-01-02T15-04-05.000.log[.gz]: rotated retry files (UTC
+//     time, creation order), consumed and deleted by Replay, each with a
+//     "-state" file holding its replay position while it is being consumed.
+//   - permanent-orders.log and its rotated files: items that exhausted their
+//     retries or were logged with LogPermanent.
+//   - quarantine-orders.log: lines Replay could not decode and torn tails
+//     repaired at open, verbatim, never silently dropped.
+//   - orders.log.lock: held while a Logger has the log open, so that two
+//     processes never write or replay the same log.
+//
+// The format is that of go-dletter v0.2.0, whose files, backups and
+// "-state" files this package reads and replays unchanged.
+//
+// # Durability
+//
+// What a nil error from Log promises depends on WithDurability:
+// SurvivesCrash (the default) means the line was written with write(2) and
+// survives the process being killed; SurvivesPowerLoss means it was also
+// fdatasync'd, with concurrent callers sharing one sync (group commit);
+// SyncedPeriodically syncs in the background every WithSyncInterval. A Log
+// that fails leaves no part of its line in the file.
+//
+// # Quick start
+//
+//	type Order struct{ ID string }
+//
+//	func (o *Order) AppendLog(buf []byte) []byte {
+//		buf = append(buf, `{"id":`...)
+//		buf = strconv.AppendQuote(buf, o.ID)
+//		return append(buf, '}')
+//	}
+//
+//	dlq, err := dletter.New("logs/orders.log",
+//		dletter.WithMaxSize(50), // rotate at 50 MB
+//		dletter.WithCompress(true),
+//	)
+//	if err != nil { ... }
+//	defer dlq.Close()
+//
+//	// Record a failure
+//	err = dletter.Log(dlq, &Order{ID: "ord-42"}, processingErr, attemptNumber)
+//
+//	// Replay later (e.g. in a background goroutine)
+//	err = dlq.Replay(ctx, func(payload []byte) error {
+//		return processOrder(payload)
+//	}, dletter.ReplayOptions{MaxAttempts: 5, InitialWait: time.Second})
+//
+// # Where this differs from go-dletter
+//
+// go-dletter's retention deleted rotated files by count and age whether or
+// not they had been replayed; here WithMaxBackups and WithMaxAge apply only
+// with WithLossyRetention(true), which counts and reports every item dropped.
+// Its Replay slept the full backoff before every item, however old; here an
+// item is due at its last failure time plus the backoff, and only items not
+// yet due are waited for. Its replay order followed modification times and
+// two rotations in one millisecond overwrote each other; here backups are
+// named and consumed in creation order. Its replay position skipped bad
+// lines and permanent moves, checkpointed with a write(2) per item and could
+// re-log after counting a line consumed; here every consumed line is counted
+// in a memory-mapped page, after its outcome is written. Its scanner stopped
+// at lines over 64 KiB; here lines have no length limit. It also compressed
+// backups while Replay read them and moved reasons to the permanent log as
+// quoted JSON; neither happens here.
+//
+// # Inspection
+//
+// Items, Count and Stats let an operator look at both logs without
+// consuming anything.
+package dletter

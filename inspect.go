@@ -1,0 +1,329 @@
+package dletter
+
+import (
+	"errors"
+	"io"
+	"iter"
+	"os"
+	"slices"
+
+	"github.com/dletter/dletter/internal/checkpoint"
+	"github.com/dletter/dletter/internal/linereader"
+)
+
+// Kind selects one of a Logger's two logs.
+type Kind int
+
+const (
+	// RetryLog holds the items Replay will deliver: the active retry file and
+	// the rotated files, less what Replay already consumed.
+	RetryLog Kind = iota
+	// PermanentLog holds the items that exhausted their retry budget or were
+	// logged with LogPermanent.
+	PermanentLog
+)
+
+// Order is the order in which Items yields.
+type Order int
+
+const (
+	// OldestFirst yields items in the order they were logged.
+	OldestFirst Order = iota
+	// NewestFirst yields the most recently logged item first.
+	NewestFirst
+)
+
+// Item is one item found by Items, decoded from its line.
+type Item struct {
+	ID           string     // stays the same when Replay re-logs the item ("" in lines without one)
+	Timestamp    int64      // unix seconds of the latest failure
+	FirstFailure int64      // unix seconds of the first failure
+	Attempt      int        // failures so far (0 when the line has none)
+	Reason       string     // error text of the latest failure
+	Payload      RawPayload // the item's JSON (a copy)
+	File         string     // the file holding the line
+	Line         int64      // 1-based line number in File
+}
+
+// Stats summarises what a Logger holds on disk.
+type Stats struct {
+	Pending     int64 // items in the retry log not yet consumed by Replay
+	Permanent   int64 // items in the permanent-failure log
+	Quarantined int64 // lines in the quarantine file
+	Dropped     int64 // items deleted by WithLossyRetention since New
+	Bytes       int64 // size of every file of both logs and the quarantine file
+	Backups     int   // rotated files of both logs
+}
+
+// source is one file of a log, read from line skip on, up to limit bytes.
+type source struct {
+	path  string
+	gz    bool
+	skip  uint64
+	limit int64
+}
+
+// sources lists the files of one log, oldest first: rotated files (with
+// their replay checkpoint for the retry log) and then the active file, read
+// up to the size it has now.
+func (l *Logger) sources(kind Kind) ([]source, int64, error) {
+	lf := l.retry
+	if kind == PermanentLog {
+		lf = l.perm
+	}
+	bs, err := lf.fam.list()
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []source
+	var bytes int64
+	for _, b := range bs {
+		s := source{path: b.path, gz: b.gz}
+		if kind == RetryLog {
+			if s.skip, err = checkpoint.Read(b.statePath()); err != nil {
+				return nil, 0, err
+			}
+		}
+		if fi, err := os.Stat(b.path); err == nil {
+			bytes += fi.Size()
+		}
+		out = append(out, s)
+	}
+	size := lf.app.Size()
+	bytes += size
+	if size > 0 {
+		out = append(out, source{path: lf.fam.active, limit: size})
+	}
+	return out, bytes, nil
+}
+
+// Items returns an iterator over the items of one log without consuming
+// them, oldest or newest first. Lines that do not decode are skipped (Replay
+// quarantines them). The iterator reads the files as they are when each is
+// opened; it may run concurrently with Log and Replay. Newest-first reads
+// each file's line positions before yielding (a compressed file's lines are
+// held in memory).
+func (l *Logger) Items(kind Kind, order Order) iter.Seq2[Item, error] {
+	return func(yield func(Item, error) bool) {
+		if l.closed.Load() {
+			yield(Item{}, ErrClosed)
+			return
+		}
+		srcs, _, err := l.sources(kind)
+		if err != nil {
+			yield(Item{}, err)
+			return
+		}
+		if order == NewestFirst {
+			slices.Reverse(srcs)
+		}
+		for _, s := range srcs {
+			if !s.items(order, yield) {
+				return
+			}
+		}
+	}
+}
+
+// Count returns how many items one log holds (see Items).
+func (l *Logger) Count(kind Kind) (int64, error) {
+	if l.closed.Load() {
+		return 0, ErrClosed
+	}
+	srcs, _, err := l.sources(kind)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, s := range srcs {
+		err := s.scan(func([]byte, int64, int64) bool { n++; return true })
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Stats counts the items and bytes of both logs and the quarantine file. It
+// reads every file, so its cost grows with what is stored.
+func (l *Logger) Stats() (Stats, error) {
+	if l.closed.Load() {
+		return Stats{}, ErrClosed
+	}
+	var st Stats
+	for _, k := range []Kind{RetryLog, PermanentLog} {
+		srcs, bytes, err := l.sources(k)
+		if err != nil {
+			return st, err
+		}
+		st.Bytes += bytes
+		var n int64
+		for _, s := range srcs {
+			if s.limit == 0 {
+				st.Backups++
+			}
+			if err := s.scan(func([]byte, int64, int64) bool { n++; return true }); err != nil {
+				return st, err
+			}
+		}
+		if k == RetryLog {
+			st.Pending = n
+		} else {
+			st.Permanent = n
+		}
+	}
+	q, qbytes, err := countLines(l.quar.path)
+	if err != nil {
+		return st, err
+	}
+	st.Quarantined, st.Bytes = q, st.Bytes+qbytes
+	st.Dropped = l.dropped.Load()
+	return st, nil
+}
+
+// open opens the source, following a rotated file that was compressed since
+// it was listed, and reporting (nil, nil) for one that was consumed.
+func (s *source) open() (*lineFile, error) {
+	lf, err := openLines(s.path, s.gz, s.limit)
+	if errors.Is(err, os.ErrNotExist) && !s.gz && s.limit == 0 {
+		s.path, s.gz = s.path+gzExt, true
+		lf, err = openLines(s.path, true, 0)
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return lf, err
+}
+
+// scan calls fn with each decodable line after the checkpoint, its 1-based
+// line number and offset, until fn returns false.
+func (s *source) scan(fn func(line []byte, num, off int64) bool) error {
+	lf, err := s.open()
+	if lf == nil || err != nil {
+		return err
+	}
+	defer lf.Close()
+	for {
+		line, err := lf.Next()
+		if err == io.EOF || (s.limit > 0 && errors.Is(err, linereader.ErrUnterminated)) {
+			return nil
+		}
+		if err != nil && !errors.Is(err, linereader.ErrUnterminated) {
+			return err
+		}
+		if uint64(lf.Lines()) <= s.skip {
+			continue
+		}
+		if _, derr := decodeLine(line); derr != nil {
+			continue
+		}
+		if !fn(line, lf.Lines(), lf.Offset()) {
+			return nil
+		}
+	}
+}
+
+// items yields the source's items in order; it returns false when yield
+// asked to stop.
+func (s *source) items(order Order, yield func(Item, error) bool) bool {
+	if order == OldestFirst {
+		stopped := false
+		err := s.scan(func(line []byte, num, _ int64) bool {
+			if !yield(s.item(line, num), nil) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		if err != nil {
+			return yield(Item{}, err)
+		}
+		return !stopped
+	}
+	type pos struct {
+		num, off, n int64
+		line        []byte // compressed files only: they cannot be read at an offset
+	}
+	var ps []pos
+	err := s.scan(func(line []byte, num, off int64) bool {
+		p := pos{num: num, off: off, n: int64(len(line))}
+		if s.gz {
+			p.line = slices.Clone(line)
+		}
+		ps = append(ps, p)
+		return true
+	})
+	if err != nil {
+		return yield(Item{}, err)
+	}
+	var f *os.File
+	if !s.gz && len(ps) > 0 {
+		if f, err = os.Open(s.path); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return true // consumed meanwhile
+			}
+			return yield(Item{}, err)
+		}
+		defer f.Close()
+	}
+	var buf []byte
+	for i := len(ps) - 1; i >= 0; i-- {
+		p := ps[i]
+		line := p.line
+		if f != nil {
+			buf = slices.Grow(buf[:0], int(p.n))[:p.n]
+			if _, err := f.ReadAt(buf, p.off); err != nil {
+				return yield(Item{}, err)
+			}
+			line = buf
+		}
+		if !yield(s.item(line, p.num), nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// item decodes a line already known to decode.
+func (s *source) item(line []byte, num int64) Item {
+	rec, _ := decodeLine(line)
+	return Item{
+		ID:           rec.idString(),
+		Timestamp:    rec.ts,
+		FirstFailure: rec.firstFailure(),
+		Attempt:      rec.attempt,
+		Reason:       rec.reasonString(),
+		Payload:      slices.Clone(RawPayload(rec.payload)),
+		File:         s.path,
+		Line:         num,
+	}
+}
+
+// countLines counts the lines of a file and returns its size; a missing file
+// has none.
+func countLines(path string) (int64, int64, error) {
+	lf, err := openLines(path, false, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	defer lf.Close()
+	var n int64
+	for {
+		_, err := lf.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, linereader.ErrUnterminated) {
+			return n, 0, err
+		}
+		n++
+	}
+	fi, err := lf.f.Stat()
+	if err != nil {
+		return n, 0, err
+	}
+	return n, fi.Size(), nil
+}

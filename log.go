@@ -1,0 +1,106 @@
+package dletter
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+)
+
+// Log writes a failed item to the retry log as a single JSON line. data can
+// be any value: a RawPayload, a json.RawMessage or a Loggable is appended as
+// it is (validated, no allocation with a pointer Loggable or a RawPayload);
+// anything else is serialised with json.Marshal. reason is the error that
+// caused the failure (nil is recorded as ""), and attempt is how many times
+// the item has failed so far, starting at 1 (clamped to 0..MaxInt32).
+//
+// When Log returns nil the item is in the file, as durable as the Logger's
+// Durability promises; when it returns an error nothing of it is. Each line
+// gets a random "id" that Replay keeps when it re-logs the item. Log is safe
+// for concurrent use; concurrent calls are batched into one write.
+func Log[T any](l *Logger, data T, reason error, attempt int) error {
+	if l == nil {
+		return ErrNilLogger
+	}
+	var text string
+	if reason != nil {
+		text = reason.Error()
+	}
+	return write(l, l.retry, data, line{ts: l.now().Unix(), attempt: clampAttempt(attempt), reason: text})
+}
+
+// LogPermanent writes a failed item to the permanent-failure log as a single
+// JSON line, with the same data handling and guarantees as Log. reason is the
+// human-readable cause of the permanent failure. Safe for concurrent use.
+func LogPermanent[T any](l *Logger, data T, reason string) error {
+	if l == nil {
+		return ErrNilLogger
+	}
+	return write(l, l.perm, data, line{ts: l.now().Unix(), attempt: -1, reason: reason})
+}
+
+// line holds the envelope fields written before the payload.
+type line struct {
+	ts      int64
+	attempt int    // -1: not written
+	reason  string // plain text
+	id      []byte // JSON string with quotes; nil: a new random id
+	first   int64  // 0: not written
+}
+
+func write[T any](l *Logger, lf *logFile, data T, h line) error {
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	bp := l.bufs.Get().(*[]byte)
+	buf := appendHeader((*bp)[:0], &h)
+	buf, err := appendPayload(buf, data)
+	if err == nil {
+		buf = append(buf, '}', '\n')
+		err = l.append(lf, buf)
+	} else if errors.Is(err, errInvalidPayload) {
+		err = fmt.Errorf("%w: %T: %w", ErrInvalidPayload, data, err)
+	} else {
+		err = fmt.Errorf("dletter: marshal payload: %w", err)
+	}
+	if cap(buf) <= 64<<10 {
+		*bp = buf[:0]
+		l.bufs.Put(bp)
+	}
+	return err
+}
+
+// appendHeader appends `{"ts":..,"attempt":..,"reason":..,"id":..,["first":..,]"payload":`.
+func appendHeader(buf []byte, h *line) []byte {
+	buf = append(buf, `{"ts":`...)
+	buf = strconv.AppendInt(buf, h.ts, 10)
+	if h.attempt >= 0 {
+		buf = append(buf, `,"attempt":`...)
+		buf = strconv.AppendInt(buf, int64(h.attempt), 10)
+	}
+	buf = append(buf, `,"reason":`...)
+	buf = appendString(buf, h.reason)
+	buf = append(buf, `,"id":`...)
+	if h.id != nil {
+		buf = append(buf, h.id...)
+	} else {
+		buf = appendNewID(buf)
+	}
+	if h.first != 0 {
+		buf = append(buf, `,"first":`...)
+		buf = strconv.AppendInt(buf, h.first, 10)
+	}
+	return append(buf, `,"payload":`...)
+}
+
+// appendNewID appends a random 64-bit id as a quoted 16-digit hex string.
+func appendNewID(buf []byte) []byte {
+	v := rand.Uint64()
+	buf = append(buf, '"')
+	for shift := 60; shift >= 0; shift -= 4 {
+		buf = append(buf, hexDigits[(v>>uint(shift))&0xf])
+	}
+	return append(buf, '"')
+}
+
+func clampAttempt(a int) int { return max(0, min(a, maxAttempt)) }

@@ -1,0 +1,306 @@
+package dletter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dletter/dletter/internal/checkpoint"
+	"github.com/dletter/dletter/internal/fsutil"
+	"github.com/dletter/dletter/internal/linereader"
+)
+
+// Handler processes one replayed payload. The slice is valid only during the
+// call: copy it to keep it. Returning an error re-logs the item with its
+// attempt count increased.
+type Handler func(payload []byte) error
+
+// ReplayOptions configures Replay.
+type ReplayOptions struct {
+	// MaxAttempts moves an item to the permanent-failure log, instead of
+	// retrying it, once it has failed this many times. 0 means unlimited.
+	MaxAttempts int
+	// InitialWait is the backoff after the first failure; after the n-th it
+	// is InitialWait·2^(n-1), capped at MaxWait, plus up to 10% jitter.
+	InitialWait time.Duration
+	// MaxWait caps the backoff (DefaultMaxWait, 30s, when 0).
+	MaxWait time.Duration
+	// Rand is the source of the jitter (the global source when nil).
+	Rand *rand.Rand
+}
+
+func (o *ReplayOptions) maxWait() time.Duration {
+	if o.MaxWait > 0 {
+		return o.MaxWait
+	}
+	return DefaultMaxWait
+}
+
+func (o *ReplayOptions) validate() error {
+	switch {
+	case o.MaxAttempts < 0:
+		return fmt.Errorf("dletter: ReplayOptions.MaxAttempts %d is negative", o.MaxAttempts)
+	case o.InitialWait < 0:
+		return fmt.Errorf("dletter: ReplayOptions.InitialWait %v is negative", o.InitialWait)
+	case o.MaxWait < 0:
+		return fmt.Errorf("dletter: ReplayOptions.MaxWait %v is negative", o.MaxWait)
+	}
+	return nil
+}
+
+// Replay delivers every item logged before it started to handler, once, in
+// the order the items were logged, oldest rotated file first.
+//
+// It first rotates the active retry log, then consumes the rotated files
+// (this Logger's, or go-dletter's in the same directory). For each line:
+//
+//   - An item that has failed MaxAttempts times moves to the permanent log.
+//   - Otherwise Replay waits until the item is due (its last failure time plus
+//     the backoff of ReplayOptions; an item already due is not waited for),
+//     then calls handler. If handler fails, the item is re-logged to the
+//     active retry log with attempt+1, the same id and its first-failure time;
+//     the next Replay delivers it.
+//   - A line that cannot be decoded, or has no payload, is copied verbatim to
+//     the quarantine file.
+//
+// A line counts as consumed only after its outcome is written (as durable as
+// the Logger's Durability), and the count is checkpointed after every line in
+// a memory-mapped "<backup>-state" file: a process killed at any moment
+// resumes at the next line, delivering at most the item in flight twice.
+// A fully consumed file and its state are deleted.
+//
+// If writing an outcome fails, Replay returns the error and the line stays.
+// When ctx is cancelled it returns promptly with context.Cause(ctx), and
+// ErrClosed when the Logger is closed; everything not yet consumed stays for
+// the next Replay. Concurrent Replay calls run one after the other, so no
+// item is delivered twice; Log may be called at any time, including from the
+// handler.
+func (l *Logger) Replay(ctx context.Context, handler Handler, opts ReplayOptions) error {
+	if handler == nil {
+		return errors.New("dletter: Replay: nil handler")
+	}
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	select {
+	case l.replaySem <- struct{}{}:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-l.ctx.Done():
+		return ErrClosed
+	}
+	defer func() { <-l.replaySem }()
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(l.ctx, func() { cancel(ErrClosed) })
+	defer stop()
+
+	if err := l.Rotate(); err != nil {
+		return fmt.Errorf("dletter: replay: rotate: %w", err)
+	}
+	backups, err := l.retry.fam.list()
+	if err != nil {
+		return err
+	}
+	r := replayer{l: l, ctx: ctx, done: ctx.Done(), handler: handler, opts: &opts}
+	r.timer = time.NewTimer(time.Hour)
+	r.timer.Stop()
+	for _, b := range backups {
+		if err := r.file(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replayer is the state of one Replay call.
+type replayer struct {
+	l       *Logger
+	ctx     context.Context
+	done    <-chan struct{}
+	handler Handler
+	opts    *ReplayOptions
+	timer   *time.Timer
+}
+
+func (r *replayer) cause() error { return context.Cause(r.ctx) }
+
+// file consumes one rotated file from its checkpoint on, then deletes it.
+func (r *replayer) file(b backup) error {
+	if b.gz {
+		// Finish a compression interrupted before it moved the state.
+		if plain := b.plainPath() + stateSuffix; exists(plain) && !exists(b.statePath()) {
+			if err := fsutil.RenameDurable(plain, b.statePath()); err != nil {
+				return fmt.Errorf("dletter: replay: %w", err)
+			}
+		}
+	}
+	lines, err := openLines(b.path, b.gz, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return r.l.setAside(b, err)
+	}
+	defer lines.Close()
+	cp, err := checkpoint.Open(b.statePath())
+	if err != nil {
+		return fmt.Errorf("dletter: replay: %w", err)
+	}
+	defer cp.Close()
+
+	skip := cp.Value()
+	var consumed uint64
+	for {
+		line, err := lines.Next()
+		last := false
+		switch {
+		case err == io.EOF:
+			return r.finish(b, lines, cp)
+		case errors.Is(err, linereader.ErrUnterminated):
+			last = true // a torn final line: used if it decodes, else quarantined
+		case err != nil:
+			return r.l.setAside(b, err)
+		}
+		if consumed < skip {
+			consumed++
+			continue
+		}
+		select {
+		case <-r.done:
+			return r.cause()
+		default:
+		}
+		if err := r.line(line); err != nil {
+			return err
+		}
+		consumed++
+		cp.Store(consumed)
+		if last {
+			return r.finish(b, lines, cp)
+		}
+	}
+}
+
+// finish deletes a fully consumed file, then its state.
+func (r *replayer) finish(b backup, lines *lineFile, cp *checkpoint.Checkpoint) error {
+	_ = lines.Close()
+	_ = cp.Close()
+	if err := os.Remove(b.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("dletter: replay: remove consumed %s: %w", b.path, err)
+	}
+	if err := os.Remove(b.statePath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("dletter: replay: remove %s: %w", b.statePath(), err)
+	}
+	return fsutil.SyncDir(filepath.Dir(b.path))
+}
+
+// line handles one line: quarantine, move to the permanent log, or deliver
+// when due and re-log on failure. It returns nil once the line's outcome is
+// written.
+func (r *replayer) line(text []byte) error {
+	if skipWS(text, 0) == len(text) {
+		return nil // a blank line carries nothing
+	}
+	rec, err := decodeLine(text)
+	if err != nil {
+		return r.l.quarantineLine(text, err)
+	}
+	if r.opts.MaxAttempts > 0 && rec.attempt >= r.opts.MaxAttempts {
+		return r.l.movePermanent(&rec)
+	}
+	if err := r.waitDue(&rec); err != nil {
+		return err
+	}
+	if herr := r.handler(rec.payload); herr != nil {
+		return r.l.relog(&rec, herr)
+	}
+	return nil
+}
+
+// waitDue waits until rec is due, or the context ends.
+func (r *replayer) waitDue(rec *record) error {
+	if r.opts.InitialWait <= 0 {
+		return nil
+	}
+	now := r.l.now()
+	due := dueAt(rec.ts, rec.attempt, r.opts, now, r.opts.Rand)
+	if !now.Before(due) {
+		return nil
+	}
+	r.timer.Reset(due.Sub(now))
+	select {
+	case <-r.done:
+		r.timer.Stop()
+		return r.cause()
+	case <-r.timer.C:
+		return nil
+	}
+}
+
+// relog writes rec back to the retry log after a failed delivery.
+func (l *Logger) relog(rec *record, cause error) error {
+	h := line{
+		ts:      l.now().Unix(),
+		attempt: clampAttempt(rec.attempt + 1),
+		reason:  cause.Error(),
+		id:      rec.id,
+		first:   rec.firstFailure(),
+	}
+	if err := write(l, l.retry, RawPayload(rec.payload), h); err != nil {
+		return fmt.Errorf("dletter: replay: re-log failed item: %w", err)
+	}
+	return nil
+}
+
+// movePermanent writes rec to the permanent log with its reason as plain
+// text.
+func (l *Logger) movePermanent(rec *record) error {
+	h := line{
+		ts:      rec.ts,
+		attempt: rec.attempt,
+		reason:  rec.reasonString(),
+		id:      rec.id,
+		first:   rec.firstFailure(),
+	}
+	if err := write(l, l.perm, RawPayload(rec.payload), h); err != nil {
+		return fmt.Errorf("dletter: replay: move item to the permanent log: %w", err)
+	}
+	return nil
+}
+
+func (l *Logger) quarantineLine(text []byte, cause error) error {
+	if err := l.quar.add(text); err != nil {
+		return fmt.Errorf("dletter: replay: %w", err)
+	}
+	l.log.Warn("dletter: moved a line that cannot be replayed to the quarantine file",
+		"quarantine", l.quar.path, "err", cause, "bytes", len(text))
+	return nil
+}
+
+// setAside renames a rotated file that cannot be read on (a corrupt gzip
+// stream, an I/O error) to "<name>.broken", keeping it and its state for
+// inspection, so the files after it are still replayed.
+func (l *Logger) setAside(b backup, cause error) error {
+	broken := b.path + ".broken"
+	if err := fsutil.RenameDurable(b.path, broken); err != nil {
+		return fmt.Errorf("dletter: replay: read %s: %w (and setting it aside failed: %w)", b.path, cause, err)
+	}
+	if exists(b.statePath()) {
+		_ = fsutil.RenameDurable(b.statePath(), broken+stateSuffix)
+	}
+	l.log.Error("dletter: a rotated file could not be read to its end; it was set aside, the items after the damage are not replayed",
+		"file", broken, "err", cause)
+	return nil
+}
