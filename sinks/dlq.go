@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -100,6 +101,26 @@ type DLQItem struct {
 	// DeliveryID is the message's identity across retries and replays,
 	// handed to sinks through WithDeliveryID so receivers can deduplicate.
 	DeliveryID string `json:"delivery_id,omitempty"`
+}
+
+// UnmarshalJSON decodes an item, keeping the recipient as the
+// json.RawMessage it was stored as (a RecipientDecoder rebuilds its type),
+// rather than the map[string]any that encoding/json would make of it.
+func (it *DLQItem) UnmarshalJSON(b []byte) error {
+	type plain DLQItem // without this method
+	var v struct {
+		plain
+		Recipient json.RawMessage `json:"recipient,omitempty"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*it = DLQItem(v.plain)
+	it.Recipient = nil
+	if len(v.Recipient) > 0 && string(v.Recipient) != "null" {
+		it.Recipient = v.Recipient
+	}
+	return nil
 }
 
 // MaxHistory bounds DLQItem.History.

@@ -106,9 +106,9 @@ func (s *addrSink) DecodeRecipient(raw json.RawMessage) (Recipient, error) {
 
 // stubDLQ records pushes; err, when set, refuses them.
 type stubDLQ struct {
-	mu    sync.Mutex
-	items []DLQItem
-	err   error
+	mu        sync.Mutex
+	items     []DLQItem
+	err       error
 	ctxErrs   []error // the push context's error at push time
 	deadlines []time.Time
 }

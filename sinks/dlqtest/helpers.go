@@ -1,0 +1,157 @@
+package dlqtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dletter/dletter/sinks"
+)
+
+// Address is the typed recipient of the suite's sink.
+type Address struct {
+	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
+}
+
+// delivery is one Send the suite's sink received.
+type delivery struct {
+	to         sinks.Recipient
+	subject    string
+	deliveryID string
+}
+
+// mailSink delivers a message unless its subject contains one of the
+// failing words, in which case it fails with a transient error.
+type mailSink struct {
+	name string
+
+	mu        sync.Mutex
+	failing   []string
+	delivered []delivery
+	calls     int
+}
+
+var errMailDown = sinks.Transient(errors.New("mail server down"))
+
+func (s *mailSink) Name() string { return s.name }
+
+func (s *mailSink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	for _, w := range s.failing {
+		if strings.Contains(m.Subject, w) {
+			return errMailDown
+		}
+	}
+	s.delivered = append(s.delivered, delivery{to: to, subject: m.Subject, deliveryID: sinks.DeliveryID(ctx)})
+	return nil
+}
+
+// DecodeRecipient rebuilds an Address.
+func (s *mailSink) DecodeRecipient(raw json.RawMessage) (sinks.Recipient, error) {
+	var a Address
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (s *mailSink) fail(words ...string) {
+	s.mu.Lock()
+	s.failing = words
+	s.mu.Unlock()
+}
+
+func (s *mailSink) deliveries() []delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]delivery(nil), s.delivered...)
+}
+
+func (s *mailSink) sendCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// fakeClock moves only when slept on, so nothing in the suite waits.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	sleeps  []time.Duration
+	onSleep func()
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: base.Add(1000 * time.Hour)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.sleeps = append(c.sleeps, d)
+	if d > 0 {
+		c.now = c.now.Add(d)
+	}
+	hook := c.onSleep
+	c.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return ctx.Err()
+}
+
+func (c *fakeClock) slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.sleeps...)
+}
+
+// replayBundle is a store wired to a registry of the suite's sink, wrapped
+// in Retriers with 2 attempts and a fake clock.
+type replayBundle struct {
+	st    sinks.Store
+	reg   *sinks.Registry
+	mail  *mailSink
+	clock *fakeClock
+}
+
+func setupReplay(t *testing.T, newStore NewStore) *replayBundle {
+	t.Helper()
+	b := &replayBundle{mail: &mailSink{name: "mail"}, clock: newFakeClock()}
+	b.st = newStore(t)
+	attempts := 2
+	b.reg = sinks.NewRegistry(
+		sinks.WithRetryPolicy(sinks.RetryPolicy{RetryOverride: sinks.RetryOverride{MaxAttempts: &attempts}}),
+		sinks.WithDLQ(b.st), // wires b.st.SetRegistryLookup(b.reg.Lookup)
+		sinks.WithRetrierOptions(sinks.WithClock(b.clock)),
+	)
+	if err := b.reg.Register(b.mail); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// deadLetter sends a message that fails, so that the registry's Retrier
+// parks it in the store; it returns the item's ID.
+func (b *replayBundle) deadLetter(t *testing.T, to Address, subject, deliveryID string) string {
+	t.Helper()
+	b.mail.fail(subject)
+	defer b.mail.fail()
+	ctx := sinks.WithDeliveryID(context.Background(), deliveryID)
+	err := b.reg.Send(ctx, "mail", to, sinks.Message{Subject: subject, Body: "body of " + subject})
+	var dl *sinks.DeadLetterError
+	if !errors.As(err, &dl) || dl.ID == "" {
+		t.Fatalf("Send of a failing message = %v, want a *DeadLetterError with the item's ID", err)
+	}
+	return dl.ID
+}
