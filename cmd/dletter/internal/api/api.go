@@ -124,7 +124,7 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, relay.ErrReadOnly):
 		return http.StatusForbidden
-	case errors.Is(err, relay.ErrAsyncUnavailable), errors.Is(err, relay.ErrRedriveUnavailable):
+	case errors.Is(err, relay.ErrAsyncUnavailable):
 		return http.StatusNotImplemented
 	case errors.Is(err, sinks.ErrClosed), errors.Is(err, sinks.ErrDLQOverflow):
 		return http.StatusServiceUnavailable

@@ -64,6 +64,8 @@ type DLQ struct {
 	// MaxLen caps the number of items (per sink stream for Redis); 0 keeps
 	// the backend's default.
 	MaxLen int64 `yaml:"max_len"`
+	// DB is the Redis database number of a single node (not a Cluster).
+	DB int `yaml:"db"`
 }
 
 // Auth is the auth block.
@@ -78,7 +80,7 @@ type Auth struct {
 
 var (
 	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "dlq", "auth"}
-	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len"}
+	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len", "db"}
 	authKeys = []string{"token_env", "token_file", "read_only"}
 )
 
@@ -288,6 +290,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return fail("dlq.backend", c.DLQ.Backend, "must be file, memory or redis")
+	}
+	if c.DLQ.DB < 0 || (c.DLQ.DB > 0 && len(c.DLQ.Addrs) > 1) {
+		return fail("dlq.db", c.DLQ.DB, "must be 0 or more, and 0 for a Redis Cluster")
 	}
 	if c.DLQ.MaxLen < 0 {
 		return fail("dlq.max_len", c.DLQ.MaxLen, "must not be negative")

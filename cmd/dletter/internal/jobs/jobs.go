@@ -33,9 +33,11 @@ type Progress struct {
 	Matched int `json:"matched"`
 	// Processed is how many it has handled so far.
 	Processed int `json:"processed"`
-	// Delivered and Failed split Processed.
+	// Delivered, Failed and Skipped split Processed. Skipped items could
+	// not be replayed (discarded meanwhile, sink gone) and stay unchanged.
 	Delivered int `json:"delivered"`
 	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
 }
 
 // Job is a snapshot of one background job.

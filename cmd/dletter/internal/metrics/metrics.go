@@ -112,7 +112,7 @@ func (m *Metrics) Delivery(sink, outcome string) {
 	}
 }
 
-// Attempt records one Send call and its duration.
+// Attempt records one Send call and, when known (d > 0), its duration.
 func (m *Metrics) Attempt(sink string, d time.Duration, err error) {
 	if m == nil {
 		return
@@ -122,7 +122,9 @@ func (m *Metrics) Attempt(sink string, d time.Duration, err error) {
 		result = "failure"
 	}
 	m.attempts.WithLabelValues(sink, result).Inc()
-	m.latency.WithLabelValues(sink).Observe(d.Seconds())
+	if d > 0 {
+		m.latency.WithLabelValues(sink).Observe(d.Seconds())
+	}
 }
 
 // Replay counts an operator replay.
@@ -192,5 +194,16 @@ func (c *dlqCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(st.Dropped))
 	if st.Bytes >= 0 {
 		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.GaugeValue, float64(st.Bytes))
+	}
+}
+
+// Observe is a sinks.Observer: it counts each Send call a Retrier makes and
+// its duration. Attach it with sinks.WithObserver.
+func (m *Metrics) Observe(e sinks.Event) {
+	switch e.Kind {
+	case sinks.EventSuccess:
+		m.Attempt(e.Sink, e.Elapsed, nil)
+	case sinks.EventFailure:
+		m.Attempt(e.Sink, e.Elapsed, e.Err)
 	}
 }

@@ -24,12 +24,33 @@ type Redrive = jobs.Job
 
 // DryRunRedrive counts the items a redrive with opts would replay.
 func (r *Relay) DryRunRedrive(ctx context.Context, opts RedriveOptions) (int, error) {
-	if r.opts.Redrive == nil {
-		return 0, ErrRedriveUnavailable
-	}
-	opts.DryRun = true
-	p, err := r.opts.Redrive(ctx, r.opts.Store, opts, func(jobs.Progress) {})
+	p, err := sinks.Redrive(ctx, r.opts.Store, sinks.RedriveOptions{Filter: opts.Filter, Max: opts.Max, DryRun: true})
 	return p.Matched, err
+}
+
+// runRedrive counts the matching items first (so that progress has a
+// total), then replays them with sinks.Redrive, reporting as it goes.
+func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, report func(jobs.Progress)) (jobs.Progress, error) {
+	so := sinks.RedriveOptions{Filter: opts.Filter, Max: opts.Max, DryRun: true}
+	dry, err := sinks.Redrive(ctx, store, so)
+	if err != nil {
+		return jobs.Progress{}, err
+	}
+	total := dry.Matched
+	conv := func(p sinks.RedriveProgress) jobs.Progress {
+		done := p.Delivered + p.Failed + p.Skipped
+		return jobs.Progress{Matched: max(total, p.Matched), Processed: done,
+			Delivered: p.Delivered, Failed: p.Failed, Skipped: p.Skipped}
+	}
+	report(jobs.Progress{Matched: total})
+	// Items pushed after the count are not visited beyond the total.
+	so = sinks.RedriveOptions{Filter: opts.Filter, Max: total, Rate: opts.Rate,
+		Progress: func(p sinks.RedriveProgress) { report(conv(p)) }}
+	if total == 0 {
+		return jobs.Progress{}, nil
+	}
+	p, err := sinks.Redrive(ctx, store, so)
+	return conv(p), err
 }
 
 // StartRedrive starts a redrive in the background and returns its first
@@ -37,9 +58,6 @@ func (r *Relay) DryRunRedrive(ctx context.Context, opts RedriveOptions) (int, er
 func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	if r.opts.ReadOnly {
 		return Redrive{}, ErrReadOnly
-	}
-	if r.opts.Redrive == nil {
-		return Redrive{}, ErrRedriveUnavailable
 	}
 	if opts.Rate < 0 {
 		return Redrive{}, sinks.Errorf(sinks.CodeInvalidArgument, "redrive", "rate: must not be negative (got %v)", opts.Rate)
@@ -55,7 +73,7 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	store := r.opts.Store
 	r.opts.Metrics.RedriveRunning(1)
 	job, err := r.jobs.Start("redrive", desc, a.Name, func(ctx context.Context, report func(jobs.Progress)) (jobs.Progress, error) {
-		return r.opts.Redrive(ctx, store, opts, report)
+		return runRedrive(ctx, store, opts, report)
 	})
 	if err != nil {
 		r.opts.Metrics.RedriveRunning(-1)

@@ -28,8 +28,6 @@ var (
 	// ErrAsyncUnavailable is returned for async sends when the daemon has no
 	// async log.
 	ErrAsyncUnavailable = errors.New("relay: async delivery is not available")
-	// ErrRedriveUnavailable is returned when no redrive function was given.
-	ErrRedriveUnavailable = errors.New("relay: redrive is not available")
 )
 
 // Sinks resolves the configured sinks.
@@ -46,17 +44,11 @@ type Queue interface {
 	Enqueue(ctx context.Context, env Envelope) error
 }
 
-// RedriveFunc replays every item of store matching opts.Filter at opts.Rate
-// per second: items delivered are removed, the rest updated. With
-// opts.DryRun it only counts. It reports progress as it goes.
-type RedriveFunc func(ctx context.Context, store sinks.Store, opts RedriveOptions, report func(jobs.Progress)) (jobs.Progress, error)
-
 // Options configure a Relay.
 type Options struct {
 	Store    sinks.Store // required
 	Sinks    Sinks       // required
 	Queue    Queue       // nil: async sends fail with ErrAsyncUnavailable
-	Redrive  RedriveFunc // nil: redrives fail with ErrRedriveUnavailable
 	Audit    *audit.Log  // nil: no audit trail
 	Metrics  *metrics.Metrics
 	ReadOnly bool

@@ -2,8 +2,6 @@ package relay
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,7 +56,7 @@ func (r *Relay) Send(ctx context.Context, env Envelope, async bool) (SendResult,
 		return SendResult{}, fmt.Errorf("%w: %q", ErrUnknownSink, env.Sink)
 	}
 	if env.DeliveryID == "" {
-		env.DeliveryID = NewDeliveryID()
+		env.DeliveryID = sinks.NewDeliveryID()
 	}
 	res := SendResult{DeliveryID: env.DeliveryID}
 	if async {
@@ -107,7 +105,7 @@ func DecodeRecipient(s sinks.Sink, raw json.RawMessage) (sinks.Recipient, error)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	dec, ok := findDecoder(s)
+	dec, ok := sinks.FindRecipientDecoder(s)
 	if !ok {
 		return raw, nil
 	}
@@ -116,11 +114,4 @@ func DecodeRecipient(s sinks.Sink, raw json.RawMessage) (sinks.Recipient, error)
 		return nil, sinks.Errorf(sinks.CodeInvalidArgument, "decode recipient", "recipient: %w", err)
 	}
 	return to, nil
-}
-
-// NewDeliveryID returns a random delivery id.
-func NewDeliveryID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "msg_" + hex.EncodeToString(b[:])
 }

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/client"
+	"github.com/dletter/dletter/cmd/dletter/internal/config"
+	"github.com/dletter/dletter/cmd/dletter/internal/daemon"
+	"github.com/dletter/dletter/cmd/dletter/internal/relay"
+	"github.com/dletter/dletter/sinks"
+)
+
+// backend is a DLQ as the operator's commands see it: local (a Core over a
+// data directory or Redis) or remote (a running daemon).
+type backend interface {
+	Overview(ctx context.Context) (sinks.Stats, []relay.SinkCount, error)
+	List(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.DLQItem, string, error)
+	Get(ctx context.Context, id string) (sinks.DLQItem, error)
+	Count(ctx context.Context, sink string) (int, error)
+	Replay(ctx context.Context, a relay.Actor, id string, keep bool) (relay.ReplayResult, error)
+	Discard(ctx context.Context, a relay.Actor, id string) error
+	DiscardMatching(ctx context.Context, a relay.Actor, f sinks.Filter, max int, all, dryRun bool) (int, error)
+	DryRunRedrive(ctx context.Context, opts relay.RedriveOptions) (int, error)
+	StartRedrive(ctx context.Context, a relay.Actor, opts relay.RedriveOptions) (relay.Redrive, error)
+	GetRedrive(ctx context.Context, id string) (relay.Redrive, error)
+	CancelRedrive(ctx context.Context, a relay.Actor, id string) (relay.Redrive, error)
+	Close() error
+}
+
+// local is a backend over a Core opened in this process.
+type local struct {
+	*relay.Relay
+	core *daemon.Core
+}
+
+func (l local) StartRedrive(_ context.Context, a relay.Actor, opts relay.RedriveOptions) (relay.Redrive, error) {
+	return l.Relay.StartRedrive(a, opts)
+}
+
+func (l local) GetRedrive(_ context.Context, id string) (relay.Redrive, error) {
+	return l.Relay.GetRedrive(id)
+}
+
+func (l local) Add(ctx context.Context, it sinks.DLQItem) (string, error) {
+	return l.core.Store.Add(ctx, it)
+}
+
+func (l local) Close() error { return l.core.Close() }
+
+// remote is a backend over a daemon's API.
+type remote struct{ *client.Client }
+
+func (remote) Close() error { return nil }
+
+// tokenFromEnv reads the daemon's token from --token-file or $DLETTER_TOKEN.
+func tokenFromEnv(file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", usageErrorf("--token-file: %v", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return strings.TrimSpace(os.Getenv("DLETTER_TOKEN")), nil
+}
+
+// openBackend opens the DLQ that --dlq, $DLETTER_DLQ or --config names.
+func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error) {
+	target := df.target
+	if target == "" {
+		target = os.Getenv("DLETTER_DLQ")
+	}
+	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+		tok, err := tokenFromEnv(df.tokenFile)
+		if err != nil {
+			return nil, err
+		}
+		c, err := client.New(target, tok, cliActor().Name)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		return remote{c}, nil
+	}
+	cfg, err := loadConfig(df.config)
+	if err != nil {
+		return nil, err
+	}
+	if target != "" {
+		if err := applyTarget(cfg, target); err != nil {
+			return nil, err
+		}
+	}
+	core, err := daemon.Open(cfg, daemon.Options{Logger: quietLogger(g.streams.Err)})
+	if err != nil {
+		if cfg.DLQ.Backend == config.BackendFile && strings.Contains(err.Error(), "lock") {
+			return nil, fmt.Errorf("%w\n(is 'dletter serve' running on this data directory? then use --dlq http://127.0.0.1:8080)", err)
+		}
+		return nil, err
+	}
+	return local{Relay: core.Relay, core: core}, nil
+}
+
+// loadConfig loads path, or returns the defaults when path is "".
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Default(), nil
+	}
+	return config.Load(path)
+}
+
+// applyTarget points cfg's DLQ at target: file:DIR or redis://HOST:PORT/DB?prefix=P&max_len=N.
+func applyTarget(cfg *config.Config, target string) error {
+	bad := func(reason string) error {
+		return usageErrorf("--dlq %q: %s (want file:DIR, redis://HOST:PORT/DB?prefix=P or http://HOST:PORT)", target, reason)
+	}
+	switch {
+	case strings.HasPrefix(target, "file:"):
+		dir := strings.TrimPrefix(strings.TrimPrefix(target, "file:"), "//")
+		if dir == "" {
+			return bad("no directory")
+		}
+		cfg.DataDir, cfg.DLQ = dir, config.DLQ{Backend: config.BackendFile}
+	case strings.HasPrefix(target, "redis://"):
+		u, err := url.Parse(target)
+		if err != nil || u.Host == "" {
+			return bad("no host:port")
+		}
+		d := config.DLQ{Backend: config.BackendRedis, Addrs: strings.Split(u.Host, ","), Prefix: u.Query().Get("prefix")}
+		if db := strings.Trim(u.Path, "/"); db != "" {
+			if d.DB, err = strconv.Atoi(db); err != nil {
+				return bad("the database must be a number")
+			}
+		}
+		if ml := u.Query().Get("max_len"); ml != "" {
+			if d.MaxLen, err = strconv.ParseInt(ml, 10, 64); err != nil {
+				return bad("max_len must be a number")
+			}
+		}
+		cfg.DLQ = d
+	default:
+		return bad("unknown scheme")
+	}
+	return cfg.Validate()
+}
+
+// quietLogger logs warnings and errors of the commands to w.
+func quietLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

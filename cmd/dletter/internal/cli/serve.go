@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"log/slog"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/daemon"
+)
+
+func newServeCmd(g *globals) *cobra.Command {
+	var cfgPath, listen, dataDir, logFormat string
+	var readOnly bool
+	var grace time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the relay daemon: HTTP API, web console and metrics",
+		Long: `Run the relay daemon. With no flags and no configuration it listens on
+127.0.0.1:8080, keeps its data (a file DLQ, the async delivery log and the
+audit log) in ./dletter-data, and prints the console's URL.
+
+--config FILE loads sinks, retry, dlq and auth settings (see
+examples/dletter.yaml); --listen and --data override the file. Listening on
+an address other than loopback requires a token (auth.token_env or
+auth.token_file). SIGINT or SIGTERM shut it down gracefully.`,
+		Example: `  dletter serve
+  dletter serve --config /etc/dletter.yaml --listen 0.0.0.0:8080`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("listen") {
+				cfg.Listen = listen
+			}
+			if cmd.Flags().Changed("data") {
+				cfg.DataDir = dataDir
+			}
+			if readOnly {
+				cfg.Auth.ReadOnly = true
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			var h slog.Handler
+			switch logFormat {
+			case "text":
+				h = slog.NewTextHandler(g.streams.Err, nil)
+			case "json":
+				h = slog.NewJSONHandler(g.streams.Err, nil)
+			default:
+				return usageErrorf("--log-format: want text or json, got %q", logFormat)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return daemon.Serve(ctx, cfg, daemon.ServeOptions{Logger: slog.New(h), Out: g.streams.Out, Grace: grace})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfgPath, "config", "", "configuration file (YAML)")
+	f.StringVar(&listen, "listen", "127.0.0.1:8080", "listen address, host:port (overrides the file's listen)")
+	f.StringVar(&dataDir, "data", "./dletter-data", "data directory (overrides the file's data_dir)")
+	f.BoolVar(&readOnly, "read-only", false, "refuse replay, redrive, discard and sends")
+	f.StringVar(&logFormat, "log-format", "text", "log format on standard error: text or json")
+	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "how long in-flight deliveries may run after SIGINT/SIGTERM")
+	return cmd
+}

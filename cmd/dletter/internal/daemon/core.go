@@ -1,0 +1,149 @@
+// Package daemon assembles dletter from its configuration: the sinks, each
+// wrapped in a Retrier that dead-letters into the configured DLQ, the async
+// delivery log, the audit log and the metrics, and runs `dletter serve`.
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/audit"
+	"github.com/dletter/dletter/cmd/dletter/internal/config"
+	"github.com/dletter/dletter/cmd/dletter/internal/metrics"
+	"github.com/dletter/dletter/cmd/dletter/internal/relay"
+	"github.com/dletter/dletter/sinks"
+)
+
+// Core is what `dletter serve` and the local operator commands share.
+type Core struct {
+	Config   *config.Config
+	Store    sinks.Store
+	Registry *sinks.Registry
+	Metrics  *metrics.Metrics
+	Audit    *audit.Log
+	Relay    *relay.Relay
+	// Async is the async delivery path; nil unless Options.Async.
+	Async *Async
+
+	raw       map[string]sinks.Sink
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Options tune Open.
+type Options struct {
+	Logger *slog.Logger
+	// Async opens the async delivery log (the daemon does; commands don't).
+	Async bool
+	// ReadOnly forces read-only mode on top of the configuration.
+	ReadOnly bool
+}
+
+// auditFile is the audit log's name inside the data directory.
+const auditFile = "audit.log"
+
+// Open builds everything cfg describes. Close releases it.
+func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Core{Config: cfg, raw: make(map[string]sinks.Sink)}
+	defer func() {
+		if err != nil {
+			_ = c.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	policy, err := sinks.DecodeRetryPolicy(cfg.Retry)
+	if err != nil {
+		return nil, err
+	}
+	if c.Store, err = OpenStore(cfg); err != nil {
+		return nil, err
+	}
+	var pending metrics.PendingFunc
+	if opts.Async {
+		pending = func() (int64, error) { return c.Async.Pending() }
+	}
+	c.Metrics = metrics.New(c.Store.Stats, pending)
+	c.Registry = sinks.NewRegistry(sinks.WithRetryPolicy(policy), sinks.WithDLQ(c.Store),
+		sinks.WithRetrierOptions(sinks.WithObserver(c.Metrics.Observe)))
+	for _, name := range cfg.SinkNames() {
+		s, err := BuildSink(cfg, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Registry.Register(s); err != nil {
+			return nil, err
+		}
+		c.raw[name] = s
+	}
+	if c.Audit, err = audit.Open(filepath.Join(cfg.DataDir, auditFile)); err != nil {
+		return nil, err
+	}
+	if opts.Async {
+		c.Async, err = OpenAsync(cfg.DataDir, c.Store, c.rawSink, policy, c.Metrics, log)
+		if err != nil {
+			return nil, err
+		}
+	}
+	ro := cfg.Auth.ReadOnly || opts.ReadOnly
+	ropts := relay.Options{Store: c.Store, Sinks: c.Registry, Audit: c.Audit,
+		Metrics: c.Metrics, ReadOnly: ro, Logger: log}
+	if c.Async != nil {
+		ropts.Queue = c.Async
+	}
+	c.Relay = relay.New(ropts)
+	return c, nil
+}
+
+// BuildSink builds the sink cfg calls name, wrapped so that its errors never
+// show the secrets of its configuration. An unknown name matches
+// relay.ErrUnknownSink.
+func BuildSink(cfg *config.Config, name string) (sinks.Sink, error) {
+	block, ok := cfg.Sinks[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q (configured: %s)", relay.ErrUnknownSink, name, strings.Join(cfg.SinkNames(), ", "))
+	}
+	kind, _ := block["kind"].(string)
+	s, err := sinks.BuildSink(kind, name, block)
+	if err != nil {
+		return nil, err
+	}
+	return redact(s, block), nil
+}
+
+func (c *Core) rawSink(name string) (sinks.Sink, bool) {
+	s, ok := c.raw[name]
+	return s, ok
+}
+
+// Close stops the redrives and the async loop, then closes the async log,
+// the DLQ and the audit log. It is idempotent.
+func (c *Core) Close() error {
+	c.closeOnce.Do(func() {
+		var errs []error
+		if c.Relay != nil {
+			c.Relay.Close()
+		}
+		if c.Async != nil {
+			errs = append(errs, c.Async.Close())
+		}
+		if c.Store != nil {
+			if err := c.Store.Close(); err != nil && !errors.Is(err, sinks.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+		errs = append(errs, c.Audit.Close())
+		c.closeErr = errors.Join(errs...)
+	})
+	return c.closeErr
+}

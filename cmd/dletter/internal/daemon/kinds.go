@@ -1,0 +1,8 @@
+package daemon
+
+// The sink kinds a configuration can name. Each package registers its
+// factory when imported.
+import (
+	_ "github.com/dletter/dletter/sinks/slack"
+	_ "github.com/dletter/dletter/sinks/webhook"
+)

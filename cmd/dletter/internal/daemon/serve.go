@@ -1,0 +1,108 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/auth"
+	"github.com/dletter/dletter/cmd/dletter/internal/config"
+	"github.com/dletter/dletter/cmd/dletter/internal/server"
+)
+
+// ErrNoToken is returned when the daemon would listen beyond loopback
+// without a token.
+var ErrNoToken = errors.New("refusing to listen on a non-loopback address without a token: set auth.token_env or auth.token_file")
+
+// ServeOptions tune Serve.
+type ServeOptions struct {
+	Logger *slog.Logger
+	// Out receives the start-up banner (the console's URL).
+	Out io.Writer
+	// Grace is how long in-flight requests may run after a shutdown signal
+	// (default 30s); past it their contexts are cancelled, so a delivery
+	// still retrying parks its message in the DLQ, and Serve waits for
+	// that before closing the DLQ.
+	Grace time.Duration
+	// Listener, when not nil, is used instead of listening on cfg.Listen.
+	Listener net.Listener
+}
+
+// Serve runs the daemon until ctx is cancelled, then shuts down gracefully:
+// it stops accepting, lets in-flight requests finish (or persist their
+// message) within the grace period, stops the async loop and closes every
+// log.
+func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Grace <= 0 {
+		o.Grace = 30 * time.Second
+	}
+	token, err := cfg.Token()
+	if err != nil {
+		return err
+	}
+	if token == "" && !cfg.LoopbackOnly() {
+		return &config.Error{File: cfg.File, Key: "auth", Value: cfg.Listen, Reason: ErrNoToken.Error(), Err: ErrNoToken}
+	}
+	core, err := Open(cfg, Options{Logger: log, Async: true})
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, core.Close()) }()
+
+	ln := o.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
+	}
+	var inflight sync.WaitGroup
+	h := server.Handler(server.Options{Relay: core.Relay, Auth: auth.New(token), Metrics: core.Metrics, Logger: log})
+	h = track(&inflight, h)
+
+	core.Async.Start()
+	url := "http://" + ln.Addr().String() + "/"
+	if o.Out != nil {
+		fmt.Fprintf(o.Out, "dletter: serving on %s\n  console: %s\n  API:     %sv1/   metrics: %smetrics\n  data:    %s (DLQ: %s)\n",
+			ln.Addr(), url, url, url, cfg.DataDir, cfg.DLQ.Backend)
+		if cfg.Auth.ReadOnly {
+			fmt.Fprintln(o.Out, "  read-only mode: replay, redrive, discard and sends are refused")
+		}
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "dlq", cfg.DLQ.Backend,
+		"sinks", cfg.SinkNames(), "auth", token != "", "read_only", cfg.Auth.ReadOnly)
+
+	err = server.Serve(ctx, ln, h, o.Grace, log)
+	log.Info("shutting down: waiting for in-flight deliveries")
+	waitTimeout(&inflight, o.Grace)
+	return err
+}
+
+// track counts the requests in flight.
+func track(wg *sync.WaitGroup, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wg.Add(1)
+		defer wg.Done()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}

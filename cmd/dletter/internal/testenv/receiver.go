@@ -1,0 +1,75 @@
+// Package testenv holds what the daemon's tests share: a real HTTP receiver
+// for the webhook sink that can be told to fail, counting what it got.
+package testenv
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Receiver is a webhook endpoint on loopback. While Fail is set it answers
+// 503; otherwise 204, recording each delivery by its webhook-id.
+type Receiver struct {
+	*httptest.Server
+	Fail atomic.Bool
+
+	mu       sync.Mutex
+	got      map[string]int // webhook-id -> deliveries accepted
+	bodies   []string
+	attempts atomic.Int64
+	notify   chan struct{}
+}
+
+// NewReceiver starts a receiver, closed when the test ends.
+func NewReceiver(t testing.TB) *Receiver {
+	r := &Receiver{got: make(map[string]int), notify: make(chan struct{}, 1)}
+	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
+	r.attempts.Add(1)
+	body, _ := io.ReadAll(req.Body)
+	if r.Fail.Load() {
+		http.Error(w, "receiver is down for the test", http.StatusServiceUnavailable)
+		return
+	}
+	r.mu.Lock()
+	r.got[req.Header.Get("webhook-id")]++
+	r.bodies = append(r.bodies, string(body))
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Delivered returns how many times each delivery id was accepted.
+func (r *Receiver) Delivered() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.got))
+	for k, v := range r.got {
+		out[k] = v
+	}
+	return out
+}
+
+// Total returns the number of accepted deliveries.
+func (r *Receiver) Total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.bodies)
+}
+
+// Attempts returns the number of requests received, failed ones included.
+func (r *Receiver) Attempts() int64 { return r.attempts.Load() }
+
+// Accepted is signalled (without blocking) after each accepted delivery.
+func (r *Receiver) Accepted() <-chan struct{} { return r.notify }
