@@ -20,7 +20,9 @@ type DLQ interface {
 	// to learn it).
 	Push(ctx context.Context, item DLQItem) error
 	// Items returns up to limit items for sink, newest first; sink "" means
-	// every sink.
+	// every sink. A limit of 0 or less means no limit. Within a sink the
+	// order is the push order; across sinks, items pushed within the same
+	// millisecond may come in either order.
 	Items(ctx context.Context, sink string, limit int) ([]DLQItem, error)
 	// Count returns the live size of the DLQ for sink ("" = every sink).
 	// -1 means "unknown".
@@ -44,10 +46,12 @@ type Store interface {
 	Add(ctx context.Context, item DLQItem) (string, error)
 	// Get returns the item with id, or an error matching ErrNotFound.
 	Get(ctx context.Context, id string) (DLQItem, error)
-	// List returns up to limit items that match f, newest first, starting
-	// after cursor ("" starts at the newest). next is the cursor of the
-	// following page, "" when there is none. A malformed cursor is an error
-	// matching ErrInvalidArgument.
+	// List returns up to limit items that match f, newest first (in the
+	// order of Items), starting after cursor ("" starts at the newest); a
+	// limit of 0 or less means no limit. next is the cursor of the
+	// following page, "" when there is none. A cursor stays valid when its
+	// item is discarded. A malformed cursor is an error matching
+	// ErrInvalidArgument.
 	List(ctx context.Context, f Filter, cursor string, limit int) (items []DLQItem, next string, err error)
 	// Update replaces the stored item that has item.ID, keeping its place in
 	// the order. A missing id returns an error matching ErrNotFound.

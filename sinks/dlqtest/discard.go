@@ -3,7 +3,6 @@ package dlqtest
 import (
 	"context"
 	"errors"
-	"reflect"
 	"testing"
 
 	"github.com/dletter/dletter/sinks"
@@ -13,8 +12,12 @@ func testDiscard(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	st := newStore(t)
 	var pushed []string
+	sinkOf := map[string]string{}
 	for i := 0; i < 5; i++ {
-		pushed = append(pushed, add(t, st, item([]string{"hook", "mail"}[i%2], i)))
+		sink := []string{"hook", "mail"}[i%2]
+		id := add(t, st, item(sink, i))
+		pushed = append(pushed, id)
+		sinkOf[id] = sink
 	}
 	victim := pushed[2] // a hook item in the middle
 	if err := st.Discard(ctx, victim); err != nil {
@@ -30,10 +33,7 @@ func testDiscard(t *testing.T, newStore NewStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := reversed([]string{pushed[0], pushed[1], pushed[3], pushed[4]})
-	if got := ids(items); !reflect.DeepEqual(got, want) {
-		t.Fatalf("Items after Discard = %v, want %v", got, want)
-	}
+	checkOrder(t, "Items after Discard", ids(items), []string{pushed[0], pushed[1], pushed[3], pushed[4]}, sinkOf)
 	// Discard is idempotent, and a missing or malformed id is not an error.
 	for _, id := range []string{victim, "no-such-id", "", "999999999-0", "../x"} {
 		if err := st.Discard(ctx, id); err != nil {

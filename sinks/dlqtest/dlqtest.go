@@ -98,6 +98,29 @@ func reversed(s []string) []string {
 	return out
 }
 
+// checkOrder fails unless got holds exactly the IDs of want (given oldest
+// first, as pushed, with sinkOf telling each one's sink), newest first within
+// each sink. Across sinks, the order may differ where pushes were close in
+// time: a backend with one stream per sink merges its streams by time. (See
+// the CrossSinkOrder test for the order of pushes a few milliseconds apart.)
+func checkOrder(t *testing.T, what string, got, want []string, sinkOf map[string]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d items %v, want %d %v", what, len(got), got, len(want), reversed(want))
+	}
+	perSink := map[string][]string{}
+	for _, id := range reversed(want) {
+		perSink[sinkOf[id]] = append(perSink[sinkOf[id]], id)
+	}
+	for _, id := range got {
+		q := perSink[sinkOf[id]]
+		if len(q) == 0 || q[0] != id {
+			t.Fatalf("%s: %v is not newest first within each sink (want %v, give or take the order across sinks)", what, got, reversed(want))
+		}
+		perSink[sinkOf[id]] = q[1:]
+	}
+}
+
 func count(t *testing.T, st sinks.Store, sink string) int {
 	t.Helper()
 	n, err := st.Count(context.Background(), sink)

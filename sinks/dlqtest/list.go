@@ -14,6 +14,7 @@ func testList(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	st := newStore(t)
 	var all, hook []string
+	sinkOf := map[string]string{}
 	for i := 0; i < 25; i++ {
 		sink := "mail"
 		it := item(sink, i)
@@ -24,6 +25,7 @@ func testList(t *testing.T, newStore NewStore) {
 		}
 		id := add(t, st, it)
 		all = append(all, id)
+		sinkOf[id] = sink
 		if sink == "hook" {
 			hook = append(hook, id)
 		}
@@ -58,16 +60,25 @@ func testList(t *testing.T, newStore NewStore) {
 	}
 
 	t.Run("CursorPaging", func(t *testing.T) {
+		whole, err := st.Items(ctx, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkOrder(t, "Items(all)", ids(whole), all, sinkOf)
 		got, n := pages(t, sinks.Filter{}, 10)
-		if !reflect.DeepEqual(got, reversed(all)) || n > 4 {
-			t.Fatalf("pages of 10 gave %v in %d pages, want %v in 3", got, n, reversed(all))
+		if !reflect.DeepEqual(got, ids(whole)) || n > 4 {
+			t.Fatalf("pages of 10 gave %v in %d pages, want Items' %v in 3", got, n, ids(whole))
 		}
 		got, _ = pages(t, sinks.Filter{}, 25)
-		if !reflect.DeepEqual(got, reversed(all)) {
+		if !reflect.DeepEqual(got, ids(whole)) {
 			t.Fatalf("one page of 25: %v", got)
 		}
+		got, _ = pages(t, sinks.Filter{}, 1)
+		if !reflect.DeepEqual(got, ids(whole)) {
+			t.Fatalf("pages of 1: %v", got)
+		}
 		page, next, err := st.List(ctx, sinks.Filter{}, "", 0)
-		if err != nil || next != "" || !reflect.DeepEqual(ids(page), reversed(all)) {
+		if err != nil || next != "" || !reflect.DeepEqual(ids(page), ids(whole)) {
 			t.Fatalf("List with limit 0 = %d items, next %q, %v: want all, no cursor", len(page), next, err)
 		}
 	})
@@ -93,9 +104,7 @@ func testList(t *testing.T, newStore NewStore) {
 	t.Run("FilterTime", func(t *testing.T) {
 		f := sinks.Filter{Since: base.Add(5 * time.Second), Until: base.Add(15 * time.Second)}
 		got, _ := pages(t, f, 4)
-		if !reflect.DeepEqual(got, reversed(all[5:15])) {
-			t.Fatalf("time range = %v, want %v", got, reversed(all[5:15]))
-		}
+		checkOrder(t, "time range", got, all[5:15], sinkOf)
 		got, _ = pages(t, sinks.Filter{Sink: "mail", Since: base.Add(20 * time.Second)}, 2)
 		want := []string{all[23], all[22], all[20]}
 		if !reflect.DeepEqual(got, want) {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func testPush(t *testing.T, newStore NewStore) {
@@ -43,10 +44,12 @@ func testPush(t *testing.T, newStore NewStore) {
 	t.Run("NewestFirst", func(t *testing.T) {
 		st := newStore(t)
 		var all, hook []string
+		sinkOf := map[string]string{}
 		for i := 0; i < 12; i++ {
 			sink := []string{"hook", "mail", "chat"}[i%3]
 			id := add(t, st, item(sink, i))
 			all = append(all, id)
+			sinkOf[id] = sink
 			if sink == "hook" {
 				hook = append(hook, id)
 			}
@@ -55,9 +58,7 @@ func testPush(t *testing.T, newStore NewStore) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := ids(items); !reflect.DeepEqual(got, reversed(all)) {
-			t.Fatalf("Items(all) = %v, want newest first %v", got, reversed(all))
-		}
+		checkOrder(t, "Items(all)", ids(items), all, sinkOf)
 		items, err = st.Items(ctx, "hook", 0)
 		if err != nil {
 			t.Fatal(err)
@@ -69,6 +70,27 @@ func testPush(t *testing.T, newStore NewStore) {
 			if it.Sink != "hook" {
 				t.Fatalf("Items(hook) returned an item of %q", it.Sink)
 			}
+		}
+	})
+
+	t.Run("CrossSinkOrder", func(t *testing.T) {
+		// Pushes a few milliseconds apart come back newest first across
+		// sinks too. (The pauses only make sure that clocks with millisecond
+		// resolution tell the pushes apart.)
+		st := newStore(t)
+		var pushed []string
+		for i, sink := range []string{"hook", "mail", "hook", "chat"} {
+			if i > 0 {
+				time.Sleep(3 * time.Millisecond)
+			}
+			pushed = append(pushed, add(t, st, item(sink, i)))
+		}
+		items, err := st.Items(ctx, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(items); !reflect.DeepEqual(got, reversed(pushed)) {
+			t.Fatalf("Items(all) = %v, want %v", got, reversed(pushed))
 		}
 	})
 
