@@ -1,0 +1,567 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultRedisKeyPrefix is the key prefix of a RedisDLQ unless WithKeyPrefix
+// says otherwise. The API dletter replaces used "parsec"; dletter stores its
+// items differently (IDs that name the sink, an updates hash, counters), so
+// it keeps its own namespace rather than mix its entries with that
+// implementation's streams under the same keys.
+const DefaultRedisKeyPrefix = "dletter"
+
+// DefaultRedisMaxLen is the default MAXLEN cap of each sink's stream.
+const DefaultRedisMaxLen = 10000
+
+// DefaultRedisPushTimeout bounds a push, which runs on a context detached
+// from the caller's cancellation.
+const DefaultRedisPushTimeout = 10 * time.Second
+
+// RedisDLQ is a Store on Redis Streams: one stream per sink, keyed
+// "<prefix>:dlq:<sink>", with each item's JSON in the entry's "item" field.
+// It works with a single node, replicas and Redis Cluster alike through
+// redis.UniversalClient: every command and script touches the keys of one
+// sink only, which share a hash slot.
+//
+// Where it differs from the RedisDLQ of the API it replaces:
+//   - An ID is "<sink>:<stream id>" (for example "email:1700000000000-0"),
+//     so it names one item even when two sinks' streams hold the same
+//     stream ID; the original used the bare stream ID and could discard or
+//     replay another sink's item. IDs are parsed strictly: a malformed one
+//     matches ErrNotFound (and ErrInvalidArgument), never a server error.
+//   - The set of sinks lives in Redis ("<prefix>:dlq-sinks"), not in the
+//     process, so a new process or another machine sees every sink's items.
+//   - Items("") merges every sink newest first by stream order, with the
+//     limit applied to the merged result.
+//   - A push runs on a context detached from the caller's cancellation
+//     (with a timeout of its own): a caller that gives up loses nothing.
+//   - Trimming by MAXLEN loses items; Stats.Dropped counts them (from the
+//     stream's entries-added counter, Redis 7 and later).
+//   - Update rewrites an item without changing its ID or its place: the new
+//     version is kept in a hash beside the stream, since a stream entry
+//     cannot be edited.
+//
+// The client belongs to the caller: Close does not close it.
+type RedisDLQ struct {
+	client      redis.UniversalClient
+	prefix      string
+	maxLen      int64
+	pushTimeout time.Duration
+	now         func() time.Time
+
+	lookup atomic.Pointer[RegistryLookup]
+	known  sync.Map // sink -> struct{}: in the sinks set already
+	closed atomic.Bool
+}
+
+var _ Store = (*RedisDLQ)(nil)
+
+// NewRedisDLQ returns a RedisDLQ on client with the key prefix
+// DefaultRedisKeyPrefix and a MAXLEN cap of DefaultRedisMaxLen entries per
+// sink stream. Configure it with the With methods before first use.
+func NewRedisDLQ(client redis.UniversalClient) *RedisDLQ {
+	return &RedisDLQ{
+		client:      client,
+		prefix:      DefaultRedisKeyPrefix,
+		maxLen:      DefaultRedisMaxLen,
+		pushTimeout: DefaultRedisPushTimeout,
+		now:         time.Now,
+	}
+}
+
+// WithKeyPrefix sets the Redis namespace: keys start with p + ":". An empty
+// p restores DefaultRedisKeyPrefix. A prefix with a Redis hash tag, such as
+// "{dletter}", puts every key in one Cluster slot. Call it before first use.
+func (d *RedisDLQ) WithKeyPrefix(p string) *RedisDLQ {
+	if p == "" {
+		p = DefaultRedisKeyPrefix
+	}
+	d.prefix = p
+	d.known.Clear()
+	return d
+}
+
+// WithMaxLen sets the per-stream cap (XADD MAXLEN ~ n: Redis trims whole
+// nodes, so a stream may hold a little more than n). n <= 0 disables
+// capping. Items trimmed are counted in Stats.Dropped. Call it before first
+// use.
+func (d *RedisDLQ) WithMaxLen(n int64) *RedisDLQ {
+	d.maxLen = max(n, 0)
+	return d
+}
+
+// WithPushTimeout bounds each Push and Add (default
+// DefaultRedisPushTimeout); d <= 0 restores the default. Call it before
+// first use.
+func (d *RedisDLQ) WithPushTimeout(t time.Duration) *RedisDLQ {
+	if t <= 0 {
+		t = DefaultRedisPushTimeout
+	}
+	d.pushTimeout = t
+	return d
+}
+
+// WithClock sets the clock that stamps items pushed without At (default
+// time.Now). Call it before first use.
+func (d *RedisDLQ) WithClock(now func() time.Time) *RedisDLQ {
+	if now == nil {
+		now = time.Now
+	}
+	d.now = now
+	return d
+}
+
+// SetRegistryLookup attaches the sink lookup Replay uses. It is safe to call
+// at any time.
+func (d *RedisDLQ) SetRegistryLookup(fn RegistryLookup) {
+	if fn == nil {
+		d.lookup.Store(nil)
+		return
+	}
+	d.lookup.Store(&fn)
+}
+
+// Close marks the DLQ closed: later calls return an error matching
+// ErrClosed. It does not close the client. Close is idempotent.
+func (d *RedisDLQ) Close() error {
+	d.closed.Store(true)
+	return nil
+}
+
+func (d *RedisDLQ) checkOpen(op string) error {
+	if d.closed.Load() {
+		return &Error{Code: CodeClosed, Op: op, Msg: "RedisDLQ is closed"}
+	}
+	return nil
+}
+
+// redisFailed wraps an error from the server or the connection.
+func redisFailed(op, what string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: CodeSinkUnavailable, Op: op, Msg: what, Err: err}
+	}
+	return &Error{Code: CodeSinkUnavailable, Op: op, Msg: what + " (Redis)", Err: err}
+}
+
+func checkSinkName(op, sink string) error {
+	if why := redisSinkNameProblem(sink); why != "" {
+		return Errorf(CodeInvalidArgument, op, "sink %q %s", sink, why)
+	}
+	return nil
+}
+
+// Push records item; see Add.
+func (d *RedisDLQ) Push(ctx context.Context, item DLQItem) error {
+	_, err := d.add(ctx, "RedisDLQ.Push", item)
+	return err
+}
+
+// Add appends item to its sink's stream and returns its ID. An item without
+// At is stamped with the current time. The push ignores the cancellation of
+// ctx (it keeps its values) and is bounded by the push timeout instead: a
+// caller that gives up must not lose the item.
+func (d *RedisDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
+	return d.add(ctx, "RedisDLQ.Add", item)
+}
+
+func (d *RedisDLQ) add(ctx context.Context, op string, item DLQItem) (string, error) {
+	return d.push(ctx, op, item, func(ctx context.Context, k redisKeys, data []byte) (string, error) {
+		return addScript.Run(ctx, d.client, []string{k.stream}, data, d.maxLen).Text()
+	})
+}
+
+// push validates and stamps item, registers its sink, and runs write (which
+// returns the stream ID) on a context detached from the caller's
+// cancellation and bounded by the push timeout.
+func (d *RedisDLQ) push(ctx context.Context, op string, item DLQItem, write func(context.Context, redisKeys, []byte) (string, error)) (string, error) {
+	data, err := d.prepare(op, &item)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.pushTimeout)
+	defer cancel()
+	if err := d.register(ctx, op, item.Sink); err != nil {
+		return "", err
+	}
+	k := d.keys(item.Sink)
+	streamID, err := write(ctx, k, data)
+	if err != nil {
+		return "", redisFailed(op, "adding to "+k.stream, err)
+	}
+	return formatRedisID(item.Sink, streamID), nil
+}
+
+// prepare validates and stamps item and returns its stored form.
+func (d *RedisDLQ) prepare(op string, item *DLQItem) ([]byte, error) {
+	if err := d.checkOpen(op); err != nil {
+		return nil, err
+	}
+	if err := checkSinkName(op, item.Sink); err != nil {
+		return nil, err
+	}
+	if item.At.IsZero() {
+		item.At = d.now()
+	}
+	return encodeRedisItem(op, *item)
+}
+
+// register adds sink to the set of sinks before its first item, once per
+// process and sink. Adding it before the item means a crash in between
+// leaves at worst a sink without items, never an item no listing finds.
+func (d *RedisDLQ) register(ctx context.Context, op, sink string) error {
+	if _, ok := d.known.Load(sink); ok {
+		return nil
+	}
+	if err := d.client.SAdd(ctx, d.sinksKey(), sink).Err(); err != nil {
+		return redisFailed(op, "SADD "+d.sinksKey(), err)
+	}
+	d.known.Store(sink, struct{}{})
+	return nil
+}
+
+// AddBatch appends items with one pipelined round trip (per Cluster node)
+// and returns their IDs in order. Items are validated first: one that
+// cannot be stored fails the call before anything is written. When the
+// server fails part-way, ids holds the IDs of the items that were added
+// ("" for the others) beside the error. Like Add, it ignores the
+// cancellation of ctx and is bounded by the push timeout.
+func (d *RedisDLQ) AddBatch(ctx context.Context, items []DLQItem) (ids []string, err error) {
+	const op = "RedisDLQ.AddBatch"
+	data := make([][]byte, len(items))
+	sinks := make([]string, len(items))
+	for i := range items {
+		it := items[i]
+		if data[i], err = d.prepare(op, &it); err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		sinks[i] = it.Sink
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.pushTimeout)
+	defer cancel()
+	for _, s := range sinks {
+		if err := d.register(ctx, op, s); err != nil {
+			return make([]string, len(items)), err
+		}
+	}
+	cmds := make([]*redis.Cmd, len(items))
+	_ = d.runPipelined(ctx, addScript, len(items), func(i int) ([]string, []any) {
+		return []string{d.keys(sinks[i]).stream}, []any{data[i], d.maxLen}
+	}, cmds)
+	ids = make([]string, len(items))
+	for i, c := range cmds {
+		streamID, cerr := c.Text()
+		if cerr != nil {
+			if err == nil {
+				err = redisFailed(op, fmt.Sprintf("adding item %d", i), cerr)
+			}
+			continue
+		}
+		ids[i] = formatRedisID(sinks[i], streamID)
+	}
+	return ids, err
+}
+
+// AddOnce adds item unless an item was added with the same key before (in
+// the last onceTTL), and returns the ID of the item added under key either
+// way. The check and the add are one atomic script, so a caller that
+// repeats an AddOnce after a crash or a lost reply never adds the item
+// twice. FallbackDLQ moves items with it. ForgetOnce releases the key.
+func (d *RedisDLQ) AddOnce(ctx context.Context, key string, item DLQItem) (string, error) {
+	const op = "RedisDLQ.AddOnce"
+	if key == "" {
+		return "", Errorf(CodeInvalidArgument, op, "empty once key")
+	}
+	once := d.onceKey(item.Sink, key)
+	return d.push(ctx, op, item, func(ctx context.Context, k redisKeys, data []byte) (string, error) {
+		return addOnceScript.Run(ctx, d.client, []string{k.stream, once},
+			data, d.maxLen, int64(onceTTL/time.Second)).Text()
+	})
+}
+
+// onceTTL is how long AddOnce remembers a key that ForgetOnce did not
+// release (after a crash between the two).
+const onceTTL = 7 * 24 * time.Hour
+
+// ForgetOnce releases keys of AddOnce for items of sink once the caller no
+// longer needs the guarantee (FallbackDLQ: once the item is safe), in one
+// pipelined round trip.
+func (d *RedisDLQ) ForgetOnce(ctx context.Context, sink string, keys ...string) error {
+	const op = "RedisDLQ.ForgetOnce"
+	if err := d.checkOpen(op); err != nil {
+		return err
+	}
+	if err := checkSinkName(op, sink); err != nil {
+		return err
+	}
+	// One DEL per key: in a Cluster the keys need not share a slot.
+	_, err := d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, d.onceKey(sink, k))
+		}
+		return nil
+	})
+	if err != nil {
+		return redisFailed(op, "DEL once keys", err)
+	}
+	return nil
+}
+
+// Ping reports whether the server answers.
+func (d *RedisDLQ) Ping(ctx context.Context) error {
+	const op = "RedisDLQ.Ping"
+	if err := d.checkOpen(op); err != nil {
+		return err
+	}
+	if err := d.client.Ping(ctx).Err(); err != nil {
+		return redisFailed(op, "PING", err)
+	}
+	return nil
+}
+
+// parseID parses id for op; a malformed id matches ErrNotFound (no item has
+// it) and ErrInvalidArgument.
+func parseIDFor(op, id string) (sink, streamID string, err error) {
+	sink, streamID, ok := parseRedisID(id)
+	if !ok {
+		bad := Errorf(CodeInvalidArgument, op, "id %q is not a RedisDLQ id (<sink>:<ms>-<seq>)", id)
+		return "", "", &Error{Code: CodeNotFound, Op: op, Msg: fmt.Sprintf("no item %q", id), Err: bad}
+	}
+	return sink, streamID, nil
+}
+
+func notFound(op, id string) error {
+	return &Error{Code: CodeNotFound, Op: op, Msg: fmt.Sprintf("no item %q", id)}
+}
+
+// Get returns the item with id.
+func (d *RedisDLQ) Get(ctx context.Context, id string) (DLQItem, error) {
+	const op = "RedisDLQ.Get"
+	if err := d.checkOpen(op); err != nil {
+		return DLQItem{}, err
+	}
+	sink, streamID, err := parseIDFor(op, id)
+	if err != nil {
+		return DLQItem{}, err
+	}
+	r := &redisReader{sink: sink, keys: d.keys(sink), end: streamID, start: streamID}
+	if err := d.fetch(ctx, op, []*redisReader{r}, 1); err != nil {
+		return DLQItem{}, err
+	}
+	if len(r.buf) == 0 {
+		return DLQItem{}, notFound(op, id)
+	}
+	return r.buf[0].item, nil
+}
+
+// Update replaces the item with item.ID, keeping its ID and its place in
+// the order. item.Sink must be empty or the sink the ID names.
+func (d *RedisDLQ) Update(ctx context.Context, item DLQItem) error {
+	const op = "RedisDLQ.Update"
+	if err := d.checkOpen(op); err != nil {
+		return err
+	}
+	sink, streamID, err := parseIDFor(op, item.ID)
+	if err != nil {
+		return err
+	}
+	if item.Sink != "" && item.Sink != sink {
+		return Errorf(CodeInvalidArgument, op, "item %q belongs to sink %q, not %q: an update cannot move it", item.ID, sink, item.Sink)
+	}
+	item.Sink = sink
+	data, err := encodeRedisItem(op, item)
+	if err != nil {
+		return err
+	}
+	k := d.keys(sink)
+	n, err := updateScript.Run(ctx, d.client, []string{k.stream, k.updates, k.counters}, streamID, data).Int()
+	if err != nil {
+		return redisFailed(op, "updating "+item.ID, err)
+	}
+	if n == 0 {
+		return notFound(op, item.ID)
+	}
+	return nil
+}
+
+// Discard removes the item with id. A missing or malformed id is not an
+// error: no item has it.
+func (d *RedisDLQ) Discard(ctx context.Context, id string) error {
+	const op = "RedisDLQ.Discard"
+	if err := d.checkOpen(op); err != nil {
+		return err
+	}
+	sink, streamID, ok := parseRedisID(id)
+	if !ok {
+		return nil
+	}
+	k := d.keys(sink)
+	if err := discardScript.Run(ctx, d.client, []string{k.stream, k.updates, k.counters}, streamID).Err(); err != nil {
+		return redisFailed(op, "discarding "+id, err)
+	}
+	return nil
+}
+
+// sinks returns every sink in the sinks set, sorted.
+func (d *RedisDLQ) sinks(ctx context.Context, op string) ([]string, error) {
+	s, err := d.client.SMembers(ctx, d.sinksKey()).Result()
+	if err != nil {
+		return nil, redisFailed(op, "SMEMBERS "+d.sinksKey(), err)
+	}
+	slices.Sort(s)
+	return s, nil
+}
+
+// Count returns the number of items of sink, or of every sink when sink is
+// "" (one XLEN per sink, pipelined).
+func (d *RedisDLQ) Count(ctx context.Context, sink string) (int, error) {
+	const op = "RedisDLQ.Count"
+	if err := d.checkOpen(op); err != nil {
+		return 0, err
+	}
+	var sinks []string
+	if sink != "" {
+		if err := checkSinkName(op, sink); err != nil {
+			return 0, err
+		}
+		sinks = []string{sink}
+	} else {
+		var err error
+		if sinks, err = d.sinks(ctx, op); err != nil {
+			return 0, err
+		}
+	}
+	cmds := make([]*redis.IntCmd, len(sinks))
+	_, err := d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, s := range sinks {
+			cmds[i] = p.XLen(ctx, d.keys(s).stream)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, redisFailed(op, "XLEN", err)
+	}
+	total := 0
+	for _, c := range cmds {
+		total += int(c.Val())
+	}
+	return total, nil
+}
+
+// Stats reports the items per sink, the bytes the streams use (MEMORY
+// USAGE, -1 when the server does not say) and Dropped: the items MAXLEN
+// trimmed, that is entries added minus entries left minus entries
+// discarded. Dropped needs Redis 7 (XINFO STREAM entries-added); older
+// servers report 0.
+func (d *RedisDLQ) Stats(ctx context.Context) (Stats, error) {
+	const op = "RedisDLQ.Stats"
+	if err := d.checkOpen(op); err != nil {
+		return Stats{}, err
+	}
+	sinks, err := d.sinks(ctx, op)
+	if err != nil {
+		return Stats{}, err
+	}
+	cmds := make([]*redis.Cmd, len(sinks))
+	err = d.runPipelined(ctx, statsScript, len(sinks), func(i int) ([]string, []any) {
+		k := d.keys(sinks[i])
+		return []string{k.stream, k.counters}, nil
+	}, cmds)
+	if err != nil {
+		return Stats{}, redisFailed(op, "stream statistics", err)
+	}
+	st := Stats{BySink: make(map[string]int64, len(sinks))}
+	for i, c := range cmds {
+		v, err := c.Int64Slice()
+		if err != nil || len(v) != 4 {
+			return Stats{}, Errorf(CodeInternal, op, "statistics of sink %q: unexpected reply %v: %w", sinks[i], c.Val(), err)
+		}
+		length, added, discarded, bytes := v[0], v[1], v[2], v[3]
+		if length > 0 {
+			st.BySink[sinks[i]] = length
+		}
+		st.Items += length
+		if added > 0 {
+			st.Dropped += max(0, added-length-discarded)
+		}
+		if bytes < 0 || st.Bytes < 0 {
+			st.Bytes = -1
+		} else {
+			st.Bytes += bytes
+		}
+	}
+	return st, nil
+}
+
+// runPipelined runs script n times in one pipeline (args(i) gives the keys
+// and arguments of run i) and stores the commands in cmds. Scripts are
+// invoked by SHA; when a node does not know the script yet, it is loaded
+// (on every node) and the runs it refused are repeated. It returns the
+// first error of any run; the others are in cmds.
+func (d *RedisDLQ) runPipelined(ctx context.Context, script *redis.Script, n int, args func(i int) ([]string, []any), cmds []*redis.Cmd) error {
+	if n == 1 {
+		keys, a := args(0)
+		cmds[0] = script.Run(ctx, d.client, keys, a...)
+		return ignoreNil(cmds[0].Err())
+	}
+	run := func(which []int) {
+		_, _ = d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range which {
+				keys, a := args(i)
+				cmds[i] = script.EvalSha(ctx, p, keys, a...)
+			}
+			return nil
+		})
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	run(all)
+	var again []int
+	for i, c := range cmds {
+		if err := c.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			again = append(again, i)
+		}
+	}
+	if len(again) > 0 {
+		if err := script.Load(ctx, d.client).Err(); err != nil {
+			return err
+		}
+		run(again)
+	}
+	for _, c := range cmds {
+		if err := ignoreNil(c.Err()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ignoreNil(err error) error {
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	return err
+}
+
+// Replay re-sends the item with id through its registered sink (see
+// ReplayItem): the item stays; a failed replay updates it in place.
+func (d *RedisDLQ) Replay(ctx context.Context, id string) error {
+	if err := d.checkOpen("RedisDLQ.Replay"); err != nil {
+		return err
+	}
+	var lookup RegistryLookup
+	if p := d.lookup.Load(); p != nil {
+		lookup = *p
+	}
+	return ReplayItem(ctx, d, lookup, id)
+}

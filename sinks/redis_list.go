@@ -1,0 +1,196 @@
+package sinks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Listing merges the streams of several sinks newest first. The order is by
+// stream ID (milliseconds, then sequence) and, for equal stream IDs in two
+// streams, by sink name, both descending; a cursor is the ID of the last
+// item of a page.
+
+// redisPos is an entry's place in the merged order.
+type redisPos struct {
+	ms, seq uint64
+	sink    string
+}
+
+// before reports whether p comes before q, newest first.
+func (p redisPos) before(q redisPos) bool {
+	if p.ms != q.ms {
+		return p.ms > q.ms
+	}
+	if p.seq != q.seq {
+		return p.seq > q.seq
+	}
+	return p.sink > q.sink
+}
+
+type redisEntry struct {
+	pos  redisPos
+	item DLQItem
+}
+
+// redisReader walks one sink's stream newest first, a batch at a time.
+type redisReader struct {
+	sink  string
+	keys  redisKeys
+	end   string // XREVRANGE end of the next batch: "+", "(<id>" or "<id>"
+	start string // XREVRANGE start: "-" or an id
+	buf   []redisEntry
+	done  bool
+}
+
+func (r *redisReader) head() *redisEntry {
+	if len(r.buf) == 0 {
+		return nil
+	}
+	return &r.buf[0]
+}
+
+// fetch reads the next batch of count entries for every reader, in one
+// pipelined round trip.
+func (d *RedisDLQ) fetch(ctx context.Context, op string, readers []*redisReader, count int) error {
+	redisCmds := make([]*redis.Cmd, len(readers))
+	err := d.runPipelined(ctx, readScript, len(readers), func(i int) ([]string, []any) {
+		r := readers[i]
+		start := r.start
+		if start == "" {
+			start = "-"
+		}
+		return []string{r.keys.stream, r.keys.updates}, []any{r.end, start, count}
+	}, redisCmds)
+	if err != nil {
+		return redisFailed(op, "reading streams", err)
+	}
+	for i, r := range readers {
+		flat, _ := redisCmds[i].Val().([]any)
+		if len(flat)%2 != 0 {
+			return Errorf(CodeInternal, op, "reading %s: odd reply of %d elements", r.keys.stream, len(flat))
+		}
+		for j := 0; j < len(flat); j += 2 {
+			streamID, _ := flat[j].(string)
+			ms, seq, ok := parseRedisStreamID(streamID)
+			if !ok {
+				return Errorf(CodeInternal, op, "reading %s: unexpected stream id %q", r.keys.stream, streamID)
+			}
+			r.buf = append(r.buf, redisEntry{
+				pos:  redisPos{ms: ms, seq: seq, sink: r.sink},
+				item: decodeRedisItem(r.sink, streamID, flat[j+1]),
+			})
+		}
+		n := len(flat) / 2
+		if n < count {
+			r.done = true
+		} else {
+			r.end = "(" + flat[len(flat)-2].(string)
+		}
+	}
+	return nil
+}
+
+// Items returns up to limit items of sink newest first (limit <= 0: all of
+// them); sink "" merges every sink by stream order.
+func (d *RedisDLQ) Items(ctx context.Context, sink string, limit int) ([]DLQItem, error) {
+	items, _, err := d.list(ctx, "RedisDLQ.Items", Filter{Sink: sink}, "", limit)
+	return items, err
+}
+
+// List returns up to limit items that match f, newest first, after cursor
+// (an item ID; "" starts at the newest), and the cursor of the next page
+// ("" when there is none). A limit <= 0 returns every match. Filters other
+// than Sink are applied as the streams are read, a batch at a time.
+func (d *RedisDLQ) List(ctx context.Context, f Filter, cursor string, limit int) ([]DLQItem, string, error) {
+	return d.list(ctx, "RedisDLQ.List", f, cursor, limit)
+}
+
+func (d *RedisDLQ) list(ctx context.Context, op string, f Filter, cursor string, limit int) ([]DLQItem, string, error) {
+	if err := d.checkOpen(op); err != nil {
+		return nil, "", err
+	}
+	var after *redisPos
+	if cursor != "" {
+		sink, streamID, ok := parseRedisID(cursor)
+		if !ok {
+			return nil, "", Errorf(CodeInvalidArgument, op, "cursor %q is not a RedisDLQ item id", cursor)
+		}
+		ms, seq, _ := parseRedisStreamID(streamID)
+		after = &redisPos{ms: ms, seq: seq, sink: sink}
+	}
+	var sinks []string
+	if f.Sink != "" {
+		if err := checkSinkName(op, f.Sink); err != nil {
+			return nil, "", err
+		}
+		sinks = []string{f.Sink}
+	} else {
+		var err error
+		if sinks, err = d.sinks(ctx, op); err != nil {
+			return nil, "", err
+		}
+	}
+	readers := make([]*redisReader, len(sinks))
+	for i, s := range sinks {
+		readers[i] = &redisReader{sink: s, keys: d.keys(s), end: "+"}
+		if after != nil {
+			// Entries after the cursor: older stream IDs, and the cursor's
+			// own stream ID in sinks that sort after the cursor's sink.
+			id := fmt.Sprintf("%d-%d", after.ms, after.seq)
+			if s < after.sink {
+				readers[i].end = id
+			} else {
+				readers[i].end = "(" + id
+			}
+		}
+	}
+
+	// One more than limit tells whether a next page exists. Without a
+	// filter beyond Sink, the first batch of each stream holds the page;
+	// with one, read in larger batches.
+	batch := 1000
+	if limit > 0 {
+		batch = min(limit+1, batch)
+		if !f.Since.IsZero() || !f.Until.IsZero() || f.Contains != "" {
+			batch = min(max(limit+1, 256), 1000)
+		}
+	}
+
+	var out []DLQItem
+	for {
+		var empty []*redisReader
+		for _, r := range readers {
+			if r.head() == nil && !r.done {
+				empty = append(empty, r)
+			}
+		}
+		if len(empty) > 0 {
+			if err := d.fetch(ctx, op, empty, batch); err != nil {
+				return nil, "", err
+			}
+		}
+		var best *redisReader
+		for _, r := range readers {
+			if h := r.head(); h != nil && (best == nil || h.pos.before(best.head().pos)) {
+				best = r
+			}
+		}
+		if best == nil {
+			return out, "", nil
+		}
+		e := best.buf[0]
+		best.buf = best.buf[1:]
+		if !f.Match(&e.item) {
+			continue
+		}
+		if limit > 0 && len(out) == limit {
+			return out, out[limit-1].ID, nil
+		}
+		out = append(out, e.item)
+		if err := ctx.Err(); err != nil {
+			return nil, "", Errorf(CodeSinkUnavailable, op, "listing: %w", err)
+		}
+	}
+}

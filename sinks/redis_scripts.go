@@ -1,0 +1,158 @@
+package sinks
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts of RedisDLQ. Each touches only the keys of one sink, which
+// share a Redis Cluster slot (see redis_keys.go), and runs atomically.
+
+// luaIDLess compares two canonical stream IDs without going through Lua's
+// floating-point numbers, which are exact only up to 2^53.
+const luaIDLess = `
+local function idless(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if not am or not bm then return false end
+  if #am ~= #bm then return #am < #bm end
+  if am ~= bm then return am < bm end
+  if #as ~= #bs then return #as < #bs end
+  return as < bs
+end
+`
+
+// readScript returns stream entries newest first with their updates
+// applied.
+//
+// KEYS[1] stream, KEYS[2] updates hash.
+// ARGV[1] end and ARGV[2] start (as XREVRANGE takes them), ARGV[3] count.
+// Returns {id, item, id, item, ...}; item is the updated JSON when there is
+// one, else the entry's "item" field, else (an entry dletter did not write)
+// the entry's field-value list.
+var readScript = redis.NewScript(`
+local entries = redis.call('XREVRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])
+local updated = redis.call('HLEN', KEYS[2]) > 0
+local out = {}
+for _, e in ipairs(entries) do
+  local id, fields = e[1], e[2]
+  local v = false
+  if updated then v = redis.call('HGET', KEYS[2], id) end
+  if not v then
+    v = fields
+    for j = 1, #fields, 2 do
+      if fields[j] == 'item' then v = fields[j + 1] break end
+    end
+  end
+  out[#out + 1] = id
+  out[#out + 1] = v
+end
+return out
+`)
+
+// updateScript stores a new version of an entry's item, if the entry
+// exists. Now and then it forgets the updates of entries that MAXLEN
+// trimmed away: when the hash has grown to twice its size after the last
+// clean-up (amortised O(1) per update).
+//
+// KEYS[1] stream, KEYS[2] updates hash, KEYS[3] counters hash.
+// ARGV[1] stream id, ARGV[2] item JSON.
+// Returns 1, or 0 when the entry does not exist.
+var updateScript = redis.NewScript(luaIDLess + `
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local n = redis.call('HLEN', KEYS[2])
+local at = tonumber(redis.call('HGET', KEYS[3], 'prune_at') or '64')
+if n >= at then
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+  for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
+    if idless(f, first) then redis.call('HDEL', KEYS[2], f) end
+  end
+  n = redis.call('HLEN', KEYS[2])
+  redis.call('HSET', KEYS[3], 'prune_at', math.max(64, 2 * n))
+end
+return 1
+`)
+
+// discardScript deletes an entry and its update, counting the deletion so
+// that Stats can tell discards from MAXLEN trimming.
+//
+// KEYS[1] stream, KEYS[2] updates hash, KEYS[3] counters hash.
+// ARGV[1] stream id. Returns the number of entries deleted (0 or 1).
+var discardScript = redis.NewScript(`
+local n = redis.call('XDEL', KEYS[1], ARGV[1])
+if n > 0 then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HINCRBY', KEYS[3], 'discarded', n)
+end
+return n
+`)
+
+// statsScript reports one sink's stream.
+//
+// KEYS[1] stream, KEYS[2] counters hash.
+// Returns {length, entries added (-1 when the server does not say, before
+// Redis 7), discarded, bytes (-1 when unknown)}.
+var statsScript = redis.NewScript(`
+local discarded = tonumber(redis.call('HGET', KEYS[2], 'discarded') or '0')
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, discarded, 0} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local added = -1
+for i = 1, #info, 2 do
+  if info[i] == 'entries-added' then added = info[i + 1] end
+end
+local bytes = redis.pcall('MEMORY', 'USAGE', KEYS[1])
+if type(bytes) ~= 'number' then bytes = -1 end
+return {redis.call('XLEN', KEYS[1]), added, discarded, bytes}
+`)
+
+// luaXAdd appends an item to a stream under an ID taken from the server's
+// clock to the microsecond: "<ms>-<µs within the ms × 1000>". Redis' own
+// IDs number entries per stream, so two streams' IDs of one millisecond say
+// nothing of which came first; these order the entries of every stream on
+// one server (and of every node whose clocks agree) by arrival, which is
+// what merging sinks newest first needs. When the stream's last ID is not
+// below that (a clock that went back, two pushes in one microsecond), the
+// server picks the next ID itself, as plain XADD does.
+const luaXAdd = `
+local function xadd(stream, maxlen, data)
+  local t = redis.call('TIME')
+  local us = tonumber(t[2])
+  local id = string.format('%d%03d-%d', tonumber(t[1]), math.floor(us / 1000), (us % 1000) * 1000)
+  local args = {'XADD', stream}
+  if tonumber(maxlen) > 0 then
+    args[#args + 1] = 'MAXLEN'
+    args[#args + 1] = '~'
+    args[#args + 1] = maxlen
+  end
+  args[#args + 1] = id
+  local at = #args
+  args[#args + 1] = 'item'
+  args[#args + 1] = data
+  local r = redis.pcall(unpack(args))
+  if type(r) == 'table' and r.err then
+    args[at] = '*'
+    r = redis.call(unpack(args))
+  end
+  return r
+end
+`
+
+// addScript appends an item (see luaXAdd).
+//
+// KEYS[1] stream. ARGV[1] item JSON, ARGV[2] MAXLEN (<= 0: none).
+// Returns the stream id.
+var addScript = redis.NewScript(luaXAdd + `
+return xadd(KEYS[1], ARGV[2], ARGV[1])
+`)
+
+// addOnceScript adds an item unless the once key says it was added already;
+// either way it returns the item's stream id.
+//
+// KEYS[1] stream, KEYS[2] once key.
+// ARGV[1] item JSON, ARGV[2] MAXLEN (<= 0: none), ARGV[3] once key TTL in
+// seconds.
+var addOnceScript = redis.NewScript(luaXAdd + `
+local prev = redis.call('GET', KEYS[2])
+if prev then return prev end
+local id = xadd(KEYS[1], ARGV[2], ARGV[1])
+redis.call('SET', KEYS[2], id, 'EX', ARGV[3])
+return id
+`)
