@@ -201,6 +201,9 @@ type Stats struct {
 	Dropped int64 `json:"dropped"`
 	// Bytes is the storage used, -1 when unknown.
 	Bytes int64 `json:"bytes"`
+	// Quarantined counts damaged records a store found and set aside for
+	// inspection (FileDLQ keeps them in a side file) instead of serving.
+	Quarantined int64 `json:"quarantined,omitempty"`
 }
 
 // ErrDeadLettered matches the error a Retrier returns when it parked a

@@ -55,17 +55,47 @@ func (c *chain[T]) unlink(n *indexNode[T], k int) {
 	c.n--
 }
 
-// add appends an entry, newer than every other. seq must be new.
+// insert places n after older (nil = as the oldest).
+func (c *chain[T]) insert(n, older *indexNode[T], k int) {
+	if older == c.newest {
+		c.push(n, k)
+		return
+	}
+	var newer *indexNode[T]
+	if older == nil {
+		newer = c.oldest
+		c.oldest = n
+	} else {
+		newer = older.newer[k]
+		older.newer[k] = n
+	}
+	n.older[k], n.newer[k] = older, newer
+	newer.older[k] = n
+	c.n++
+}
+
+// place inserts n by seq, searching from the newest end (where new entries
+// almost always go).
+func (c *chain[T]) place(n *indexNode[T], k int) {
+	at := c.newest
+	for at != nil && at.seq > n.seq {
+		at = at.older[k]
+	}
+	c.insert(n, at, k)
+}
+
+// add adds an entry in seq order; seq must be new. Adding entries in
+// increasing seq order, as stores do, costs O(1) each.
 func (x *itemIndex[T]) add(seq uint64, sink string, val T) *indexNode[T] {
 	n := &indexNode[T]{seq: seq, sink: sink, val: val}
 	x.byID[seq] = n
-	x.all.push(n, 0)
+	x.all.place(n, 0)
 	c := x.sinks[sink]
 	if c == nil {
 		c = &chain[T]{}
 		x.sinks[sink] = c
 	}
-	c.push(n, 1)
+	c.place(n, 1)
 	return n
 }
 

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"time"
+
+	"github.com/dletter/dletter"
 )
 
 // OverflowPolicy says what a bounded DLQ does with a new item when it is
@@ -42,8 +45,10 @@ const (
 type StoreOption func(*storeOptions)
 
 type storeOptions struct {
-	maxItems int
-	overflow OverflowPolicy
+	maxItems     int
+	overflow     OverflowPolicy
+	durability   dletter.Durability
+	syncInterval time.Duration
 }
 
 // WithMaxItems bounds the store to n items; 0 keeps the store's default
@@ -54,6 +59,22 @@ func WithMaxItems(n int) StoreOption { return func(o *storeOptions) { o.maxItems
 // WithOverflow sets what a full store does with a new item (default
 // OverflowReject).
 func WithOverflow(p OverflowPolicy) StoreOption { return func(o *storeOptions) { o.overflow = p } }
+
+// WithDurability sets what a nil error from a FileDLQ write (Push, Update,
+// Discard) promises, with the meanings of the dletter log's modes:
+// dletter.SurvivesCrash (the default) survives the process being killed,
+// dletter.SurvivesPowerLoss survives a power loss (fdatasync before
+// returning; concurrent writers share syncs), dletter.SyncedPeriodically
+// syncs in the background every WithSyncInterval. MemoryDLQ ignores it.
+func WithDurability(d dletter.Durability) StoreOption {
+	return func(o *storeOptions) { o.durability = d }
+}
+
+// WithSyncInterval sets the background sync period of
+// dletter.SyncedPeriodically (default 1s).
+func WithSyncInterval(d time.Duration) StoreOption {
+	return func(o *storeOptions) { o.syncInterval = d }
+}
 
 func buildStoreOptions(defMax int, opts []StoreOption) storeOptions {
 	var o storeOptions

@@ -1,0 +1,675 @@
+package sinks
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/dletter/dletter"
+	"github.com/dletter/dletter/internal/appendlog"
+	"github.com/dletter/dletter/internal/filelock"
+	"github.com/dletter/dletter/internal/fsutil"
+	"github.com/dletter/dletter/internal/linereader"
+)
+
+// The files of a FileDLQ directory.
+const (
+	fileDLQLog   = "dlq.log"      // the log of records (see filedlq_record.go)
+	fileDLQLock  = "dlq.lock"     // the directory lock
+	fileDLQTorn  = "dlq.log.torn" // torn tails cut off at open
+	fileDLQBad   = "dlq.log.bad"  // damaged records set aside at open
+	minGarbage   = 32 << 20       // a log compacts when its dead bytes exceed this...
+	garbageRatio = 1              // ...and this many times its live bytes
+)
+
+// ErrLocked matches the error of OpenFileDLQ when another FileDLQ (in this
+// process or another) has the directory open.
+var ErrLocked = errors.New("sinks: the DLQ directory is in use by another process")
+
+// FileDLQ is a persistent, embedded DLQ: a Store kept in a directory on
+// local disk, the default of the dletter daemon.
+//
+// Every write (Push, Update, Discard) is one record appended to a log file
+// before it returns, as durable as WithDurability says (by default it
+// survives the process being killed at any instant). Open rebuilds an
+// in-memory index from the log (a million items in about a second), so Count
+// is O(1) and Items is O(limit): one positioned read per item returned.
+// Discard appends a tombstone; when dead records outweigh live ones the log
+// is compacted (rewritten under a temporary name, synced, renamed). A torn
+// last record left by a crash is moved to dlq.log.torn and a damaged record
+// to dlq.log.bad, for inspection, never silently dropped (Stats counts them).
+//
+// The store is bounded like MemoryDLQ (DefaultFileMaxItems, WithMaxItems,
+// WithOverflow; drops are counted and survive restarts), and a lock file
+// keeps a second process from opening the same directory.
+type FileDLQ struct {
+	dir  string
+	path string
+	opts storeOptions
+
+	mu          sync.RWMutex
+	app         *appendlog.Appender
+	rf          *os.File // for positioned reads of items
+	idx         *itemIndex[fileLoc]
+	seq         uint64 // the last ID assigned
+	dropped     int64
+	quarantined int64
+	live        int64 // bytes of the records that hold live items
+	buf         []byte
+	broken      error
+	closed      bool
+	lock        *filelock.Lock
+	minGarbage  int64
+
+	lookupMu sync.Mutex
+	lookup   RegistryLookup
+}
+
+var _ Store = (*FileDLQ)(nil)
+
+// fileLoc is where an item's record is in the log.
+type fileLoc struct {
+	off     int64  // the record's offset
+	lineLen uint32 // its length with the '\n'
+	itemOff uint32 // the offset of the item's JSON in the record
+	at      int64  // DLQItem.At in Unix nanoseconds, 0 when out of range
+}
+
+func (l fileLoc) itemLen() int { return int(l.lineLen-l.itemOff) - 2 } // without "}\n"
+
+// OpenFileDLQ opens the FileDLQ in dir, creating the directory when it is
+// missing. It fails with an error matching ErrLocked when the directory is
+// in use.
+func OpenFileDLQ(dir string, opts ...StoreOption) (*FileDLQ, error) {
+	const op = "OpenFileDLQ"
+	if dir == "" {
+		return nil, Errorf(CodeInvalidArgument, op, "empty directory")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, Errorf(CodeInternal, op, "%w", err)
+	}
+	lk, err := filelock.TryLock(filepath.Join(dir, fileDLQLock))
+	if errors.Is(err, filelock.ErrLocked) {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+	}
+	if err != nil {
+		return nil, Errorf(CodeInternal, op, "%w", err)
+	}
+	f := &FileDLQ{
+		dir: dir, path: filepath.Join(dir, fileDLQLog),
+		opts:       buildStoreOptions(DefaultFileMaxItems, opts),
+		idx:        newItemIndex[fileLoc](),
+		lock:       lk,
+		minGarbage: minGarbage,
+	}
+	if err := f.load(); err != nil {
+		f.closeFiles()
+		_ = lk.Unlock()
+		return nil, Errorf(CodeInternal, op, "%s: %w", dir, err)
+	}
+	return f, nil
+}
+
+// openFiles opens the log for appending (repairing a torn tail) and for
+// reading.
+func (f *FileDLQ) openFiles() error {
+	mode := appendlog.SyncWrite // SurvivesPowerLoss syncs after the write, outside the lock
+	if f.opts.durability == dletter.SyncedPeriodically {
+		mode = appendlog.SyncPeriodic
+	}
+	app, err := appendlog.Open(f.path, appendlog.Options{
+		Sync: mode, Interval: f.opts.syncInterval, TornPath: filepath.Join(f.dir, fileDLQTorn),
+	})
+	if err != nil {
+		return err
+	}
+	rf, err := os.Open(f.path)
+	if err != nil {
+		_ = app.Close()
+		return err
+	}
+	f.app, f.rf = app, rf
+	return nil
+}
+
+func (f *FileDLQ) closeFiles() {
+	if f.app != nil {
+		_ = f.app.Close()
+	}
+	if f.rf != nil {
+		_ = f.rf.Close()
+	}
+}
+
+// load opens the log and rebuilds the index from it.
+func (f *FileDLQ) load() error {
+	// A compaction cut short left its temporary file: the log is intact.
+	if err := os.Remove(f.path + fsutil.TempSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := f.openFiles(); err != nil {
+		return err
+	}
+	if rep := f.app.Repair(); rep.Bytes > 0 {
+		f.quarantined++
+	}
+	var bad *os.File
+	defer func() {
+		if bad != nil {
+			_ = bad.Close()
+		}
+	}()
+	intern := make(map[string]string)
+	r := linereader.New(io.NewSectionReader(f.rf, 0, f.app.Size()), 1<<20)
+	for {
+		line, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		unterminated := errors.Is(err, linereader.ErrUnterminated) // only if the file changed under us
+		if err != nil && !unterminated {
+			return err
+		}
+		rec, ok := parseRecord(line, intern)
+		if unterminated || !ok || !f.apply(rec, r.Offset(), len(line)+1) {
+			if bad == nil {
+				if bad, err = os.OpenFile(filepath.Join(f.dir, fileDLQBad), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+					return err
+				}
+			}
+			if _, err := bad.Write(append(append([]byte(nil), line...), '\n')); err != nil {
+				return err
+			}
+			f.quarantined++
+		}
+	}
+	if bad != nil {
+		if err := bad.Sync(); err != nil {
+			return err
+		}
+		// Rewrite the log without the damaged records, so that they are
+		// set aside once, not at every open.
+		return f.compactLocked()
+	}
+	return nil
+}
+
+// apply replays one record into the index; it reports false for a record
+// that makes no sense (an update of an unknown item, a second add).
+func (f *FileDLQ) apply(rec record, off int64, lineLen int) bool {
+	f.seq = max(f.seq, rec.seq)
+	switch rec.op {
+	case opAdd, opUpd:
+		loc := fileLoc{off: off, lineLen: uint32(lineLen), itemOff: uint32(rec.itemStart), at: rec.at}
+		n, exists := f.idx.get(rec.seq)
+		switch {
+		case rec.op == opAdd && !exists:
+			f.idx.add(rec.seq, rec.sink, loc)
+		case rec.op == opUpd && exists && n.sink == rec.sink:
+			f.live -= int64(n.val.lineLen)
+			n.val = loc
+		default:
+			return false
+		}
+		f.live += int64(lineLen)
+	case opDel, opDrop:
+		if n, ok := f.idx.remove(rec.seq); ok {
+			f.live -= int64(n.val.lineLen)
+		}
+		if rec.op == opDrop {
+			f.dropped++
+		}
+	case opMeta:
+		f.dropped += rec.dropped
+	}
+	return true
+}
+
+// begin checks ctx and the store's state and takes the write lock.
+func (f *FileDLQ) begin(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	if err := f.usableLocked(op); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// beginRead is begin with the read lock.
+func (f *FileDLQ) beginRead(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.RLock()
+	if err := f.usableLocked(op); err != nil {
+		f.mu.RUnlock()
+		return err
+	}
+	return nil
+}
+
+func (f *FileDLQ) usableLocked(op string) error {
+	if f.closed {
+		return Errorf(CodeClosed, op, "the DLQ is closed")
+	}
+	if f.broken != nil {
+		return Errorf(CodeInternal, op, "the DLQ must be reopened: %w", f.broken)
+	}
+	return nil
+}
+
+// appendLocked appends rec and returns its offset in the log.
+func (f *FileDLQ) appendLocked(op string, rec []byte) (int64, error) {
+	off := f.app.Size()
+	if err := f.app.Append(rec); err != nil {
+		if errors.Is(err, appendlog.ErrBroken) {
+			f.broken = err
+		}
+		return 0, Errorf(CodeInternal, op, "%w", err)
+	}
+	return off, nil
+}
+
+// syncIfAsked makes the writes so far survive a power loss when the
+// durability asks for it. It runs outside the lock, so concurrent writers
+// share syncs: the first covers the writes of all.
+func (f *FileDLQ) syncIfAsked(op string) error {
+	if f.opts.durability != dletter.SurvivesPowerLoss {
+		return nil
+	}
+	if err := f.app.Sync(); err != nil {
+		return Errorf(CodeInternal, op, "written but not synced: %w", err)
+	}
+	return nil
+}
+
+// encodeItem returns the JSON the log keeps for item, and its At in Unix
+// nanoseconds (0 when out of range).
+func encodeItem(op string, item DLQItem) ([]byte, int64, error) {
+	it, err := storable(op, item)
+	if err != nil {
+		return nil, 0, err
+	}
+	it.ID = "" // the record's seq is the ID
+	data, err := json.Marshal(it)
+	if err != nil {
+		return nil, 0, Errorf(CodeInvalidArgument, op, "item cannot be encoded: %w", err)
+	}
+	var at int64
+	if y := it.At.Year(); y > 1678 && y < 2262 {
+		at = it.At.UnixNano()
+	}
+	return data, at, nil
+}
+
+// Push records item under a new ID.
+func (f *FileDLQ) Push(ctx context.Context, item DLQItem) error {
+	_, err := f.Add(ctx, item)
+	return err
+}
+
+// Add records item and returns the ID it assigned. A full DLQ applies its
+// OverflowPolicy.
+func (f *FileDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
+	const op = "FileDLQ.Add"
+	data, at, err := encodeItem(op, item)
+	if err != nil {
+		return "", err
+	}
+	if err := f.begin(ctx, op); err != nil {
+		return "", err
+	}
+	id, err := f.addLocked(op, item.Sink, data, at)
+	f.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	return id, f.syncIfAsked(op)
+}
+
+func (f *FileDLQ) addLocked(op, sink string, data []byte, at int64) (string, error) {
+	buf := f.buf[:0]
+	var victim *indexNode[fileLoc]
+	if max := f.opts.maxItems; max > 0 && f.idx.count("") >= max {
+		if f.opts.overflow != OverflowDropOldest {
+			return "", Errorf(CodeDLQOverflow, op, "the DLQ holds its maximum of %d items", max)
+		}
+		victim = f.idx.oldest()
+		buf = appendMarkRecord(buf, opDrop, victim.seq)
+	}
+	markLen := len(buf)
+	seq := f.seq + 1
+	buf, itemStart := appendItemRecord(buf, opAdd, seq, at, sink, data)
+	f.buf = buf
+	off, err := f.appendLocked(op, buf)
+	if err != nil {
+		return "", err
+	}
+	if victim != nil {
+		f.idx.remove(victim.seq)
+		f.live -= int64(victim.val.lineLen)
+		f.dropped++
+	}
+	f.seq = seq
+	lineLen := len(buf) - markLen
+	f.idx.add(seq, sink, fileLoc{off: off + int64(markLen), lineLen: uint32(lineLen), itemOff: uint32(itemStart - markLen), at: at})
+	f.live += int64(lineLen)
+	f.shrinkBuf()
+	return formatID(seq), nil
+}
+
+// shrinkBuf drops a record buffer grown by a huge item.
+func (f *FileDLQ) shrinkBuf() {
+	if cap(f.buf) > 1<<20 {
+		f.buf = nil
+	}
+}
+
+// Update replaces the item with item.ID, keeping its place in the order.
+func (f *FileDLQ) Update(ctx context.Context, item DLQItem) error {
+	const op = "FileDLQ.Update"
+	data, at, err := encodeItem(op, item)
+	if err != nil {
+		return err
+	}
+	if err := f.begin(ctx, op); err != nil {
+		return err
+	}
+	err = f.updateLocked(op, item, data, at)
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.syncIfAsked(op)
+}
+
+func (f *FileDLQ) updateLocked(op string, item DLQItem, data []byte, at int64) error {
+	seq, ok := parseID(item.ID)
+	n, found := f.idx.get(seq)
+	if !ok || !found {
+		return Errorf(CodeNotFound, op, "no item %q", item.ID)
+	}
+	if n.sink != item.Sink {
+		return Errorf(CodeInvalidArgument, op, "item %s belongs to sink %q, not %q", item.ID, n.sink, item.Sink)
+	}
+	buf, itemStart := appendItemRecord(f.buf[:0], opUpd, seq, at, item.Sink, data)
+	f.buf = buf
+	off, err := f.appendLocked(op, buf)
+	if err != nil {
+		return err
+	}
+	f.live += int64(len(buf)) - int64(n.val.lineLen)
+	n.val = fileLoc{off: off, lineLen: uint32(len(buf)), itemOff: uint32(itemStart), at: at}
+	f.shrinkBuf()
+	return f.maybeCompactLocked()
+}
+
+// Discard removes id durably (a tombstone record), in O(1). A missing id is
+// not an error.
+func (f *FileDLQ) Discard(ctx context.Context, id string) error {
+	const op = "FileDLQ.Discard"
+	if err := f.begin(ctx, op); err != nil {
+		return err
+	}
+	err := f.discardLocked(op, id)
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.syncIfAsked(op)
+}
+
+func (f *FileDLQ) discardLocked(op, id string) error {
+	seq, ok := parseID(id)
+	if !ok {
+		return nil
+	}
+	n, found := f.idx.get(seq)
+	if !found {
+		return nil
+	}
+	f.buf = appendMarkRecord(f.buf[:0], opDel, seq)
+	if _, err := f.appendLocked(op, f.buf); err != nil {
+		return err
+	}
+	f.idx.remove(seq)
+	f.live -= int64(n.val.lineLen)
+	return f.maybeCompactLocked()
+}
+
+// Get returns the item with id.
+func (f *FileDLQ) Get(ctx context.Context, id string) (DLQItem, error) {
+	const op = "FileDLQ.Get"
+	if err := f.beginRead(ctx, op); err != nil {
+		return DLQItem{}, err
+	}
+	defer f.mu.RUnlock()
+	if seq, ok := parseID(id); ok {
+		if n, ok := f.idx.get(seq); ok {
+			return f.readLocked(op, n)
+		}
+	}
+	return DLQItem{}, Errorf(CodeNotFound, op, "no item %q", id)
+}
+
+// readLocked reads and decodes the item of n.
+func (f *FileDLQ) readLocked(op string, n *indexNode[fileLoc]) (DLQItem, error) {
+	buf := make([]byte, n.val.itemLen())
+	if _, err := f.rf.ReadAt(buf, n.val.off+int64(n.val.itemOff)); err != nil {
+		return DLQItem{}, Errorf(CodeInternal, op, "read item %d: %w", n.seq, err)
+	}
+	var it DLQItem
+	if err := json.Unmarshal(buf, &it); err != nil {
+		return DLQItem{}, Errorf(CodeInternal, op, "decode item %d: %w", n.seq, err)
+	}
+	it.ID = formatID(n.seq)
+	it.Sink = n.sink
+	return it, nil
+}
+
+// Items returns up to limit items of sink ("" = all), newest first, in
+// O(limit); a limit of 0 or less returns them all.
+func (f *FileDLQ) Items(ctx context.Context, sink string, limit int) ([]DLQItem, error) {
+	items, _, err := f.List(ctx, Filter{Sink: sink}, "", limit)
+	return items, err
+}
+
+// List returns a page of the items that match f, newest first. Filters on
+// sink and time are answered from the index; Contains reads each candidate.
+func (f *FileDLQ) List(ctx context.Context, flt Filter, cursor string, limit int) ([]DLQItem, string, error) {
+	const op = "FileDLQ.List"
+	before, err := parseCursor(op, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := f.beginRead(ctx, op); err != nil {
+		return nil, "", err
+	}
+	defer f.mu.RUnlock()
+	var out []DLQItem
+	next := ""
+	f.idx.walk(flt.Sink, before, func(n *indexNode[fileLoc]) bool {
+		if n.val.at != 0 && !timeMatch(flt, n.val.at) {
+			return true
+		}
+		if limit > 0 && len(out) == limit {
+			next = out[len(out)-1].ID
+			return false
+		}
+		it, rerr := f.readLocked(op, n)
+		if rerr != nil {
+			err = rerr
+			return false
+		}
+		if flt.Match(&it) {
+			out = append(out, it)
+		}
+		return ctx.Err() == nil
+	})
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+// timeMatch is the time part of Filter.Match on an indexed At.
+func timeMatch(flt Filter, at int64) bool {
+	if !flt.Since.IsZero() && at < flt.Since.UnixNano() {
+		return false
+	}
+	return flt.Until.IsZero() || at < flt.Until.UnixNano()
+}
+
+// Count returns the number of items of sink ("" = all), in O(1).
+func (f *FileDLQ) Count(ctx context.Context, sink string) (int, error) {
+	if err := f.beginRead(ctx, "FileDLQ.Count"); err != nil {
+		return 0, err
+	}
+	defer f.mu.RUnlock()
+	return f.idx.count(sink), nil
+}
+
+// Stats reports the item counts, what the overflow policy dropped, what
+// was set aside as damaged, and the size of the log.
+func (f *FileDLQ) Stats(ctx context.Context) (Stats, error) {
+	if err := f.beginRead(ctx, "FileDLQ.Stats"); err != nil {
+		return Stats{}, err
+	}
+	defer f.mu.RUnlock()
+	return Stats{
+		Items: int64(f.idx.count("")), BySink: f.idx.bySink(), Dropped: f.dropped,
+		Bytes: f.app.Size(), Quarantined: f.quarantined,
+	}, nil
+}
+
+// SetRegistryLookup wires Replay to the sinks (NewRegistry with WithDLQ
+// does it).
+func (f *FileDLQ) SetRegistryLookup(fn RegistryLookup) {
+	f.lookupMu.Lock()
+	f.lookup = fn
+	f.lookupMu.Unlock()
+}
+
+// Replay re-sends id through its sink; see ReplayItem.
+func (f *FileDLQ) Replay(ctx context.Context, id string) error {
+	f.lookupMu.Lock()
+	lookup := f.lookup
+	f.lookupMu.Unlock()
+	return ReplayItem(ctx, f, lookup, id)
+}
+
+// Compact rewrites the log with only the live items. It runs by itself
+// when dead records outweigh live ones; call it to reclaim space at once.
+func (f *FileDLQ) Compact(ctx context.Context) error {
+	if err := f.begin(ctx, "FileDLQ.Compact"); err != nil {
+		return err
+	}
+	defer f.mu.Unlock()
+	if err := f.compactLocked(); err != nil {
+		return Errorf(CodeInternal, "FileDLQ.Compact", "%w", err)
+	}
+	return nil
+}
+
+func (f *FileDLQ) maybeCompactLocked() error {
+	garbage := f.app.Size() - f.live
+	if garbage < f.minGarbage || garbage < garbageRatio*f.live {
+		return nil
+	}
+	if err := f.compactLocked(); err != nil {
+		// The write that triggered it is done and durable; the log is as it
+		// was. Report it, so that the operator learns the disk is full.
+		return Errorf(CodeInternal, "FileDLQ.compact", "%w", err)
+	}
+	return nil
+}
+
+// compactLocked writes the live items to a new log, oldest first, and
+// swaps it in: under a temporary name, synced, renamed, directory synced.
+// A crash at any point leaves either the old log or the new one.
+func (f *FileDLQ) compactLocked() error {
+	locs := make([]fileLoc, 0, f.idx.count(""))
+	var live int64
+	err := fsutil.WriteFileAtomic(f.path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		meta := appendMetaRecord(nil, f.seq, f.dropped)
+		if _, err := bw.Write(meta); err != nil {
+			return err
+		}
+		off := int64(len(meta))
+		var line, data []byte
+		for n := f.idx.oldest(); n != nil; n = n.newer[0] {
+			data = append(data[:0], make([]byte, n.val.itemLen())...)
+			if _, err := f.rf.ReadAt(data, n.val.off+int64(n.val.itemOff)); err != nil {
+				return err
+			}
+			var itemStart int
+			line, itemStart = appendItemRecord(line[:0], opAdd, n.seq, n.val.at, n.sink, data)
+			if _, err := bw.Write(line); err != nil {
+				return err
+			}
+			locs = append(locs, fileLoc{off: off, lineLen: uint32(len(line)), itemOff: uint32(itemStart), at: n.val.at})
+			off += int64(len(line))
+			live += int64(len(line))
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		return err
+	}
+	// The new log is in place: reopen it.
+	f.closeFiles()
+	f.app, f.rf = nil, nil
+	if err := f.openFiles(); err != nil {
+		f.broken = err
+		return err
+	}
+	i := 0
+	for n := f.idx.oldest(); n != nil; n = n.newer[0] {
+		n.val = locs[i]
+		i++
+	}
+	f.live = live
+	return nil
+}
+
+// Close releases the log and the directory lock. It is idempotent; later
+// calls return errors matching ErrClosed.
+func (f *FileDLQ) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	var err error
+	if f.app != nil {
+		err = f.app.Close()
+	}
+	if f.rf != nil {
+		_ = f.rf.Close()
+	}
+	f.idx = newItemIndex[fileLoc]()
+	if uerr := f.lock.Unlock(); uerr != nil && err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return Errorf(CodeInternal, "FileDLQ.Close", "%w", err)
+	}
+	return nil
+}
+
+// Dir returns the directory of the DLQ.
+func (f *FileDLQ) Dir() string { return f.dir }
