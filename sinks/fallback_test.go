@@ -1,0 +1,223 @@
+package sinks_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dletter/dletter/internal/redistest"
+	"github.com/dletter/dletter/sinks"
+	"github.com/dletter/dletter/sinks/dlqtest"
+)
+
+// fastFailClient is a client that gives up quickly on a dead server.
+func fastFailClient(t *testing.T, addr string) *redis.Client {
+	c := redis.NewClient(&redis.Options{
+		Addr:         addr,
+		DialTimeout:  200 * time.Millisecond,
+		ReadTimeout:  500 * time.Millisecond,
+		WriteTimeout: 500 * time.Millisecond,
+		MaxRetries:   1,
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func newFallback(t *testing.T, primary sinks.OnceStore, local sinks.Store) *sinks.FallbackDLQ {
+	t.Helper()
+	f, err := sinks.NewFallbackDLQ(primary, local, sinks.WithMoveInterval(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// waitMoved waits until the local store is empty and the primary up.
+func waitMoved(t *testing.T, f *sinks.FallbackDLQ) sinks.FallbackStatus {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := f.Status(context.Background())
+		if err == nil && st.Pending == 0 && !st.PrimaryDown {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("items still waiting to move: %+v, %v", st, err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition, with a deadline
+	}
+}
+
+// subjectsOnce reads every item of the primary through a fresh client and
+// checks that subjects 0..n-1 are there exactly once each.
+func subjectsOnce(t *testing.T, addr, prefix string, n int) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	items, err := sinks.NewRedisDLQ(c).WithKeyPrefix(prefix).Items(context.Background(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[string]int, n)
+	for _, it := range items {
+		seen[it.Message.Subject]++
+	}
+	for i := range n {
+		if k := seen[strconv.Itoa(i)]; k != 1 {
+			t.Errorf("item %d is in Redis %d times", i, k)
+		}
+	}
+	if len(items) != n {
+		t.Errorf("Redis holds %d items, want %d", len(items), n)
+	}
+}
+
+func TestFallbackDLQKillRedisMidStream(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.WithPersistence())
+	primary := sinks.NewRedisDLQ(fastFailClient(t, srv.Addr)).WithKeyPrefix("fb").WithMaxLen(0).WithPushTimeout(time.Second)
+	f := newFallback(t, primary, sinks.NewMemoryDLQ())
+
+	const n = 3000
+	var pushed atomic.Int64
+	milestones := map[int64]chan struct{}{n / 3: make(chan struct{}), 2 * n / 3: make(chan struct{})}
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for i := range n {
+			// A caller that gave up already: nothing may be lost for it.
+			ctx, cancel := context.WithCancel(context.Background())
+			if i%2 == 0 {
+				cancel()
+			}
+			_, err := f.Add(ctx, sinks.DLQItem{Sink: []string{"mail", "hook"}[i%2], Message: sinks.Message{Subject: strconv.Itoa(i)}})
+			cancel()
+			if err != nil {
+				errs <- fmt.Errorf("push %d: %w", i, err)
+				return
+			}
+			if ch, ok := milestones[pushed.Add(1)]; ok {
+				close(ch)
+			}
+		}
+	}()
+	wait := func(ch chan struct{}) {
+		select {
+		case <-ch:
+		case err := <-errs:
+			t.Fatalf("pusher stopped: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("pusher stuck at %d", pushed.Load())
+		}
+	}
+	wait(milestones[n/3])
+	srv.Kill()
+	wait(milestones[2*n/3])
+	mid, err := f.Status(context.Background())
+	if err != nil || !mid.PrimaryDown || mid.Pending == 0 {
+		t.Errorf("while Redis is down: %+v, %v; want the primary down and items pending", mid, err)
+	}
+	srv.Restart()
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	st := waitMoved(t, f)
+	if st.Moved == 0 {
+		t.Error("no item was moved: the outage did not reach the fallback")
+	}
+	t.Logf("moved %d items from the local store after the outage", st.Moved)
+	subjectsOnce(t, srv.Addr, "fb", n)
+	if got, err := f.Count(context.Background(), ""); err != nil || got != n {
+		t.Errorf("Count = %d, %v; want %d", got, err, n)
+	}
+}
+
+// flakyLocal fails Discard while failDiscards > 0: the crash between the
+// primary's write and the local delete, as the mover sees it.
+type flakyLocal struct {
+	sinks.Store
+	failDiscards atomic.Int32
+}
+
+func (l *flakyLocal) Discard(ctx context.Context, id string) error {
+	if l.failDiscards.Add(-1) >= 0 {
+		return errors.New("disk gone")
+	}
+	return l.Store.Discard(ctx, id)
+}
+
+// lossyPrimary writes the first loseReplies AddOnce calls and reports an
+// error anyway, as when the server died before its reply arrived.
+type lossyPrimary struct {
+	*sinks.RedisDLQ
+	loseReplies atomic.Int32
+}
+
+func (p *lossyPrimary) AddOnce(ctx context.Context, key string, it sinks.DLQItem) (string, error) {
+	id, err := p.RedisDLQ.AddOnce(ctx, key, it)
+	if err == nil && p.loseReplies.Add(-1) >= 0 {
+		return "", errors.New("connection reset by peer")
+	}
+	return id, err
+}
+
+func TestFallbackDLQMovesExactlyOnce(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	c := srv.Client()
+
+	t.Run("LostReply", func(t *testing.T) {
+		primary := &lossyPrimary{RedisDLQ: sinks.NewRedisDLQ(c).WithKeyPrefix("lost")}
+		primary.loseReplies.Store(3)
+		f := newFallback(t, primary, sinks.NewMemoryDLQ())
+		for i := range 10 {
+			if err := f.Push(context.Background(), sinks.DLQItem{Sink: "mail", Message: sinks.Message{Subject: strconv.Itoa(i)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitMoved(t, f)
+		if primary.loseReplies.Load() >= 0 {
+			t.Fatal("no reply was lost")
+		}
+		subjectsOnce(t, srv.Addr, "lost", 10)
+	})
+
+	t.Run("CrashBeforeLocalDelete", func(t *testing.T) {
+		primary := sinks.NewRedisDLQ(c).WithKeyPrefix("crash")
+		local := &flakyLocal{Store: sinks.NewMemoryDLQ()}
+		// Items that went to the local store during an outage.
+		for i := range 5 {
+			if _, err := local.Add(context.Background(), sinks.DLQItem{Sink: "mail", DeliveryID: strconv.Itoa(i), Message: sinks.Message{Subject: strconv.Itoa(i)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		local.failDiscards.Store(2)
+		f := newFallback(t, primary, local)
+		waitMoved(t, f)
+		if local.failDiscards.Load() >= 0 {
+			t.Fatal("no local delete failed")
+		}
+		subjectsOnce(t, srv.Addr, "crash", 5)
+	})
+}
+
+func TestFallbackDLQConformance(t *testing.T) {
+	t.Parallel()
+	c := redistest.Start(t).Client()
+	stores := redisStores(c)
+	dlqtest.Run(t, func(t *testing.T) sinks.Store {
+		f, err := sinks.NewFallbackDLQ(stores(t).(*sinks.RedisDLQ), sinks.NewMemoryDLQ())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.Close() })
+		return f
+	})
+}
