@@ -1,9 +1,13 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/config"
 	"github.com/dletter/dletter/sinks"
@@ -27,7 +31,7 @@ func OpenStore(cfg *config.Config) (sinks.Store, error) {
 	case config.BackendRedis:
 		return OpenRedis(cfg.DLQ.Addrs, cfg.DLQ.DB, cfg.DLQ.Prefix, cfg.DLQ.MaxLen)
 	default:
-		st, err := sinks.Store(nil), errors.New("the file DLQ backend is not available yet: use dlq.backend: memory")
+		st, err := openFileDLQ(FileDLQDir(cfg.DataDir), opts...)
 		if err != nil {
 			return nil, fmt.Errorf("open the DLQ in %s: %w", cfg.DataDir, err)
 		}
@@ -35,6 +39,33 @@ func OpenStore(cfg *config.Config) (sinks.Store, error) {
 	}
 }
 
+// OpenRedis connects to Redis (several addresses mean a Cluster) and
+// returns a RedisDLQ whose Close also closes the client.
 func OpenRedis(addrs []string, db int, prefix string, maxLen int64) (sinks.Store, error) {
-	return nil, errors.New("the redis DLQ backend is not available yet: use dlq.backend: memory")
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs, DB: db})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("redis %v: %w", addrs, err)
+	}
+	d := sinks.NewRedisDLQ(client).WithKeyPrefix(prefix)
+	if maxLen > 0 {
+		d = d.WithMaxLen(maxLen)
+	}
+	return &redisStore{RedisDLQ: d, client: client}, nil
+}
+
+type redisStore struct {
+	*sinks.RedisDLQ
+	client redis.UniversalClient
+}
+
+// Close closes the DLQ and its client.
+func (s *redisStore) Close() error {
+	err := s.RedisDLQ.Close()
+	if cerr := s.client.Close(); cerr != nil && !errors.Is(cerr, redis.ErrClosed) {
+		err = errors.Join(err, cerr)
+	}
+	return err
 }

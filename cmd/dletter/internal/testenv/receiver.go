@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Receiver is a webhook endpoint on loopback. While Fail is set it answers
@@ -16,6 +17,8 @@ import (
 type Receiver struct {
 	*httptest.Server
 	Fail atomic.Bool
+	// Delay slows each answer down, so that a test can act mid-way.
+	Delay atomic.Int64 // nanoseconds
 
 	mu       sync.Mutex
 	got      map[string]int // webhook-id -> deliveries accepted
@@ -35,6 +38,9 @@ func NewReceiver(t testing.TB) *Receiver {
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.attempts.Add(1)
 	body, _ := io.ReadAll(req.Body)
+	if d := time.Duration(r.Delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
 	if r.Fail.Load() {
 		http.Error(w, "receiver is down for the test", http.StatusServiceUnavailable)
 		return

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
+	"github.com/dletter/dletter/sinks"
+)
+
+type itemsPage struct {
+	Items      []sinks.DLQItem `json:"items"`
+	NextCursor string          `json:"next_cursor"`
+}
+
+// TestEndToEndSyncRedrive: messages to a failing webhook are dead-lettered;
+// the API and the command see them; once the receiver is back a redrive
+// delivers each exactly once and empties the DLQ; after the daemon stops,
+// the command reads its data directory directly.
+func TestEndToEndSyncRedrive(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, hook.URL, "retry:\n  max_attempts: 2\n  base_backoff: 1ms\n  max_backoff: 2ms")
+	d := startDaemon(t, nil, "--config", cfg)
+
+	hook.Fail.Store(true)
+	const n = 3
+	ids := map[string]string{} // delivery id -> DLQ id
+	for i := 0; i < n; i++ {
+		var res struct {
+			Status, ID string
+			DeliveryID string `json:"delivery_id"`
+		}
+		body := fmt.Sprintf(`{"subject":"order %d","body":"{\"order\":%d}"}`, i, i)
+		if code := d.api("POST", "/v1/sinks/orders/messages", body, &res); code != http.StatusAccepted || res.Status != "dead_lettered" {
+			t.Fatalf("post %d: %d %+v", i, code, res)
+		}
+		ids[res.DeliveryID] = res.ID
+	}
+	var page itemsPage
+	d.api("GET", "/v1/dlq/items?sink=orders", "", &page)
+	if len(page.Items) != n {
+		t.Fatalf("API lists %d items", len(page.Items))
+	}
+	for _, it := range page.Items {
+		if ids[it.DeliveryID] != it.ID || it.Attempts != 2 || strings.Contains(it.LastError, "orders-hook") {
+			t.Fatalf("item %+v", it)
+		}
+	}
+
+	// The command, through the running daemon (which holds the data directory).
+	out, errOut, code := run(t, "dlq", "ls", "--dlq", d.URL, "-o", "json")
+	var ls itemsPage
+	if code != 0 || json.Unmarshal([]byte(out), &ls) != nil || len(ls.Items) != n {
+		t.Fatalf("dlq ls: %d %s %s", code, out, errOut)
+	}
+	out, _, code = run(t, "dlq", "ls", "--dlq", d.URL)
+	if code != 0 || !strings.Contains(out, "LAST ERROR") || strings.Count(out, "orders ") < n {
+		t.Fatalf("dlq ls table: %d\n%s", code, out)
+	}
+	out, _, code = run(t, "dlq", "redrive", "--dlq", d.URL, "--sink", "orders", "--dry-run")
+	if code != 0 || !strings.HasPrefix(out, "3 items match") {
+		t.Fatalf("dry run: %d %s", code, out)
+	}
+	if hook.Total() != 0 {
+		t.Fatal("dry run delivered something")
+	}
+
+	hook.Fail.Store(false)
+	out, errOut, code = run(t, "dlq", "redrive", "--dlq", d.URL, "--sink", "orders", "--rate", "100")
+	if code != 0 || !strings.Contains(out, "3 delivered, 0 failed") {
+		t.Fatalf("redrive: %d %s %s", code, out, errOut)
+	}
+	got := hook.Delivered()
+	if len(got) != n {
+		t.Fatalf("receiver got %v", got)
+	}
+	for id := range ids {
+		if got[id] != 1 {
+			t.Fatalf("delivery %s arrived %d times", id, got[id])
+		}
+	}
+	var cnt struct{ Count int }
+	d.api("GET", "/v1/dlq/count", "", &cnt)
+	if cnt.Count != 0 {
+		t.Fatalf("DLQ still has %d items", cnt.Count)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatalf("SIGTERM exit: %v\n%s", err, d.logs)
+	}
+	if !strings.Contains(d.logs.String(), "redrive") {
+		t.Errorf("the redrive was not logged:\n%s", d.logs)
+	}
+	// With the daemon stopped, the command opens the data directory itself.
+	out, errOut, code = run(t, "dlq", "count", "--config", cfg, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"total": 0`) {
+		t.Fatalf("dlq count: %d %s %s", code, out, errOut)
+	}
+}
+
+// TestEndToEndAsyncSurvivesKill: async messages are accepted while the
+// receiver fails, the daemon is SIGKILLed while retrying and again while
+// delivering, and every accepted message is delivered (a message in flight
+// at a kill may arrive twice, with the same delivery id).
+func TestEndToEndAsyncSurvivesKill(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, hook.URL, "retry:\n  max_attempts: 50\n  base_backoff: 20ms\n  max_backoff: 100ms")
+	d := startDaemon(t, nil, "--config", cfg)
+
+	hook.Fail.Store(true)
+	const n = 20
+	accepted := map[string]bool{}
+	for i := 0; i < n; i++ {
+		var res struct {
+			Status     string
+			DeliveryID string `json:"delivery_id"`
+		}
+		body := fmt.Sprintf(`{"subject":"async %d","body":"{}","async":true}`, i)
+		if code := d.api("POST", "/v1/sinks/orders/messages", body, &res); code != http.StatusAccepted || res.Status != "queued" {
+			t.Fatalf("post %d: %d %+v", i, code, res)
+		}
+		accepted[res.DeliveryID] = true
+	}
+	waitFor(t, "delivery attempts", 20*time.Second, func() bool { return hook.Attempts() >= 3 })
+	d.kill()
+
+	// Back up, slowly: kill the daemon again while it delivers.
+	hook.Fail.Store(false)
+	hook.Delay.Store(int64(20 * time.Millisecond))
+	d = startDaemon(t, nil, "--config", cfg)
+	waitFor(t, "some deliveries", 20*time.Second, func() bool { return hook.Total() >= 3 })
+	d.kill()
+	if len(hook.Delivered()) >= n {
+		t.Log("every message was delivered before the second kill")
+	}
+	hook.Delay.Store(0)
+	d = startDaemon(t, nil, "--config", cfg)
+	waitFor(t, "every accepted message", 60*time.Second, func() bool { return len(hook.Delivered()) >= n })
+	got := hook.Delivered()
+	for id := range accepted {
+		if got[id] < 1 || got[id] > 3 {
+			t.Errorf("delivery %s arrived %d times", id, got[id])
+		}
+	}
+	if len(got) != n {
+		t.Errorf("receiver got %d distinct messages, want %d", len(got), n)
+	}
+	if dups := hook.Total() - n; dups > 2 {
+		t.Errorf("%d duplicate deliveries for 2 kills", dups)
+	}
+	var cnt struct{ Count int }
+	d.api("GET", "/v1/dlq/count", "", &cnt)
+	if cnt.Count != 0 {
+		t.Errorf("DLQ has %d items", cnt.Count)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatalf("SIGTERM exit: %v", err)
+	}
+}
+
+// TestServeRefusesPublicListenWithoutToken: a non-loopback address needs a
+// token; the daemon says so and exits with a usage error.
+func TestServeRefusesPublicListenWithoutToken(t *testing.T) {
+	out, errOut, code := run(t, "serve", "--listen", "0.0.0.0:0", "--data", t.TempDir())
+	if code != 2 || !strings.Contains(errOut, "without a token") {
+		t.Fatalf("code %d out %q err %q", code, out, errOut)
+	}
+}
