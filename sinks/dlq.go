@@ -110,16 +110,25 @@ type DLQItem struct {
 // UnmarshalJSON decodes an item, keeping the recipient as the
 // json.RawMessage it was stored as (a RecipientDecoder rebuilds its type),
 // rather than the map[string]any that encoding/json would make of it.
-func (it *DLQItem) UnmarshalJSON(b []byte) error {
-	type plain DLQItem // without this method
-	var v struct {
-		plain
-		Recipient json.RawMessage `json:"recipient,omitempty"`
-	}
+func (it *DLQItem) UnmarshalJSON(b []byte) error { return decodeItem(b, it) }
+
+// storedItem is DLQItem without its UnmarshalJSON method and with the
+// recipient kept as JSON.
+type storedItem struct {
+	plainItem
+	Recipient json.RawMessage `json:"recipient,omitempty"`
+}
+
+type plainItem DLQItem
+
+// decodeItem decodes the JSON of an item into it, the recipient as a
+// json.RawMessage.
+func decodeItem(b []byte, it *DLQItem) error {
+	var v storedItem
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*it = DLQItem(v.plain)
+	*it = DLQItem(v.plainItem)
 	it.Recipient = nil
 	if len(v.Recipient) > 0 && string(v.Recipient) != "null" {
 		it.Recipient = v.Recipient

@@ -295,18 +295,22 @@ func (f *FileDLQ) syncIfAsked(op string) error {
 // encodeItem returns the JSON the log keeps for item, and its At in Unix
 // nanoseconds (0 when out of range).
 func encodeItem(op string, item DLQItem) ([]byte, int64, error) {
-	it, err := storable(op, item)
+	raw, err := recipientJSON(item.Recipient)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, Errorf(CodeInvalidArgument, op, "recipient of sink %q cannot be stored as JSON: %w", item.Sink, err)
 	}
-	it.ID = "" // the record's seq is the ID
-	data, err := json.Marshal(it)
+	item.Recipient = nil
+	if raw != nil {
+		item.Recipient = raw
+	}
+	item.ID = "" // the record's seq is the ID
+	data, err := json.Marshal(item)
 	if err != nil {
 		return nil, 0, Errorf(CodeInvalidArgument, op, "item cannot be encoded: %w", err)
 	}
 	var at int64
-	if y := it.At.Year(); y > 1678 && y < 2262 {
-		at = it.At.UnixNano()
+	if y := item.At.Year(); y > 1678 && y < 2262 {
+		at = item.At.UnixNano()
 	}
 	return data, at, nil
 }
@@ -468,7 +472,7 @@ func (f *FileDLQ) readLocked(op string, n *indexNode[fileLoc]) (DLQItem, error) 
 		return DLQItem{}, Errorf(CodeInternal, op, "read item %d: %w", n.seq, err)
 	}
 	var it DLQItem
-	if err := json.Unmarshal(buf, &it); err != nil {
+	if err := decodeItem(buf, &it); err != nil {
 		return DLQItem{}, Errorf(CodeInternal, op, "decode item %d: %w", n.seq, err)
 	}
 	it.ID = formatID(n.seq)
