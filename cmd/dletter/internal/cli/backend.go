@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -97,7 +98,12 @@ func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error)
 			return nil, err
 		}
 	}
-	core, err := daemon.Open(cfg, daemon.Options{Logger: quietLogger(g.streams.Err)})
+	opts := daemon.Options{Logger: quietLogger(g.streams.Err)}
+	if cfg.DLQ.Backend == config.BackendRedis {
+		// No data directory of ours: keep the audit trail in the user's state directory.
+		opts.AuditFile = filepath.Join(stateDir(), "dletter", "audit.log")
+	}
+	core, err := daemon.Open(cfg, opts)
 	if err != nil {
 		if cfg.DLQ.Backend == config.BackendFile && strings.Contains(err.Error(), "lock") {
 			return nil, fmt.Errorf("%w\n(is 'dletter serve' running on this data directory? then use --dlq http://127.0.0.1:8080)", err)
@@ -105,6 +111,17 @@ func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error)
 		return nil, err
 	}
 	return local{Relay: core.Relay, core: core}, nil
+}
+
+// stateDir is $XDG_STATE_HOME, or ~/.local/state.
+func stateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return d
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state")
+	}
+	return os.TempDir()
 }
 
 // loadConfig loads path, or returns the defaults when path is "".

@@ -66,7 +66,9 @@ func newDLQCmd(g *globals) *cobra.Command {
 Redis DLQ (redis://...), or a running daemon (http://HOST:PORT, needed while
 the daemon holds its data directory).
 
-Replaying or redriving locally sends through the sinks of --config.`,
+Replaying or redriving locally sends through the sinks of --config. Every
+replay, redrive and discard is written to an audit log: the data directory's
+audit.log, or $XDG_STATE_HOME/dletter/audit.log for Redis.`,
 	}
 	df.register(cmd)
 	cmd.AddCommand(

@@ -42,6 +42,9 @@ type Options struct {
 	Async bool
 	// ReadOnly forces read-only mode on top of the configuration.
 	ReadOnly bool
+	// AuditFile is where the audit log goes; "" means audit.log in the
+	// data directory.
+	AuditFile string
 }
 
 // auditFile is the audit log's name inside the data directory.
@@ -59,8 +62,14 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 			_ = c.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	auditPath := opts.AuditFile
+	if auditPath == "" {
+		auditPath = filepath.Join(cfg.DataDir, auditFile)
+	}
+	if cfg.DLQ.Backend == config.BackendFile || opts.Async || opts.AuditFile == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
 	}
 	policy, err := sinks.DecodeRetryPolicy(cfg.Retry)
 	if err != nil {
@@ -86,7 +95,7 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 		}
 		c.raw[name] = s
 	}
-	if c.Audit, err = audit.Open(filepath.Join(cfg.DataDir, auditFile)); err != nil {
+	if c.Audit, err = audit.Open(auditPath); err != nil {
 		return nil, err
 	}
 	if opts.Async {
