@@ -65,7 +65,7 @@ func TestConsoleInChromium(t *testing.T) {
 	hook := testenv.NewReceiver(t)
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, hook.URL, "retry:\n  max_attempts: 1")
-	d := startDaemon(t, nil, "--config", cfg)
+	d := startDaemon(t, "--config", cfg)
 
 	hook.Fail.Store(true)
 	type parked struct {

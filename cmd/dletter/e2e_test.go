@@ -3,7 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +28,7 @@ func TestEndToEndSyncRedrive(t *testing.T) {
 	hook := testenv.NewReceiver(t)
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, hook.URL, "retry:\n  max_attempts: 2\n  base_backoff: 1ms\n  max_backoff: 2ms")
-	d := startDaemon(t, nil, "--config", cfg)
+	d := startDaemon(t, "--config", cfg)
 
 	hook.Fail.Store(true)
 	const n = 3
@@ -52,7 +55,13 @@ func TestEndToEndSyncRedrive(t *testing.T) {
 		}
 	}
 
-	// The command, through the running daemon (which holds the data directory).
+	// The data directory is locked by the daemon: the command says what to do.
+	_, errOut, code := run(t, "dlq", "ls", "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, "--dlq http://") {
+		t.Fatalf("dlq ls on a locked directory: %d %s", code, errOut)
+	}
+
+	// The command, through the running daemon.
 	out, errOut, code := run(t, "dlq", "ls", "--dlq", d.URL, "-o", "json")
 	var ls itemsPage
 	if code != 0 || json.Unmarshal([]byte(out), &ls) != nil || len(ls.Items) != n {
@@ -110,7 +119,7 @@ func TestEndToEndAsyncSurvivesKill(t *testing.T) {
 	hook := testenv.NewReceiver(t)
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, hook.URL, "retry:\n  max_attempts: 50\n  base_backoff: 20ms\n  max_backoff: 100ms")
-	d := startDaemon(t, nil, "--config", cfg)
+	d := startDaemon(t, "--config", cfg)
 
 	hook.Fail.Store(true)
 	const n = 20
@@ -132,14 +141,14 @@ func TestEndToEndAsyncSurvivesKill(t *testing.T) {
 	// Back up, slowly: kill the daemon again while it delivers.
 	hook.Fail.Store(false)
 	hook.Delay.Store(int64(20 * time.Millisecond))
-	d = startDaemon(t, nil, "--config", cfg)
+	d = startDaemon(t, "--config", cfg)
 	waitFor(t, "some deliveries", 20*time.Second, func() bool { return hook.Total() >= 3 })
 	d.kill()
 	if len(hook.Delivered()) >= n {
 		t.Log("every message was delivered before the second kill")
 	}
 	hook.Delay.Store(0)
-	d = startDaemon(t, nil, "--config", cfg)
+	d = startDaemon(t, "--config", cfg)
 	waitFor(t, "every accepted message", 60*time.Second, func() bool { return len(hook.Delivered()) >= n })
 	got := hook.Delivered()
 	for id := range accepted {
@@ -169,5 +178,36 @@ func TestServeRefusesPublicListenWithoutToken(t *testing.T) {
 	out, errOut, code := run(t, "serve", "--listen", "0.0.0.0:0", "--data", t.TempDir())
 	if code != 2 || !strings.Contains(errOut, "without a token") {
 		t.Fatalf("code %d out %q err %q", code, out, errOut)
+	}
+}
+
+// TestServeWithNoConfiguration: `dletter serve` alone listens on
+// 127.0.0.1:8080, keeps its data in ./dletter-data and prints the console's
+// URL.
+func TestServeWithNoConfiguration(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:8080")
+	if err != nil {
+		t.Skipf("127.0.0.1:8080 is in use here: %v", err)
+	}
+	ln.Close()
+	dir := t.TempDir()
+	d := startIn(t, dir, "serve")
+	if d.URL != "http://127.0.0.1:8080" {
+		t.Fatalf("URL %s", d.URL)
+	}
+	var health struct{ Status string }
+	if code := d.api("GET", "/healthz", "", &health); code != 200 || health.Status != "ok" {
+		t.Fatalf("healthz: %d %+v", code, health)
+	}
+	if code := d.api("POST", "/v1/sinks/none/messages", `{"body":"x"}`, nil); code != http.StatusNotFound {
+		t.Fatalf("unknown sink: %d", code)
+	}
+	for _, p := range []string{"dletter-data/dlq", "dletter-data/async", "dletter-data/audit.log"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if err := d.stop(); err != nil {
+		t.Fatalf("SIGTERM exit: %v\n%s", err, d.logs)
 	}
 }

@@ -68,11 +68,19 @@ var consoleLine = regexp.MustCompile(`console: (http://127\.0\.0\.1:\d+/)`)
 
 // startDaemon runs `dletter serve --listen 127.0.0.1:0 args...` and waits
 // until it prints its URL.
-func startDaemon(t testing.TB, env []string, args ...string) *daemon {
+func startDaemon(t testing.TB, args ...string) *daemon {
 	t.Helper()
-	argv, _ := json.Marshal(append([]string{"serve", "--listen", "127.0.0.1:0"}, args...))
+	return startIn(t, "", append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+}
+
+// startIn runs `dletter args...` in the working directory dir ("" for this
+// one) and waits until it prints the console's URL.
+func startIn(t testing.TB, dir string, args ...string) *daemon {
+	t.Helper()
+	argv, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), childEnv+"="+string(argv)), env...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), childEnv+"="+string(argv))
 	d := &daemon{t: t, cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = d.logs
 	stdout, err := cmd.StdoutPipe()
@@ -164,7 +172,6 @@ func writeConfig(t testing.TB, dir, hookURL, retry string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`# test configuration
 data_dir: %s
-dlq: {backend: memory}
 sinks:
   orders:
     kind: webhook

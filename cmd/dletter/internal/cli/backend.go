@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -105,7 +106,7 @@ func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error)
 	}
 	core, err := daemon.Open(cfg, opts)
 	if err != nil {
-		if cfg.DLQ.Backend == config.BackendFile && strings.Contains(err.Error(), "lock") {
+		if errors.Is(err, sinks.ErrLocked) {
 			return nil, fmt.Errorf("%w\n(is 'dletter serve' running on this data directory? then use --dlq http://127.0.0.1:8080)", err)
 		}
 		return nil, err
