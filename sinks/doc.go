@@ -13,6 +13,35 @@
 // (persistent, embedded; the daemon's default) and [RedisDLQ] (Redis
 // Streams, for more than one machine).
 //
+// # Wiring
+//
+// A Registry built with a retry policy and a DLQ wraps every sink it is
+// given, at start-up or later, in a Retrier (once, however many wrappers a
+// sink already has), and connects the DLQ's Replay to its sinks:
+//
+//	dlq, err := sinks.OpenFileDLQ("/var/lib/dletter/dlq")
+//	...
+//	reg := sinks.NewRegistry(sinks.WithRetryPolicy(policy), sinks.WithDLQ(dlq))
+//	_ = reg.Register(mySink)
+//	err = reg.Send(sinks.WithDeliveryID(ctx, orderID), "orders", to, msg)
+//	// nil: delivered; errors.Is(err, sinks.ErrDeadLettered): safe in the DLQ;
+//	// anything else: neither, the caller still holds the only copy.
+//
+// # Replay, Redrive and the Retrier
+//
+// Replay and Redrive send a stored item through its registered sink (the
+// Retrier around it included) with the item's delivery id, so the receiver
+// can deduplicate. A Retrier that serves a replay retries as usual but never
+// dead-letters the message again: the replay updates the stored item
+// (attempts, history, Replays) instead, so a failed redrive leaves exactly
+// the items it started with. See ReplayItem.
+//
+// # Differences from the original API
+//
 // The package keeps the names and semantics of the API it replaces, and
-// says in each doc comment where it deliberately differs.
+// says in each doc comment where it deliberately differs: errors are
+// classified on structured facts, not message text; Send tells "delivered"
+// from "dead-lettered" from "lost"; the DLQ push survives the caller's
+// cancellation; MemoryDLQ is bounded; a failed replay updates its item
+// instead of piling up duplicates.
 package sinks

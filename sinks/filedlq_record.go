@@ -223,7 +223,7 @@ func parseRecord(line []byte, intern map[string]string) (record, bool) {
 	crc := p.uint()
 	p.lit(`,"item":`)
 	r.itemStart = p.pos
-	if !p.ok || r.seq == 0 || crc > 0xffffffff || len(line)-r.itemStart < 3 || line[len(line)-1] != '}' {
+	if !p.ok || r.seq == 0 || crc > 0xffffffff || len(line)-r.itemStart < 2 || line[len(line)-1] != '}' {
 		return r, false
 	}
 	r.crc = uint32(crc)

@@ -152,3 +152,35 @@ func TestReplayCancelledLeavesItem(t *testing.T) {
 		t.Fatalf("cancelled replay changed the item: %+v", it)
 	}
 }
+
+func TestReplayThroughRetrierReportsReplayEvent(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemoryDLQ()
+	var kinds []EventKind
+	var replayed Event
+	obs := func(e Event) {
+		kinds = append(kinds, e.Kind)
+		if e.Kind == EventReplay {
+			replayed = e
+		}
+	}
+	sink := &scriptSink{name: "hook", script: []error{errRefused}}
+	reg := NewRegistry(WithDLQ(m), WithRetryPolicy(RetryPolicy{RetryOverride: RetryOverride{MaxAttempts: ptr(1)}}),
+		WithRetrierOptions(WithObserver(obs), WithClock(newFakeClock())))
+	_ = reg.Register(sink)
+	err := reg.Send(WithDeliveryID(ctx, "d-1"), "hook", nil, Message{})
+	var dl *DeadLetterError
+	if !errors.As(err, &dl) {
+		t.Fatal(err)
+	}
+	kinds = nil
+	if err := m.Replay(ctx, dl.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(kinds) != 3 || kinds[2] != EventReplay || replayed.ItemID != dl.ID || replayed.Err != nil || replayed.DeliveryID != "d-1" {
+		t.Fatalf("events %v, replay event %+v", kinds, replayed)
+	}
+	if n, _ := m.Count(ctx, ""); n != 1 {
+		t.Fatalf("%d items", n)
+	}
+}

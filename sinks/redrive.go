@@ -32,7 +32,8 @@ type RedriveProgress struct {
 	// Failed items were sent and failed again; they stay, updated.
 	Failed int `json:"failed"`
 	// Skipped items could not be replayed (discarded meanwhile, sink not
-	// registered, recipient not decodable); they stay unchanged.
+	// registered, recipient not decodable, a store error reading them);
+	// they stay unchanged. LastErr says why.
 	Skipped int `json:"skipped"`
 	// LastID is the item just handled and LastErr its error, if any.
 	LastID  string `json:"last_id,omitempty"`
