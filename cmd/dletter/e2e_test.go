@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
+	"github.com/dletter/dletter/internal/redistest"
 	"github.com/dletter/dletter/sinks"
 )
 
@@ -206,6 +207,40 @@ func TestServeWithNoConfiguration(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("%s: %v", p, err)
 		}
+	}
+	if err := d.stop(); err != nil {
+		t.Fatalf("SIGTERM exit: %v\n%s", err, d.logs)
+	}
+}
+
+// TestEndToEndRedisFallback: with a Redis DLQ, a message dead-lettered while
+// Redis is down is kept on local disk and moved to Redis once it is back.
+func TestEndToEndRedisFallback(t *testing.T) {
+	rd := redistest.Start(t, redistest.WithPersistence())
+	hook := testenv.NewReceiver(t)
+	hook.Fail.Store(true)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, hook.URL, fmt.Sprintf("retry: {max_attempts: 1}\ndlq:\n  backend: redis\n  addrs: [%s]\n  prefix: e2e", rd.Addr))
+	d := startDaemon(t, "--config", cfg)
+	post := func(subject string) {
+		t.Helper()
+		var res struct{ Status string }
+		if code := d.api("POST", "/v1/sinks/orders/messages", `{"subject":"`+subject+`"}`, &res); code != http.StatusAccepted || res.Status != "dead_lettered" {
+			t.Fatalf("post %s: %d %+v\n%s", subject, code, res, d.logs)
+		}
+	}
+	post("while redis is up")
+	rd.Stop()
+	post("while redis is down")
+	rd.Restart()
+	target := "redis://" + rd.Addr + "/0?prefix=e2e"
+	waitFor(t, "the item to move to Redis", 30*time.Second, func() bool {
+		out, _, code := run(t, "dlq", "count", "--dlq", target, "--sink", "orders")
+		return code == 0 && strings.TrimSpace(out) == "2"
+	})
+	out, _, _ := run(t, "dlq", "ls", "--dlq", target, "-o", "json")
+	if !strings.Contains(out, "while redis is down") || !strings.Contains(out, "while redis is up") {
+		t.Fatalf("redis holds:\n%s", out)
 	}
 	if err := d.stop(); err != nil {
 		t.Fatalf("SIGTERM exit: %v\n%s", err, d.logs)

@@ -38,7 +38,8 @@ type Core struct {
 // Options tune Open.
 type Options struct {
 	Logger *slog.Logger
-	// Async opens the async delivery log (the daemon does; commands don't).
+	// Async opens the async delivery log, and keeps dead letters on local
+	// disk while a Redis DLQ is down (the daemon does; commands don't).
 	Async bool
 	// ReadOnly forces read-only mode on top of the configuration.
 	ReadOnly bool
@@ -75,7 +76,7 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Store, err = OpenStore(cfg); err != nil {
+	if c.Store, err = OpenStore(cfg, opts.Async, log); err != nil {
 		return nil, err
 	}
 	var pending metrics.PendingFunc

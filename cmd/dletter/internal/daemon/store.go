@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -19,8 +20,16 @@ const dlqDir = "dlq"
 // FileDLQDir returns where the FileDLQ of dataDir lives.
 func FileDLQDir(dataDir string) string { return filepath.Join(dataDir, dlqDir) }
 
-// OpenStore opens the DLQ that cfg.DLQ describes.
-func OpenStore(cfg *config.Config) (sinks.Store, error) {
+// fallbackDir is where a daemon on Redis keeps dead letters while Redis is
+// down, inside the data directory.
+const fallbackDir = "dlq-fallback"
+
+// OpenStore opens the DLQ that cfg.DLQ describes. With fallback, a Redis
+// DLQ is wrapped in a sinks.FallbackDLQ whose local store is a FileDLQ in
+// the data directory: while Redis is down dead letters are kept on disk and
+// moved to Redis, each exactly once, when it is back; the daemon starts even
+// when Redis does not answer yet.
+func OpenStore(cfg *config.Config, fallback bool, log *slog.Logger) (sinks.Store, error) {
 	var opts []sinks.StoreOption
 	if cfg.DLQ.MaxLen > 0 {
 		opts = append(opts, sinks.WithMaxItems(int(cfg.DLQ.MaxLen)))
@@ -29,7 +38,24 @@ func OpenStore(cfg *config.Config) (sinks.Store, error) {
 	case config.BackendMemory:
 		return sinks.NewMemoryDLQ(opts...), nil
 	case config.BackendRedis:
-		return OpenRedis(cfg.DLQ.Addrs, cfg.DLQ.DB, cfg.DLQ.Prefix, cfg.DLQ.MaxLen)
+		primary, err := OpenRedis(cfg.DLQ.Addrs, cfg.DLQ.DB, cfg.DLQ.Prefix, cfg.DLQ.MaxLen, !fallback)
+		if err != nil || !fallback {
+			return primary, err
+		}
+		local, err := openFileDLQ(filepath.Join(cfg.DataDir, fallbackDir), opts...)
+		if err != nil {
+			_ = primary.Close()
+			return nil, fmt.Errorf("open the Redis fallback DLQ in %s: %w", cfg.DataDir, err)
+		}
+		f, err := sinks.NewFallbackDLQ(primary, local, sinks.WithFallbackErrorHandler(func(err error) {
+			log.Warn("redis DLQ unavailable; dead letters are kept on local disk until it is back", "err", err)
+		}))
+		if err != nil {
+			_ = primary.Close()
+			_ = local.Close()
+			return nil, err
+		}
+		return f, nil
 	default:
 		st, err := openFileDLQ(FileDLQDir(cfg.DataDir), opts...)
 		if err != nil {
@@ -40,14 +66,18 @@ func OpenStore(cfg *config.Config) (sinks.Store, error) {
 }
 
 // OpenRedis connects to Redis (several addresses mean a Cluster) and
-// returns a RedisDLQ whose Close also closes the client.
-func OpenRedis(addrs []string, db int, prefix string, maxLen int64) (sinks.Store, error) {
-	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs, DB: db})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		_ = client.Close()
-		return nil, fmt.Errorf("redis %v: %w", addrs, err)
+// returns a RedisDLQ whose Close also closes the client. With ping, a Redis
+// that does not answer is an error.
+func OpenRedis(addrs []string, db int, prefix string, maxLen int64, ping bool) (sinks.OnceStore, error) {
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs, DB: db,
+		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second})
+	if ping {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := client.Ping(ctx).Err(); err != nil {
+			_ = client.Close()
+			return nil, fmt.Errorf("redis %v: %w", addrs, err)
+		}
 	}
 	d := sinks.NewRedisDLQ(client).WithKeyPrefix(prefix)
 	if maxLen > 0 {
