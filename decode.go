@@ -69,7 +69,7 @@ func decodeLine(line []byte) (record, error) {
 		}
 		i = skipWS(line, i+1)
 		vstart := i
-		if i, err = skipValue(line, i, 1); err != nil {
+		if i, err = skipValue(line, i, 2); err != nil {
 			return r, err
 		}
 		if err := r.set(key, line[vstart:i], vstart); err != nil {

@@ -236,7 +236,8 @@ func (l *Logger) kickMaintenance() {
 // Close stops a running Replay (which returns ErrClosed, leaving everything
 // resumable), stops the background work, flushes and closes every file and
 // releases the lock. It waits for all of it, is idempotent, and returns the
-// first error. Log after Close returns ErrClosed.
+// first error. Log after Close returns ErrClosed. Close must not be called
+// from a Replay handler, since it waits for that Replay to return.
 func (l *Logger) Close() error {
 	l.closeOnce.Do(func() {
 		l.closed.Store(true)

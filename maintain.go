@@ -177,6 +177,9 @@ func (l *Logger) enforceRetention(lf *logFile, bs []backup) []backup {
 			l.log.Error("dletter: retention: count items before dropping; dropping anyway as configured",
 				"file", b.path, "err", err)
 		}
+		if !b.gz {
+			l.removeLeftover(b.path + gzExt) // an unfinished compressed copy
+		}
 		if err := fsutil.RemoveDurable(b.path); err != nil {
 			l.log.Error("dletter: retention: remove", "file", b.path, "err", err)
 			continue

@@ -193,10 +193,19 @@ func (r *replayer) file(b backup) error {
 	}
 }
 
-// finish deletes a fully consumed file, then its state.
+// finish deletes a fully consumed file, then its state. A compressed copy
+// of a plain file (left by an interrupted compression) goes first: once the
+// plain file is gone, the copy would look like a backup not yet replayed.
 func (r *replayer) finish(b backup, lines *lineFile, cp *checkpoint.Checkpoint) error {
 	_ = lines.Close()
 	_ = cp.Close()
+	if !b.gz {
+		for _, p := range []string{b.path + gzExt, b.path + gzExt + stateSuffix} {
+			if err := fsutil.RemoveDurable(p); err != nil {
+				return fmt.Errorf("dletter: replay: %w", err)
+			}
+		}
+	}
 	if err := os.Remove(b.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("dletter: replay: remove consumed %s: %w", b.path, err)
 	}

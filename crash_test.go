@@ -1,0 +1,268 @@
+package dletter
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// The crash tests re-execute the test binary as a child process that logs or
+// replays, and kill it with SIGKILL at a point chosen by the parent.
+const (
+	childEnv    = "DLETTER_CRASH_CHILD"
+	childDirEnv = "DLETTER_CRASH_DIR"
+)
+
+func runChild(role string) {
+	dir := os.Getenv(childDirEnv)
+	var err error
+	switch role {
+	case "log":
+		err = childLog(dir)
+	case "replay":
+		err = childReplay(dir)
+	default:
+		err = fmt.Errorf("unknown role %q", role)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+// childLog logs from four goroutines forever and prints "ack <id>" after each
+// Log that returned nil.
+func childLog(dir string) error {
+	l, err := New(filepath.Join(dir, "orders.log"), WithMaxSize(1), WithCompress(true))
+	if err != nil {
+		return err
+	}
+	var out sync.Mutex
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("g%d-%d", g, i)
+				// A payload of varying size, sometimes large, so kills land
+				// inside writes of every size.
+				pad := strings.Repeat("x", (i*37)%3000)
+				if err := Log(l, map[string]string{"id": id, "pad": pad}, errTest, 1); err != nil {
+					errs <- err
+					return
+				}
+				out.Lock()
+				fmt.Fprintf(os.Stdout, "ack %s\n", id)
+				out.Unlock()
+			}
+		}()
+	}
+	return <-errs
+}
+
+// childReplay replays everything; the handler records each delivery in
+// delivered.txt (one write(2) per id) and prints "d", and fails every fifth
+// item once.
+func childReplay(dir string) error {
+	l, err := New(filepath.Join(dir, "orders.log"), WithCompress(false))
+	if err != nil {
+		return err
+	}
+	rec, err := os.OpenFile(filepath.Join(dir, "delivered.txt"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	handler := func(p []byte) error {
+		var o order
+		if err := json.Unmarshal(p, &o); err != nil {
+			return err
+		}
+		n, _ := strconv.Atoi(strings.TrimPrefix(o.ID, "ord-"))
+		marker := filepath.Join(dir, "failed-"+o.ID)
+		if n%5 == 0 {
+			if _, err := os.Stat(marker); err != nil {
+				if err := os.WriteFile(marker, nil, 0o644); err != nil {
+					return err
+				}
+				return fmt.Errorf("first try of %s fails", o.ID)
+			}
+		}
+		if _, err := rec.Write([]byte(o.ID + "\n")); err != nil {
+			return err
+		}
+		_, _ = os.Stdout.Write([]byte("d\n"))
+		return nil
+	}
+	for {
+		if err := l.Replay(context.Background(), handler, ReplayOptions{}); err != nil {
+			return err
+		}
+		n, err := l.Count(RetryLog)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			fmt.Println("done")
+			return l.Close()
+		}
+	}
+}
+
+// startChild starts the test binary in role and returns it with its stdout.
+func startChild(t *testing.T, role, dir string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+role, childDirEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, bufio.NewScanner(out)
+}
+
+func kill(t *testing.T, cmd *exec.Cmd, out *bufio.Scanner) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for out.Scan() { // drain what the child printed before it died
+	}
+	_ = cmd.Wait()
+}
+
+// TestCrashWhileLogging kills a child that logs from four goroutines at
+// different points; every item whose Log returned nil must be found after
+// reopening, and the log must stay usable.
+func TestCrashWhileLogging(t *testing.T) {
+	dir := t.TempDir()
+	acked := map[string]bool{}
+	for round, after := range []int{1, 500, 3000, 7000} {
+		cmd, out := startChild(t, "log", dir)
+		n := 0
+		for n < after && out.Scan() {
+			if id, ok := strings.CutPrefix(out.Text(), "ack "); ok {
+				acked[id] = true
+				n++
+			}
+		}
+		if n < after {
+			t.Fatalf("round %d: child stopped after %d acks", round, n)
+		}
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		for out.Scan() { // acks printed before the kill count too
+			if id, ok := strings.CutPrefix(out.Text(), "ack "); ok {
+				acked[id] = true
+			}
+		}
+		_ = cmd.Wait()
+	}
+	l, err := New(filepath.Join(dir, "orders.log"), WithLogger(quietLogger(new(bytes.Buffer))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	found := map[string]bool{}
+	for it, err := range l.Items(RetryLog, OldestFirst) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct{ ID string }
+		if err := json.Unmarshal(it.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		found[p.ID] = true
+	}
+	for id := range acked {
+		if !found[id] {
+			t.Fatalf("acknowledged item %s lost (%d acked, %d found)", id, len(acked), len(found))
+		}
+	}
+}
+
+// TestCrashWhileReplaying kills a replaying child again and again; in the
+// end every item was delivered, and duplicates are bounded by the kills.
+func TestCrashWhileReplaying(t *testing.T) {
+	dir := t.TempDir()
+	const items = 3000
+	l, err := New(filepath.Join(dir, "orders.log"), WithMaxSize(0), WithCompress(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range items {
+		if err := Log(l, &order{ID: fmt.Sprintf("ord-%d", i)}, errTest, 1); err != nil {
+			t.Fatal(err)
+		}
+		if i%1000 == 999 {
+			if err := l.Rotate(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	kills := 0
+	for run := 0; ; run++ {
+		if run > 100 {
+			t.Fatal("replay never finished")
+		}
+		cmd, out := startChild(t, "replay", dir)
+		limit := 150 + run*37%200
+		n, done := 0, false
+		for out.Scan() {
+			if out.Text() == "done" {
+				done = true
+				break
+			}
+			if n++; n == limit {
+				break
+			}
+		}
+		if done {
+			for out.Scan() {
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("child: %v", err)
+			}
+			break
+		}
+		kill(t, cmd, out)
+		kills++
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "delivered.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, id := range strings.Fields(string(data)) {
+		count[id]++
+	}
+	dups := 0
+	for i := range items {
+		c := count[fmt.Sprintf("ord-%d", i)]
+		if c == 0 {
+			t.Fatalf("ord-%d never delivered", i)
+		}
+		dups += c - 1
+	}
+	if dups > kills {
+		t.Fatalf("%d duplicate deliveries after %d kills", dups, kills)
+	}
+	t.Logf("%d kills, %d duplicates", kills, dups)
+}
