@@ -69,6 +69,8 @@ type FileDLQ struct {
 
 	lookupMu sync.Mutex
 	lookup   RegistryLookup
+
+	syncs syncGroup // SurvivesPowerLoss: concurrent writers share fdatasyncs
 }
 
 var _ Store = (*FileDLQ)(nil)
@@ -279,17 +281,52 @@ func (f *FileDLQ) appendLocked(op string, rec []byte) (int64, error) {
 	return off, nil
 }
 
-// syncIfAsked makes the writes so far survive a power loss when the
-// durability asks for it. It runs outside the lock, so concurrent writers
-// share syncs: the first covers the writes of all.
-func (f *FileDLQ) syncIfAsked(op string) error {
+// ticketLocked returns the sync ticket of the write just made, when the
+// durability asks for syncs.
+func (f *FileDLQ) ticketLocked() uint64 {
 	if f.opts.durability != dletter.SurvivesPowerLoss {
+		return 0
+	}
+	return f.syncs.wrote()
+}
+
+// syncIfAsked makes the write with ticket survive a power loss. It runs
+// outside the store's lock, so concurrent writers share syncs (see
+// syncGroup).
+func (f *FileDLQ) syncIfAsked(op string, ticket uint64) error {
+	if ticket == 0 {
 		return nil
 	}
-	if err := f.app.Sync(); err != nil {
+	if err := f.syncs.wait(ticket, f.syncData); err != nil {
 		return Errorf(CodeInternal, op, "written but not synced: %w", err)
 	}
 	return nil
+}
+
+// syncData fdatasyncs the log through the read descriptor, which flushes
+// the file's data whichever descriptor wrote it. It holds no lock while
+// syncing, so writes go on meanwhile and the next sync covers them. A
+// compaction may swap the file during the sync (after syncing the new one
+// itself): then the sync is made again on the new file.
+func (f *FileDLQ) syncData() error {
+	for {
+		f.mu.RLock()
+		rf, closed := f.rf, f.closed
+		f.mu.RUnlock()
+		if closed || rf == nil {
+			return Errorf(CodeClosed, "FileDLQ.sync", "the DLQ is closed")
+		}
+		err := fsutil.Fdatasync(rf)
+		if err == nil {
+			return nil
+		}
+		f.mu.RLock()
+		swapped := f.rf != rf && !f.closed
+		f.mu.RUnlock()
+		if !swapped {
+			return err
+		}
+	}
 }
 
 // encodeItem returns the JSON the log keeps for item, and its At in Unix
@@ -333,11 +370,12 @@ func (f *FileDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
 		return "", err
 	}
 	id, err := f.addLocked(op, item.Sink, data, at)
+	ticket := f.ticketLocked()
 	f.mu.Unlock()
 	if err != nil {
 		return "", err
 	}
-	return id, f.syncIfAsked(op)
+	return id, f.syncIfAsked(op, ticket)
 }
 
 func (f *FileDLQ) addLocked(op, sink string, data []byte, at int64) (string, error) {
@@ -389,11 +427,12 @@ func (f *FileDLQ) Update(ctx context.Context, item DLQItem) error {
 		return err
 	}
 	err = f.updateLocked(op, item, data, at)
+	ticket := f.ticketLocked()
 	f.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return f.syncIfAsked(op)
+	return f.syncIfAsked(op, ticket)
 }
 
 func (f *FileDLQ) updateLocked(op string, item DLQItem, data []byte, at int64) error {
@@ -425,11 +464,12 @@ func (f *FileDLQ) Discard(ctx context.Context, id string) error {
 		return err
 	}
 	err := f.discardLocked(op, id)
+	ticket := f.ticketLocked()
 	f.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return f.syncIfAsked(op)
+	return f.syncIfAsked(op, ticket)
 }
 
 func (f *FileDLQ) discardLocked(op, id string) error {
