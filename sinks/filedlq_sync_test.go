@@ -12,7 +12,7 @@ func TestSyncGroupCoversEveryWriter(t *testing.T) {
 	var mu sync.Mutex
 	written, durable := 0, 0 // writes made, writes covered by a finished sync
 	var syncs atomic.Int32
-	sync := func() error {
+	doSync := func() error {
 		mu.Lock()
 		upTo := written
 		mu.Unlock()
@@ -32,7 +32,7 @@ func TestSyncGroupCoversEveryWriter(t *testing.T) {
 			mine := written
 			ticket := g.wrote()
 			mu.Unlock()
-			if err := g.wait(ticket, sync); err != nil {
+			if err := g.wait(ticket, doSync); err != nil {
 				t.Error(err)
 			}
 			mu.Lock()
