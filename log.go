@@ -1,6 +1,8 @@
 package dletter
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -26,7 +28,7 @@ func Log[T any](l *Logger, data T, reason error, attempt int) error {
 	if reason != nil {
 		text = reason.Error()
 	}
-	return write(l, l.retry, data, line{ts: l.now().Unix(), attempt: clampAttempt(attempt), reason: text})
+	return write(l, l.retry, data, line{ts: l.unix(), attempt: clampAttempt(attempt), reason: text})
 }
 
 // LogPermanent writes a failed item to the permanent-failure log as a single
@@ -36,7 +38,7 @@ func LogPermanent[T any](l *Logger, data T, reason string) error {
 	if l == nil {
 		return ErrNilLogger
 	}
-	return write(l, l.perm, data, line{ts: l.now().Unix(), attempt: -1, reason: reason})
+	return write(l, l.perm, data, line{ts: l.unix(), attempt: -1, reason: reason})
 }
 
 // line holds the envelope fields written before the payload.
@@ -95,11 +97,10 @@ func appendHeader(buf []byte, h *line) []byte {
 
 // appendNewID appends a random 64-bit id as a quoted 16-digit hex string.
 func appendNewID(buf []byte) []byte {
-	v := rand.Uint64()
+	var raw [8]byte
+	binary.LittleEndian.PutUint64(raw[:], rand.Uint64())
 	buf = append(buf, '"')
-	for shift := 60; shift >= 0; shift -= 4 {
-		buf = append(buf, hexDigits[(v>>uint(shift))&0xf])
-	}
+	buf = hex.AppendEncode(buf, raw[:])
 	return append(buf, '"')
 }
 

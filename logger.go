@@ -30,6 +30,7 @@ type Logger struct {
 	cfg    config
 	log    *slog.Logger
 	now    func() time.Time
+	unix   func() int64 // seconds for Log's timestamps: now, or a cheaper clock
 	lock   *filelock.Lock
 	retry  *logFile
 	perm   *logFile
@@ -88,8 +89,10 @@ func New(filename string, opts ...Option) (*Logger, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
+	unix := func() int64 { return cfg.now().Unix() }
 	if cfg.now == nil {
 		cfg.now = time.Now
+		unix = new(unixClock).Unix
 	}
 	dir := filepath.Dir(filename)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -104,8 +107,9 @@ func New(filename string, opts ...Option) (*Logger, error) {
 	}
 	l := &Logger{
 		cfg:       cfg,
-		log:       cfg.logger.With("dletter", filename),
+		log:       cfg.logger.With("log", filename),
 		now:       cfg.now,
+		unix:      unix,
 		lock:      lock,
 		replaySem: make(chan struct{}, 1),
 		kick:      make(chan struct{}, 1),
