@@ -175,7 +175,14 @@ func (d *RedisDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
 
 func (d *RedisDLQ) add(ctx context.Context, op string, item DLQItem) (string, error) {
 	return d.push(ctx, op, item, func(ctx context.Context, k redisKeys, data []byte) (string, error) {
-		return addScript.Run(ctx, d.client, []string{k.stream}, data, d.maxLen).Text()
+		ids, err := addScript.Run(ctx, d.client, []string{k.stream}, d.maxLen, data).StringSlice()
+		if err == nil && len(ids) != 1 {
+			err = fmt.Errorf("script returned %d ids for 1 item", len(ids))
+		}
+		if err != nil {
+			return "", err
+		}
+		return ids[0], nil
 	})
 }
 
@@ -228,44 +235,67 @@ func (d *RedisDLQ) register(ctx context.Context, op, sink string) error {
 	return nil
 }
 
-// AddBatch appends items with one pipelined round trip (per Cluster node)
-// and returns their IDs in order. Items are validated first: one that
-// cannot be stored fails the call before anything is written. When the
-// server fails part-way, ids holds the IDs of the items that were added
-// ("" for the others) beside the error. Like Add, it ignores the
-// cancellation of ctx and is bounded by the push timeout.
+// maxScriptBatch bounds the items one script adds, so that no script holds
+// the server for long.
+const maxScriptBatch = 1000
+
+// AddBatch appends items and returns their IDs in order: one script per
+// sink and up to 1000 items (each adding its items in order), all in one
+// pipelined round trip (per Cluster node). Items are validated first: one that cannot be
+// stored fails the call before anything is written. When the server fails
+// for some sinks, ids holds the IDs of the items that were added ("" for
+// the others) beside the error. Like Add, it ignores the cancellation of
+// ctx and is bounded by the push timeout.
 func (d *RedisDLQ) AddBatch(ctx context.Context, items []DLQItem) (ids []string, err error) {
 	const op = "RedisDLQ.AddBatch"
-	data := make([][]byte, len(items))
-	sinks := make([]string, len(items))
+	type group struct {
+		sink string
+		args []any // MAXLEN, then the items' JSON
+		at   []int // the items' places in items
+	}
+	var groups []*group
+	bySink := make(map[string]*group)
 	for i := range items {
 		it := items[i]
-		if data[i], err = d.prepare(op, &it); err != nil {
+		data, err := d.prepare(op, &it)
+		if err != nil {
 			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
-		sinks[i] = it.Sink
+		g := bySink[it.Sink]
+		if g == nil || len(g.at) == maxScriptBatch {
+			g = &group{sink: it.Sink, args: []any{d.maxLen}}
+			bySink[it.Sink] = g
+			groups = append(groups, g)
+		}
+		g.args = append(g.args, data)
+		g.at = append(g.at, i)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.pushTimeout)
 	defer cancel()
-	for _, s := range sinks {
-		if err := d.register(ctx, op, s); err != nil {
-			return make([]string, len(items)), err
+	ids = make([]string, len(items))
+	for _, g := range groups {
+		if err := d.register(ctx, op, g.sink); err != nil {
+			return ids, err
 		}
 	}
-	cmds := make([]*redis.Cmd, len(items))
-	_ = d.runPipelined(ctx, addScript, len(items), func(i int) ([]string, []any) {
-		return []string{d.keys(sinks[i]).stream}, []any{data[i], d.maxLen}
+	cmds := make([]*redis.Cmd, len(groups))
+	_ = d.runPipelined(ctx, addScript, len(groups), func(i int) ([]string, []any) {
+		return []string{d.keys(groups[i].sink).stream}, groups[i].args
 	}, cmds)
-	ids = make([]string, len(items))
-	for i, c := range cmds {
-		streamID, cerr := c.Text()
+	for i, g := range groups {
+		got, cerr := cmds[i].StringSlice()
+		if cerr == nil && len(got) != len(g.at) {
+			cerr = fmt.Errorf("script returned %d ids for %d items", len(got), len(g.at))
+		}
 		if cerr != nil {
 			if err == nil {
-				err = redisFailed(op, fmt.Sprintf("adding item %d", i), cerr)
+				err = redisFailed(op, "adding to "+d.keys(g.sink).stream, cerr)
 			}
 			continue
 		}
-		ids[i] = formatRedisID(sinks[i], streamID)
+		for j, at := range g.at {
+			ids[at] = formatRedisID(g.sink, got[j])
+		}
 	}
 	return ids, err
 }
@@ -359,7 +389,7 @@ func (d *RedisDLQ) Get(ctx context.Context, id string) (DLQItem, error) {
 	if len(r.buf) == 0 {
 		return DLQItem{}, notFound(op, id)
 	}
-	return r.buf[0].item, nil
+	return r.buf[0].item(), nil
 }
 
 // Update replaces the item with item.ID, keeping its ID and its place in

@@ -30,9 +30,14 @@ func (p redisPos) before(q redisPos) bool {
 }
 
 type redisEntry struct {
-	pos  redisPos
-	item DLQItem
+	pos      redisPos
+	streamID string
+	raw      any // the item's JSON (a string) or, for a foreign entry, its fields
 }
+
+// item decodes the entry; listings decode only the entries they return or
+// filter, not every entry a merge looks at.
+func (e *redisEntry) item() DLQItem { return decodeRedisItem(e.pos.sink, e.streamID, e.raw) }
 
 // redisReader walks one sink's stream newest first, a batch at a time.
 type redisReader struct {
@@ -51,43 +56,106 @@ func (r *redisReader) head() *redisEntry {
 	return &r.buf[0]
 }
 
-// fetch reads the next batch of count entries for every reader, in one
-// pipelined round trip.
+// fetch reads the next batch of count entries for every reader: XREVRANGE
+// and HLEN of the updates hash for all of them in one pipelined round trip,
+// then, only for the streams that have updates, HMGET of the entries read.
+// Reads are not isolated from writes: an update or discard that lands
+// between the two round trips shows in the next read.
 func (d *RedisDLQ) fetch(ctx context.Context, op string, readers []*redisReader, count int) error {
-	redisCmds := make([]*redis.Cmd, len(readers))
-	err := d.runPipelined(ctx, readScript, len(readers), func(i int) ([]string, []any) {
-		r := readers[i]
-		start := r.start
-		if start == "" {
-			start = "-"
+	ranges := make([]*redis.Cmd, len(readers))
+	updated := make([]*redis.IntCmd, len(readers))
+	_, err := d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, r := range readers {
+			start := r.start
+			if start == "" {
+				start = "-"
+			}
+			ranges[i] = p.Do(ctx, "XREVRANGE", r.keys.stream, r.end, start, "COUNT", count)
+			updated[i] = p.HLen(ctx, r.keys.updates)
 		}
-		return []string{r.keys.stream, r.keys.updates}, []any{r.end, start, count}
-	}, redisCmds)
-	if err != nil {
+		return nil
+	})
+	if err = ignoreNil(err); err != nil {
 		return redisFailed(op, "reading streams", err)
 	}
+	var lookups []func(redis.Pipeliner)
+	var apply []func() error
 	for i, r := range readers {
-		flat, _ := redisCmds[i].Val().([]any)
-		if len(flat)%2 != 0 {
-			return Errorf(CodeInternal, op, "reading %s: odd reply of %d elements", r.keys.stream, len(flat))
+		first := len(r.buf)
+		if err := r.appendEntries(op, ranges[i].Val(), count); err != nil {
+			return err
 		}
-		for j := 0; j < len(flat); j += 2 {
-			streamID, _ := flat[j].(string)
-			ms, seq, ok := parseRedisStreamID(streamID)
-			if !ok {
-				return Errorf(CodeInternal, op, "reading %s: unexpected stream id %q", r.keys.stream, streamID)
+		fresh := r.buf[first:]
+		if updated[i].Val() == 0 || len(fresh) == 0 {
+			continue
+		}
+		ids := make([]string, len(fresh))
+		for j, e := range fresh {
+			ids[j] = e.streamID
+		}
+		var cmd *redis.SliceCmd
+		lookups = append(lookups, func(p redis.Pipeliner) { cmd = p.HMGet(ctx, r.keys.updates, ids...) })
+		apply = append(apply, func() error {
+			vals, err := cmd.Result()
+			if err != nil {
+				return err
 			}
-			r.buf = append(r.buf, redisEntry{
-				pos:  redisPos{ms: ms, seq: seq, sink: r.sink},
-				item: decodeRedisItem(r.sink, streamID, flat[j+1]),
-			})
+			for j, v := range vals {
+				if s, ok := v.(string); ok {
+					fresh[j].raw = s
+				}
+			}
+			return nil
+		})
+	}
+	if len(lookups) == 0 {
+		return nil
+	}
+	_, err = d.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, l := range lookups {
+			l(p)
 		}
-		n := len(flat) / 2
-		if n < count {
-			r.done = true
-		} else {
-			r.end = "(" + flat[len(flat)-2].(string)
+		return nil
+	})
+	if err = ignoreNil(err); err != nil {
+		return redisFailed(op, "reading updates", err)
+	}
+	for _, a := range apply {
+		if err := a(); err != nil {
+			return redisFailed(op, "reading updates", err)
 		}
+	}
+	return nil
+}
+
+// appendEntries adds the entries of an XREVRANGE reply to the buffer and
+// moves the reader past them.
+func (r *redisReader) appendEntries(op string, reply any, count int) error {
+	entries, _ := reply.([]any)
+	for _, e := range entries {
+		pair, _ := e.([]any)
+		var streamID string
+		if len(pair) == 2 {
+			streamID, _ = pair[0].(string)
+		}
+		ms, seq, ok := parseRedisStreamID(streamID)
+		if !ok {
+			return Errorf(CodeInternal, op, "reading %s: unexpected entry %v", r.keys.stream, e)
+		}
+		fields, _ := pair[1].([]any)
+		var raw any = fields
+		for j := 0; j+1 < len(fields); j += 2 {
+			if fields[j] == "item" {
+				raw = fields[j+1]
+				break
+			}
+		}
+		r.buf = append(r.buf, redisEntry{pos: redisPos{ms: ms, seq: seq, sink: r.sink}, streamID: streamID, raw: raw})
+	}
+	if len(entries) < count {
+		r.done = true
+	} else {
+		r.end = "(" + r.buf[len(r.buf)-1].streamID
 	}
 	return nil
 }
@@ -180,15 +248,15 @@ func (d *RedisDLQ) list(ctx context.Context, op string, f Filter, cursor string,
 		if best == nil {
 			return out, "", nil
 		}
-		e := best.buf[0]
+		it := best.buf[0].item()
 		best.buf = best.buf[1:]
-		if !f.Match(&e.item) {
+		if !f.Match(&it) {
 			continue
 		}
 		if limit > 0 && len(out) == limit {
 			return out, out[limit-1].ID, nil
 		}
-		out = append(out, e.item)
+		out = append(out, it)
 		if err := ctx.Err(); err != nil {
 			return nil, "", Errorf(CodeSinkUnavailable, op, "listing: %w", err)
 		}

@@ -19,34 +19,6 @@ local function idless(a, b)
 end
 `
 
-// readScript returns stream entries newest first with their updates
-// applied.
-//
-// KEYS[1] stream, KEYS[2] updates hash.
-// ARGV[1] end and ARGV[2] start (as XREVRANGE takes them), ARGV[3] count.
-// Returns {id, item, id, item, ...}; item is the updated JSON when there is
-// one, else the entry's "item" field, else (an entry dletter did not write)
-// the entry's field-value list.
-var readScript = redis.NewScript(`
-local entries = redis.call('XREVRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])
-local updated = redis.call('HLEN', KEYS[2]) > 0
-local out = {}
-for _, e in ipairs(entries) do
-  local id, fields = e[1], e[2]
-  local v = false
-  if updated then v = redis.call('HGET', KEYS[2], id) end
-  if not v then
-    v = fields
-    for j = 1, #fields, 2 do
-      if fields[j] == 'item' then v = fields[j + 1] break end
-    end
-  end
-  out[#out + 1] = id
-  out[#out + 1] = v
-end
-return out
-`)
-
 // updateScript stores a new version of an entry's item, if the entry
 // exists. Now and then it forgets the updates of entries that MAXLEN
 // trimmed away: when the hash has grown to twice its size after the last
@@ -110,12 +82,20 @@ return {redis.call('XLEN', KEYS[1]), added, discarded, bytes}
 // one server (and of every node whose clocks agree) by arrival, which is
 // what merging sinks newest first needs. When the stream's last ID is not
 // below that (a clock that went back, two pushes in one microsecond), the
-// server picks the next ID itself, as plain XADD does.
+// server picks the next ID itself, as plain XADD does. Later items of the
+// same script (a batch, which runs at one instant) take the next sequence
+// numbers.
 const luaXAdd = `
+local prevms, prevseq
 local function xadd(stream, maxlen, data)
-  local t = redis.call('TIME')
-  local us = tonumber(t[2])
-  local id = string.format('%d%03d-%d', tonumber(t[1]), math.floor(us / 1000), (us % 1000) * 1000)
+  local id
+  if prevms then
+    id = string.format('%.0f-%.0f', prevms, prevseq + 1)
+  else
+    local t = redis.call('TIME')
+    local us = tonumber(t[2])
+    id = string.format('%.0f-%d', tonumber(t[1]) * 1000 + math.floor(us / 1000), (us % 1000) * 1000)
+  end
   local args = {'XADD', stream}
   if tonumber(maxlen) > 0 then
     args[#args + 1] = 'MAXLEN'
@@ -131,16 +111,22 @@ local function xadd(stream, maxlen, data)
     args[at] = '*'
     r = redis.call(unpack(args))
   end
+  local m, q = string.match(r, '^(%d+)-(%d+)$')
+  prevms, prevseq = tonumber(m), tonumber(q)
   return r
 end
 `
 
-// addScript appends an item (see luaXAdd).
+// addScript appends items to one stream (see luaXAdd), in order.
 //
-// KEYS[1] stream. ARGV[1] item JSON, ARGV[2] MAXLEN (<= 0: none).
-// Returns the stream id.
+// KEYS[1] stream. ARGV[1] MAXLEN (<= 0: none), ARGV[2...] the items' JSON.
+// Returns their stream ids.
 var addScript = redis.NewScript(luaXAdd + `
-return xadd(KEYS[1], ARGV[2], ARGV[1])
+local ids = {}
+for i = 2, #ARGV do
+  ids[#ids + 1] = xadd(KEYS[1], ARGV[1], ARGV[i])
+end
+return ids
 `)
 
 // addOnceScript adds an item unless the once key says it was added already;

@@ -620,10 +620,36 @@ func testRedisAddBatch(t *testing.T, c redis.UniversalClient) {
 			t.Errorf("item %d: %+v, %v", i, it, err)
 		}
 	}
+	// A batch larger than one script takes keeps the order of each sink's
+	// items (across sinks, a Cluster runs the scripts on several nodes at
+	// once).
+	big := make([]DLQItem, 2*maxScriptBatch+10)
+	for i := range big {
+		big[i] = DLQItem{Sink: []string{"c", "d"}[i%3/2], Attempts: i}
+	}
+	bigIDs, err := d.AddBatch(ctx, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sink := range []string{"c", "d"} {
+		items, err := d.Items(ctx, sink, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i := len(big) - 1; i >= 0; i-- {
+			if big[i].Sink == sink {
+				want = append(want, bigIDs[i])
+			}
+		}
+		if got := ids(items); !reflect.DeepEqual(got, want) {
+			t.Fatalf("sink %s after a big batch: %d items, first %v; want %d, first %v", sink, len(got), got[:3], len(want), want[:3])
+		}
+	}
 	if _, err := d.AddBatch(ctx, []DLQItem{{Sink: "a"}, {Sink: ""}}); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("AddBatch with a bad item: %v", err)
 	}
-	if n, _ := d.Count(ctx, ""); n != 3 {
+	if n, _ := d.Count(ctx, ""); n != 3+len(big) {
 		t.Errorf("a refused batch wrote items: Count = %d", n)
 	}
 }
