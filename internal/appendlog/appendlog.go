@@ -48,6 +48,10 @@ const DefaultInterval = time.Second
 // that concurrent writers have gone.
 const contendedBatches = 8
 
+// maxYields bounds how often a new leader yields while other writers keep
+// adding records to its batch.
+const maxYields = 4
+
 // maxSpare bounds the batch buffer kept for reuse after a large batch.
 const maxSpare = 4 << 20
 
@@ -217,9 +221,15 @@ func (a *Appender) Append(rec []byte) error {
 		// run queue behind its system calls.
 		a.pending = append(a.pending, rec...)
 		a.writing = true
-		a.mu.Unlock()
-		runtime.Gosched()
-		a.mu.Lock()
+		for range maxYields {
+			n := len(a.pending)
+			a.mu.Unlock()
+			runtime.Gosched()
+			a.mu.Lock()
+			if len(a.pending) == n {
+				break // nobody came
+			}
+		}
 		a.writing = false
 	} else {
 		a.pending = append(a.pending, rec...)
