@@ -27,19 +27,21 @@ type record struct {
 	payload  []byte // raw JSON value of "payload"
 }
 
-// SyntaxError describes a line the decoder rejected.
-type SyntaxError struct {
+// syntaxError describes a line the decoder rejected; Replay reports it when
+// it quarantines the line.
+type syntaxError struct {
 	Offset int    // byte offset in the line
 	Msg    string // what was wrong
 }
 
-func (e *SyntaxError) Error() string {
+// Error describes the problem and where it is.
+func (e *syntaxError) Error() string {
 	return fmt.Sprintf("dletter: bad line at byte %d: %s", e.Offset, e.Msg)
 }
 
 var errNoPayload = errors.New("dletter: line has no payload")
 
-func syntaxErr(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
+func syntaxErr(off int, msg string) error { return &syntaxError{Offset: off, Msg: msg} }
 
 // decodeLine finds the fields of an envelope in line without building a
 // tree: a single pass that validates the JSON and keeps slices of the values
