@@ -101,3 +101,28 @@ func TestReplayFindsStateOfCompressedBackup(t *testing.T) {
 		t.Fatalf("delivered %v", c.got())
 	}
 }
+
+// A compressed backup that cannot be read to its end is set aside as
+// "<name>.broken" with what it held, and the backups after it are replayed.
+func TestReplaySetsAsideCorruptBackup(t *testing.T) {
+	b := setup(t)
+	corrupt := filepath.Join(b.dir, "orders-2024-01-01T00-00-00.000.log.gz")
+	if err := os.WriteFile(corrupt, []byte("\x1f\x8b\x08\x00 definitely not deflate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later := filepath.Join(b.dir, "orders-2024-01-02T00-00-00.000.log")
+	if err := os.WriteFile(later, []byte(seedLine(1, 1, "x", `{"id":"ord-000000"}`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	replayAll(t, b.l, c, ReplayOptions{})
+	if !equal(c.got(), wantIDs(0, 1)) {
+		t.Fatalf("delivered %v", c.got())
+	}
+	if _, err := os.Stat(corrupt + ".broken"); err != nil {
+		t.Fatalf("corrupt backup not kept: %v", err)
+	}
+	if !strings.Contains(b.logs.String(), "set aside") {
+		t.Fatalf("not reported: %s", b.logs)
+	}
+}
