@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestRetryPolicyMergesFieldByField(t *testing.T) {
@@ -72,5 +74,40 @@ func TestDecodeRetryPolicyErrors(t *testing.T) {
 		if ce.Key != c.key || !strings.Contains(err.Error(), c.reason) {
 			t.Errorf("%v: got key %q, %q; want key %q saying %q", c.raw, ce.Key, err, c.key, c.reason)
 		}
+	}
+}
+
+func TestRetryPolicyFromYAML(t *testing.T) {
+	src := `
+max_attempts: 4
+base_backoff: 250ms
+per_sink:
+  pager:
+    max_backoff: 2m
+    jitter_fraction: 0
+`
+	var p RetryPolicy
+	if err := yaml.Unmarshal([]byte(src), &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := RetryConfig{4, 250 * time.Millisecond, 2 * time.Minute, NoJitter}
+	if got := p.For("pager"); got != want {
+		t.Fatalf("For(pager) = %+v, want %+v", got, want)
+	}
+	// The same text through the generic map path agrees.
+	var raw map[string]any
+	if err := yaml.Unmarshal([]byte(src), &raw); err != nil {
+		t.Fatal(err)
+	}
+	q, err := DecodeRetryPolicy(raw)
+	if err != nil || q.For("pager") != want || q.For("x") != p.For("x") {
+		t.Fatalf("map path: %+v, %v", q.For("pager"), err)
+	}
+	var bad RetryPolicy
+	if err := yaml.Unmarshal([]byte("base_backoff: 5\n"), &bad); err == nil {
+		t.Fatal("a bare number decoded as a duration")
 	}
 }
