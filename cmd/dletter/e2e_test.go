@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -244,5 +245,43 @@ func TestEndToEndRedisFallback(t *testing.T) {
 	}
 	if err := d.stop(); err != nil {
 		t.Fatalf("SIGTERM exit: %v\n%s", err, d.logs)
+	}
+}
+
+// TestGracefulShutdown: SIGTERM while a delivery is in flight lets it finish
+// and answer, then the daemon exits cleanly.
+func TestGracefulShutdown(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	hook.Delay.Store(int64(time.Second))
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, hook.URL, "")
+	d := startDaemon(t, "--config", cfg)
+	type answer struct {
+		code   int
+		status string
+	}
+	done := make(chan answer, 1)
+	go func() {
+		var res struct{ Status string }
+		code := d.api("POST", "/v1/sinks/orders/messages", `{"subject":"in flight"}`, &res)
+		done <- answer{code, res.Status}
+	}()
+	waitFor(t, "the delivery to start", 10*time.Second, func() bool { return hook.Attempts() >= 1 })
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-done:
+		if a.code != http.StatusOK || a.status != "delivered" {
+			t.Fatalf("in-flight request: %+v", a)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("in-flight request never answered")
+	}
+	if err := d.stop(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, d.logs)
+	}
+	if hook.Total() != 1 {
+		t.Fatalf("receiver got %d", hook.Total())
 	}
 }

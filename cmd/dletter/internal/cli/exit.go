@@ -39,11 +39,6 @@ func usageError(err error) error { return &exitError{code: ExitUsage, err: err} 
 
 func usageErrorf(format string, args ...any) error { return usageError(fmt.Errorf(format, args...)) }
 
-// failedError is a delivery that did not go through; its text was printed.
-func failedError(msg string) error {
-	return &exitError{code: ExitFailed, err: errors.New(msg)}
-}
-
 func exitCodeOf(err error) int {
 	var ee *exitError
 	var fe *relay.FieldError
