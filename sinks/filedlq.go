@@ -538,35 +538,58 @@ func (f *FileDLQ) List(ctx context.Context, flt Filter, cursor string, limit int
 	if err := f.beginRead(ctx, op); err != nil {
 		return nil, "", err
 	}
-	defer f.mu.RUnlock()
 	var out []DLQItem
 	next := ""
-	f.idx.walk(flt.Sink, before, func(n *indexNode[fileLoc]) bool {
-		if n.val.at != 0 && !timeMatch(flt, n.val.at) {
+	for {
+		visited, last, done := 0, uint64(0), false
+		f.idx.walk(flt.Sink, before, func(n *indexNode[fileLoc]) bool {
+			if visited == listChunk {
+				return false
+			}
+			visited++
+			last = n.seq
+			if n.val.at != 0 && !timeMatch(flt, n.val.at) {
+				return true
+			}
+			if limit > 0 && len(out) == limit {
+				next, done = out[len(out)-1].ID, true
+				return false
+			}
+			it, rerr := f.readLocked(op, n)
+			if rerr != nil {
+				err, done = rerr, true
+				return false
+			}
+			if flt.Match(&it) {
+				out = append(out, it)
+			}
 			return true
+		})
+		if done || visited < listChunk {
+			break
 		}
-		if limit > 0 && len(out) == limit {
-			next = out[len(out)-1].ID
-			return false
+		// A long scan (a Contains filter over many items) lets writers in
+		// between chunks, then resumes after the last item it visited.
+		f.mu.RUnlock()
+		if err = ctx.Err(); err != nil {
+			return nil, "", err
 		}
-		it, rerr := f.readLocked(op, n)
-		if rerr != nil {
-			err = rerr
-			return false
+		f.mu.RLock()
+		if err = f.usableLocked(op); err != nil {
+			f.mu.RUnlock()
+			return nil, "", err
 		}
-		if flt.Match(&it) {
-			out = append(out, it)
-		}
-		return ctx.Err() == nil
-	})
-	if err == nil {
-		err = ctx.Err()
+		before = last
 	}
+	f.mu.RUnlock()
 	if err != nil {
 		return nil, "", err
 	}
 	return out, next, nil
 }
+
+// listChunk is how many items List visits before letting writers in.
+const listChunk = 1024
 
 // timeMatch is the time part of Filter.Match on an indexed At.
 func timeMatch(flt Filter, at int64) bool {

@@ -389,3 +389,52 @@ func TestFileDLQSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("only %d acknowledged adds", len(added))
 	}
 }
+
+func TestFileDLQLongScanInChunks(t *testing.T) {
+	ctx := context.Background()
+	f := openFile(t, t.TempDir(), sinks.WithMaxItems(-1))
+	var want []string
+	for i := 0; i < 3000; i++ {
+		it := fileItem([]string{"a", "b"}[i%2], i)
+		if i%450 == 0 {
+			it.LastError = "needle"
+		}
+		id, err := f.Add(ctx, it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%450 == 0 {
+			want = append([]string{id}, want...)
+		}
+	}
+	items, next, err := f.List(ctx, sinks.Filter{Contains: "NEEDLE"}, "", 0)
+	if err != nil || next != "" {
+		t.Fatal(err, next)
+	}
+	var got []string
+	for _, it := range items {
+		got = append(got, it.ID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	// Paging by 2 across the chunks gives the same.
+	got = nil
+	cursor := ""
+	for {
+		page, next, err := f.List(ctx, sinks.Filter{Contains: "needle"}, cursor, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page {
+			got = append(got, it.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("paged: got %v, want %v", got, want)
+	}
+}
