@@ -1,0 +1,72 @@
+package sinks_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dletter/dletter/sinks"
+)
+
+// A RedisDLQ on one server; a redis.NewClusterClient works the same way.
+// (This example needs a Redis server, so it is compiled but not run.)
+func ExampleNewRedisDLQ() {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer client.Close()
+	dlq := sinks.NewRedisDLQ(client).WithKeyPrefix("shop").WithMaxLen(100_000)
+	defer dlq.Close()
+
+	ctx := context.Background()
+	id, err := dlq.Add(ctx, sinks.DLQItem{
+		Sink:      "webhook",
+		Message:   sinks.Message{Subject: "order.created", Body: `{"order":42}`},
+		Attempts:  5,
+		LastError: "HTTP status 503",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("parked as", id) // for example "webhook:1795448175222-596000"
+
+	items, err := dlq.Items(ctx, "", 10) // every sink, newest first
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, it := range items {
+		fmt.Println(it.ID, it.Sink, it.LastError)
+	}
+	st, err := dlq.Stats(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(st.Items, "items,", st.Dropped, "dropped by MAXLEN")
+}
+
+// A FallbackDLQ keeps items on the local disk while Redis is down and moves
+// them to Redis once it is back. (Compiled, not run: it needs a server.)
+func ExampleNewFallbackDLQ() {
+	client := redis.NewClient(&redis.Options{
+		Addr:        "127.0.0.1:6379",
+		DialTimeout: time.Second, // an outage costs the first push this much
+		ReadTimeout: time.Second,
+	})
+	defer client.Close()
+	primary := sinks.NewRedisDLQ(client).WithPushTimeout(2 * time.Second)
+
+	local := sinks.NewMemoryDLQ() // in production: a FileDLQ in a local directory
+	dlq, err := sinks.NewFallbackDLQ(primary, local,
+		sinks.WithFallbackErrorHandler(func(err error) { log.Printf("dlq fallback: %v", err) }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer dlq.Close() // stops the mover, closes both stores
+
+	if err := dlq.Push(context.Background(), sinks.DLQItem{Sink: "email", LastError: "smtp: 451"}); err != nil {
+		log.Fatal(err) // only when Redis and the local store both failed
+	}
+	st, _ := dlq.Status(context.Background())
+	fmt.Printf("primary down: %v, waiting locally: %d\n", st.PrimaryDown, st.Pending)
+}
