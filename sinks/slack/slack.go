@@ -1,16 +1,15 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/dletter/dletter/sinks"
+	"github.com/dletter/dletter/sinks/internal/endpoint"
 	"github.com/dletter/dletter/sinks/internal/httpsink"
 )
 
@@ -61,7 +60,7 @@ func New(name string, cfg Config) (*Sink, error) {
 		return nil, fail("is not a URL")
 	case u.Hostname() == "":
 		return nil, fail("has no host")
-	case u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())):
+	case u.Scheme != "https" && !(u.Scheme == "http" && endpoint.IsLoopback(u.Hostname())):
 		return nil, fail("must be an https URL (http is allowed only for a loopback host)")
 	}
 	timeout := cfg.Timeout
@@ -79,14 +78,6 @@ func New(name string, cfg Config) (*Sink, error) {
 		s.now = time.Now
 	}
 	return s, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name returns the name the sink was built with.
@@ -125,8 +116,7 @@ func noRecipient(to sinks.Recipient) bool {
 	case nil:
 		return true
 	case json.RawMessage:
-		r = bytes.TrimSpace(r)
-		return len(r) == 0 || string(r) == "null"
+		return endpoint.IsNullJSON(r)
 	}
 	return false
 }

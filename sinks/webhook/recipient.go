@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dletter/dletter/sinks"
+	"github.com/dletter/dletter/sinks/internal/endpoint"
 )
 
 // Recipient overrides the configured URL for one Send. It is honoured only
@@ -28,10 +29,10 @@ func (s *Sink) DecodeRecipient(raw json.RawMessage) (sinks.Recipient, error) {
 
 // DecodeRecipient is the function behind (*Sink).DecodeRecipient.
 func DecodeRecipient(raw json.RawMessage) (sinks.Recipient, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+	if endpoint.IsNullJSON(raw) {
 		return nil, nil
 	}
+	raw = bytes.TrimSpace(raw)
 	var r Recipient
 	if err := json.Unmarshal(raw, &r); err != nil {
 		// A bare JSON string is taken as the URL.

@@ -158,36 +158,36 @@ func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) er
 	return nil
 }
 
-type endpoint struct {
+type destination struct {
 	url  *url.URL
 	text string
 }
 
 // resolve checks the per-call recipient against the allowlist.
-func (s *Sink) resolve(to sinks.Recipient) (endpoint, error) {
+func (s *Sink) resolve(to sinks.Recipient) (destination, error) {
 	raw, err := recipientURL(to)
 	if err != nil {
-		return endpoint{}, err
+		return destination{}, err
 	}
 	if raw == "" {
-		return endpoint{s.url, s.target}, nil
+		return destination{s.url, s.target}, nil
 	}
 	u, err := parseEndpoint(raw)
 	if err != nil {
-		return endpoint{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
+		return destination{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
 			"sink %q: recipient URL: %s", s.name, err.Error())
 	}
 	text := httpsink.Redact(u)
 	if len(s.allow) == 0 {
-		return endpoint{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
+		return destination{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
 			"sink %q: recipient URL %s refused: per-call URLs are disabled (allow_recipient_hosts is empty)", s.name, text)
 	}
 	for _, r := range s.allow {
 		if r.match(u) {
-			return endpoint{u, text}, nil
+			return destination{u, text}, nil
 		}
 	}
-	return endpoint{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
+	return destination{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
 		"sink %q: recipient URL %s refused: host %q is not in allow_recipient_hosts", s.name, text, u.Host)
 }
 

@@ -1,0 +1,42 @@
+package email
+
+import (
+	"time"
+
+	"github.com/dletter/dletter/sinks"
+)
+
+func init() { sinks.RegisterFactory(Kind, Factory) }
+
+// fileConfig is the configuration block of an email sink.
+type fileConfig struct {
+	Addr         string         `json:"addr"`
+	From         string         `json:"from"`
+	Username     string         `json:"username"`
+	Password     string         `json:"password"`
+	PasswordEnv  string         `json:"password_env"`
+	PasswordFile string         `json:"password_file"`
+	TLS          string         `json:"tls"`
+	Timeout      sinks.Duration `json:"timeout"`
+}
+
+// Factory builds an email sink from its configuration block (see the
+// package doc for the keys). It is registered as kind "email".
+func Factory(name string, raw map[string]any) (sinks.Sink, error) {
+	var fc fileConfig
+	if err := sinks.DecodeConfig(Kind, name, raw, &fc); err != nil {
+		return nil, err
+	}
+	password, err := sinks.ResolveSecret(Kind, name, "password", fc.Password, fc.PasswordEnv, fc.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	return New(name, Config{
+		Addr:     fc.Addr,
+		From:     fc.From,
+		Username: fc.Username,
+		Password: password,
+		TLS:      TLSMode(fc.TLS),
+		Timeout:  time.Duration(fc.Timeout),
+	})
+}

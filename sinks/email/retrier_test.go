@@ -1,0 +1,71 @@
+package email_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/dletter/dletter/sinks"
+	"github.com/dletter/dletter/sinks/email"
+	"github.com/dletter/dletter/sinks/internal/sinktest"
+)
+
+// A greylisting server (450 on the first RCPT) gets the message on the
+// second attempt, after the Retrier's backoff, with the same Message-ID.
+func TestRetrierRetriesGreylisting(t *testing.T) {
+	var calls atomic.Int32
+	srv := startServer(t, serverOpts{rcptErr: func(string) error {
+		if calls.Add(1) == 1 {
+			return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 0}, Message: "greylisted, try again later"}
+		}
+		return nil
+	}})
+	clock := sinktest.NewClock(fixedNow)
+	s := newSink(t, email.Config{Addr: srv.Addr, TLS: email.TLSNone})
+	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 3, BaseBackoff: 2 * time.Second, MaxBackoff: time.Minute},
+		&sinktest.DLQ{}, sinks.WithClock(clock), sinks.WithRandom(func() float64 { return 0.5 }))
+	ctx := sinks.WithDeliveryID(context.Background(), "grey-1")
+	if err := r.Send(ctx, email.Recipient{To: []string{"ops@example.com"}}, sinks.Message{Subject: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := clock.Sleeps(); len(got) != 1 || got[0] != 2*time.Second {
+		t.Fatalf("waits %v, want [2s]", got)
+	}
+	if got := srv.next(t); !contains(got.Data, "Message-ID: <dletter.grey-1@example.com>") {
+		t.Fatalf("message:\n%s", got.Data)
+	}
+}
+
+// A 5xx reply parks the message at once, recipient included, so that a
+// replay reaches the same people.
+func TestRetrierDeadLettersPermanentFailure(t *testing.T) {
+	srv := startServer(t, serverOpts{rcptErr: func(string) error {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}})
+	clock := sinktest.NewClock(fixedNow)
+	s := newSink(t, email.Config{Addr: srv.Addr, TLS: email.TLSNone})
+	dlq := &sinktest.DLQ{}
+	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 5}, dlq, sinks.WithClock(clock))
+	to := email.Recipient{To: []string{"gone@example.com"}, Cc: []string{"lead@example.com"}}
+	err := r.Send(context.Background(), to, sinks.Message{Subject: "x"})
+	if !errors.Is(err, sinks.ErrDeadLettered) || len(clock.Sleeps()) != 0 {
+		t.Fatalf("want dead-lettered at once, got %v after waits %v", err, clock.Sleeps())
+	}
+	items, _ := dlq.Items(context.Background(), "", 10)
+	if len(items) != 1 || items[0].Attempts != 1 || !contains(items[0].LastError, "no such user") {
+		t.Fatalf("items %+v", items)
+	}
+	// The stored recipient, as JSON, decodes back to the same one.
+	raw, err := jsonOf(items[0].Recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := s.DecodeRecipient(raw)
+	if err != nil || !equalRecipient(back, to) {
+		t.Fatalf("recipient %s decoded as %#v, %v", raw, back, err)
+	}
+}

@@ -1,0 +1,277 @@
+package email_test
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	testUser = "relay-user"
+	testPass = "relay-p4ss"
+)
+
+// testPKI is a CA and a server certificate for 127.0.0.1, made for the test.
+type testPKI struct {
+	server *tls.Config // the server's certificate
+	roots  *x509.CertPool
+}
+
+func newPKI(t *testing.T) testPKI {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "dletter test SMTP"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	return testPKI{
+		server: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
+		roots:  roots,
+	}
+}
+
+// received is one message the server accepted, or the state of a
+// transaction it refused.
+type received struct {
+	From string
+	To   []string
+	Data string
+	TLS  bool   // the transaction ran over TLS
+	Auth string // the mechanism used, "" for none
+	User string
+}
+
+// serverOpts shapes the test server.
+type serverOpts struct {
+	tls       *tls.Config // offer STARTTLS with it (or implicit TLS, below)
+	implicit  bool        // TLS from the first byte
+	mechs     []string    // AUTH mechanisms offered: "PLAIN", "LOGIN"
+	clearAuth bool        // offer AUTH without TLS too
+	greeting  error       // refuse every connection with it
+	mailErr   error       // reply to MAIL FROM
+	rcptErr   func(to string) error
+	dataErr   error         // reply at the end of DATA
+	dataHold  chan struct{} // DATA waits for it to close
+}
+
+// smtpServer is a real SMTP server (github.com/emersion/go-smtp) on a
+// loopback port.
+type smtpServer struct {
+	Addr     string
+	opts     serverOpts
+	mu       sync.Mutex
+	msgs     []received
+	sessions int
+	got      chan received
+}
+
+func startServer(t *testing.T, opts serverOpts) *smtpServer {
+	t.Helper()
+	srv := &smtpServer{opts: opts, got: make(chan received, 16)}
+	s := smtp.NewServer(srv)
+	s.Domain = "mx.test"
+	s.ReadTimeout = 10 * time.Second
+	s.WriteTimeout = 10 * time.Second
+	s.AllowInsecureAuth = opts.clearAuth
+	s.ErrorLog = log.New(io.Discard, "", 0)
+	if !opts.implicit {
+		s.TLSConfig = opts.tls
+	}
+	var l net.Listener
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.implicit {
+		l = tls.NewListener(l, opts.tls)
+	}
+	srv.Addr = l.Addr().String()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Serve(l)
+	}()
+	t.Cleanup(func() {
+		if opts.dataHold != nil {
+			select {
+			case <-opts.dataHold:
+			default:
+				close(opts.dataHold)
+			}
+		}
+		_ = s.Close()
+		_ = l.Close() // in case Serve had not yet taken it when Close ran
+		<-done
+	})
+	return srv
+}
+
+// next returns the next accepted message, failing the test after a deadline.
+func (srv *smtpServer) next(t *testing.T) received {
+	t.Helper()
+	select {
+	case r := <-srv.got:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message received")
+		return received{}
+	}
+}
+
+// Sessions returns how many connections the server saw.
+func (srv *smtpServer) Sessions() int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.sessions
+}
+
+// NewSession implements smtp.Backend.
+func (srv *smtpServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	srv.mu.Lock()
+	srv.sessions++
+	srv.mu.Unlock()
+	if srv.opts.greeting != nil {
+		return nil, srv.opts.greeting
+	}
+	return &session{srv: srv, conn: c}, nil
+}
+
+type session struct {
+	srv  *smtpServer
+	conn *smtp.Conn
+	cur  received
+}
+
+func (s *session) AuthMechanisms() []string { return s.srv.opts.mechs }
+
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	check := func(user, pass string) error {
+		if user != testUser || pass != testPass {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		s.cur.Auth, s.cur.User = mech, user
+		return nil
+	}
+	switch mech {
+	case "PLAIN":
+		return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
+	case "LOGIN":
+		return &loginServer{check: check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if len(s.srv.opts.mechs) > 0 && s.cur.Auth == "" {
+		return smtp.ErrAuthRequired
+	}
+	if s.srv.opts.mailErr != nil {
+		return s.srv.opts.mailErr
+	}
+	s.cur.From = from
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if f := s.srv.opts.rcptErr; f != nil {
+		if err := f(to); err != nil {
+			return err
+		}
+	}
+	s.cur.To = append(s.cur.To, to)
+	return nil
+}
+
+func (s *session) Data(r io.Reader) error {
+	var b bytes.Buffer
+	if _, err := io.Copy(&b, r); err != nil {
+		return err
+	}
+	if h := s.srv.opts.dataHold; h != nil {
+		<-h
+	}
+	if s.srv.opts.dataErr != nil {
+		return s.srv.opts.dataErr
+	}
+	_, s.cur.TLS = s.conn.TLSConnectionState()
+	s.cur.Data = b.String()
+	s.srv.mu.Lock()
+	s.srv.msgs = append(s.srv.msgs, s.cur)
+	s.srv.mu.Unlock()
+	s.srv.got <- s.cur
+	return nil
+}
+
+func (s *session) Reset() {
+	s.cur = received{Auth: s.cur.Auth, User: s.cur.User}
+}
+
+func (s *session) Logout() error { return nil }
+
+// loginServer is the server side of AUTH LOGIN, which go-sasl does not
+// provide: it asks for the user name, then the password.
+type loginServer struct {
+	step  int
+	user  string
+	check func(user, pass string) error
+}
+
+func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step++
+		if response != nil { // the user name as initial response
+			l.user = string(response)
+			l.step++
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 1:
+		l.step++
+		l.user = string(response)
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step++
+		return nil, true, l.check(l.user, string(response))
+	}
+	return nil, false, errors.New("unexpected LOGIN step")
+}

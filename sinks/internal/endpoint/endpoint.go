@@ -1,0 +1,26 @@
+// Package endpoint holds small facts about the targets of the reference
+// sinks that more than one of them needs.
+package endpoint
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+)
+
+// IsLoopback reports whether host (a name or an IP address, without port)
+// is this machine: "localhost" or a loopback address.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// IsNullJSON reports whether raw, a recipient a DLQ stored, holds none:
+// it is empty, blank or JSON null.
+func IsNullJSON(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || bytes.Equal(raw, []byte("null"))
+}
