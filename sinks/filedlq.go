@@ -722,8 +722,16 @@ func (f *FileDLQ) Close() error {
 	}
 	f.closed = true
 	var err error
+	if f.opts.durability == dletter.SurvivesPowerLoss && f.rf != nil && f.broken == nil {
+		// Sync once more for the writers still waiting for a sync.
+		if err = fsutil.Fdatasync(f.rf); err == nil {
+			f.syncs.coverAll()
+		}
+	}
 	if f.app != nil {
-		err = f.app.Close()
+		if cerr := f.app.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
 	}
 	if f.rf != nil {
 		_ = f.rf.Close()

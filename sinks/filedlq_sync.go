@@ -48,9 +48,20 @@ func (g *syncGroup) wait(ticket uint64, sync func() error) error {
 			g.synced = max(g.synced, target)
 		}
 		g.cond.Broadcast()
-		if err != nil {
+		if err != nil && g.synced < ticket {
 			return err
 		}
 	}
 	return nil
+}
+
+// coverAll records that every write so far is synced (by a final sync at
+// Close), releasing the writers that wait.
+func (g *syncGroup) coverAll() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.synced = g.written
+	if g.cond.L != nil {
+		g.cond.Broadcast()
+	}
 }
