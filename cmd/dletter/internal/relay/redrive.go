@@ -72,7 +72,7 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	}
 	store := r.opts.Store
 	r.opts.Metrics.RedriveRunning(1)
-	job, err := r.jobs.Start("redrive", desc, a.Name, func(ctx context.Context, report func(jobs.Progress)) (jobs.Progress, error) {
+	job, err := r.jobs.Start("redrive", desc, a.name(), func(ctx context.Context, report func(jobs.Progress)) (jobs.Progress, error) {
 		return runRedrive(ctx, store, opts, report)
 	})
 	if err != nil {

@@ -92,12 +92,20 @@ type Actor struct {
 	Remote string // the client's address
 }
 
+// name is who the actor is in records: its name, or "anonymous".
+func (a Actor) name() string {
+	if a.Name == "" {
+		return "anonymous"
+	}
+	return a.Name
+}
+
 func (r *Relay) audit(a Actor, action, target string, count int, err error) {
 	result := "ok"
 	if err != nil {
 		result = err.Error()
 	}
-	e := audit.Entry{Actor: a.Name, Via: a.Via, Remote: a.Remote, Action: action, Target: target, Result: result, Count: count}
+	e := audit.Entry{Actor: a.name(), Via: a.Via, Remote: a.Remote, Action: action, Target: target, Result: result, Count: count}
 	r.log.Info("audit", "actor", e.Actor, "via", e.Via, "remote", e.Remote, "action", action, "target", target, "count", count, "result", result)
 	if aerr := r.opts.Audit.Record(e); aerr != nil {
 		r.opts.Metrics.AuditError()
