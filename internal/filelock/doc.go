@@ -5,6 +5,9 @@
 // the lock when its holder dies, even by SIGKILL: a stale lock file never
 // blocks a restart.
 //
+// Locking is implemented on Unix systems; elsewhere TryLock fails with
+// errors.ErrUnsupported.
+//
 // Use:
 //
 //	lk, err := filelock.TryLock(path + ".lock")
