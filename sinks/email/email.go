@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/mail"
 	"strconv"
@@ -158,6 +159,15 @@ func New(name string, cfg Config) (*Sink, error) {
 
 // Name returns the name the sink was built with.
 func (s *Sink) Name() string { return s.name }
+
+// String describes the sink by its name and server, so that printing a
+// Sink, with %v, %+v or %#v, cannot reveal its password.
+func (s *Sink) String() string {
+	return fmt.Sprintf("email sink %q (%s, tls %s)", s.name, s.addr, s.mode)
+}
+
+// GoString is String.
+func (s *Sink) GoString() string { return s.String() }
 
 // Send sends m to the recipient over a new SMTP connection. to is a
 // Recipient (or *Recipient, or the json.RawMessage a DLQ stored). The

@@ -3,6 +3,7 @@ package email_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/textproto"
 	"regexp"
@@ -424,5 +425,13 @@ func TestRecipientForms(t *testing.T) {
 	err := s.Send(context.Background(), 42, sinks.Message{Subject: "x"})
 	if !errors.Is(err, sinks.ErrInvalidArgument) || sinks.IsTransient(err) {
 		t.Errorf("recipient 42: %v", err)
+	}
+}
+
+func TestPrintingHidesPassword(t *testing.T) {
+	s := newSink(t, email.Config{Addr: "smtp.example.com:587", Username: "u", Password: "pa55w0rd"})
+	out := fmt.Sprintf("%v %+v %#v %s", s, s, s, s)
+	if strings.Contains(out, "pa55w0rd") || !strings.Contains(out, "smtp.example.com:587") {
+		t.Fatalf("printed sink: %s", out)
 	}
 }

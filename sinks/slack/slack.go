@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,6 +83,13 @@ func New(name string, cfg Config) (*Sink, error) {
 
 // Name returns the name the sink was built with.
 func (s *Sink) Name() string { return s.name }
+
+// String describes the sink without its webhook URL, so that printing a
+// Sink, with %v, %+v or %#v, cannot reveal it.
+func (s *Sink) String() string { return fmt.Sprintf("slack sink %q (%s)", s.name, s.target) }
+
+// GoString is String.
+func (s *Sink) GoString() string { return s.String() }
 
 // Send posts m to the webhook. to must be nil: the webhook decides the
 // channel. An empty message is refused, as Slack would refuse it.

@@ -334,3 +334,11 @@ func TestFactoryErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestPrintingHidesURL(t *testing.T) {
+	s := newSink(t, slack.Config{WebhookURL: "https://hooks.slack.com" + secretPath})
+	out := fmt.Sprintf("%v %+v %#v %s", s, s, s, s)
+	if strings.Contains(out, "XXXXsecret") || !strings.Contains(out, `"ops"`) {
+		t.Fatalf("printed sink: %s", out)
+	}
+}

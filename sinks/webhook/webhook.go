@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -127,6 +128,14 @@ func New(name string, cfg Config) (*Sink, error) {
 
 // Name returns the name the sink was built with.
 func (s *Sink) Name() string { return s.name }
+
+// String describes the sink by its name and redacted URL, so that printing
+// a Sink, with %v, %+v or %#v, cannot reveal its secret, headers or URL
+// credentials.
+func (s *Sink) String() string { return fmt.Sprintf("webhook sink %q (%s)", s.name, s.target) }
+
+// GoString is String.
+func (s *Sink) GoString() string { return s.String() }
 
 // Send posts m as an Envelope to the configured URL, or to the URL of a
 // Recipient whose host is allowed. The webhook-id is sinks.DeliveryID(ctx)

@@ -423,3 +423,14 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestPrintingHidesSecrets(t *testing.T) {
+	s := newSink(t, webhook.Config{URL: "https://u:pa55@h.example.com/in?token=t0k", Secret: vectorSecret,
+		Headers: map[string]string{"Authorization": "Bearer b34rer"}})
+	out := fmt.Sprintf("%v %+v %#v %s", s, s, s, s)
+	for _, secret := range []string{"pa55", "t0k", "MfKQ9r8", "b34rer"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("printed sink shows %q: %s", secret, out)
+		}
+	}
+}
