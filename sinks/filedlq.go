@@ -196,8 +196,11 @@ func (f *FileDLQ) load() error {
 			return err
 		}
 		// Rewrite the log without the damaged records, so that they are
-		// set aside once, not at every open.
-		return f.compactLocked()
+		// set aside once, not at every open. If that fails (a full disk),
+		// the log stays as it is and the next open tries again.
+		if err := f.compactLocked(); err != nil && f.broken != nil {
+			return err
+		}
 	}
 	return nil
 }
