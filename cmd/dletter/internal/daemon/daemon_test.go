@@ -17,9 +17,13 @@ func TestExampleConfig(t *testing.T) {
 	t.Setenv("ORDERS_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T000/B000/XXXXXXXX")
 	t.Setenv("DLETTER_TOKEN", "example-token")
+	t.Setenv("SMTP_PASSWORD", "smtp-password")
 	cfg, err := config.Load(filepath.Join("..", "..", "..", "..", "examples", "dletter.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.SinkNames(), ","); got != "mail,ops-alerts,orders" {
+		t.Fatalf("sinks %s", got)
 	}
 	for _, name := range cfg.SinkNames() {
 		if _, err := BuildSink(cfg, name); err != nil {
