@@ -93,6 +93,13 @@ func OpenFileDLQ(dir string, opts ...StoreOption) (*FileDLQ, error) {
 	if dir == "" {
 		return nil, Errorf(CodeInvalidArgument, op, "empty directory")
 	}
+	o := buildStoreOptions(DefaultFileMaxItems, opts)
+	if o.durability < dletter.SurvivesCrash || o.durability > dletter.SyncedPeriodically {
+		return nil, Errorf(CodeInvalidArgument, op, "unknown durability %d", int(o.durability))
+	}
+	if o.overflow != OverflowReject && o.overflow != OverflowDropOldest {
+		return nil, Errorf(CodeInvalidArgument, op, "unknown overflow policy %d", int(o.overflow))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, Errorf(CodeInternal, op, "%w", err)
 	}
@@ -105,7 +112,7 @@ func OpenFileDLQ(dir string, opts ...StoreOption) (*FileDLQ, error) {
 	}
 	f := &FileDLQ{
 		dir: dir, path: filepath.Join(dir, fileDLQLog),
-		opts:       buildStoreOptions(DefaultFileMaxItems, opts),
+		opts:       o,
 		idx:        newItemIndex[fileLoc](),
 		lock:       lk,
 		minGarbage: minGarbage,

@@ -438,3 +438,19 @@ func TestFileDLQLongScanInChunks(t *testing.T) {
 		t.Fatalf("paged: got %v, want %v", got, want)
 	}
 }
+
+func TestFileDLQRejectsBadOptions(t *testing.T) {
+	for _, opt := range []sinks.StoreOption{sinks.WithDurability(dletter.Durability(9)), sinks.WithOverflow(sinks.OverflowPolicy(7))} {
+		if _, err := sinks.OpenFileDLQ(t.TempDir(), opt); !errors.Is(err, sinks.ErrInvalidArgument) {
+			t.Errorf("got %v", err)
+		}
+	}
+	if _, err := sinks.OpenFileDLQ(""); !errors.Is(err, sinks.ErrInvalidArgument) {
+		t.Errorf("empty dir: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	_ = os.WriteFile(file, nil, 0o644)
+	if _, err := sinks.OpenFileDLQ(file); err == nil {
+		t.Error("opened a DLQ in a regular file")
+	}
+}
