@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,7 +86,11 @@ func TestFallbackDLQKillRedisMidStream(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.WithPersistence())
 	primary := sinks.NewRedisDLQ(fastFailClient(t, srv.Addr)).WithKeyPrefix("fb").WithMaxLen(0).WithPushTimeout(time.Second)
-	f := newFallback(t, primary, sinks.NewMemoryDLQ())
+	local, err := sinks.OpenFileDLQ(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFallback(t, primary, local)
 
 	const n = 3000
 	var pushed atomic.Int64
@@ -220,4 +227,94 @@ func TestFallbackDLQConformance(t *testing.T) {
 		t.Cleanup(func() { _ = f.Close() })
 		return f
 	})
+}
+
+// The crash test runs the mover in a child process (this test binary again,
+// told so by these variables) and kills it with SIGKILL in the middle of
+// moving items from a FileDLQ to Redis.
+const (
+	envCrashDir    = "DLETTER_FALLBACK_CRASH_DIR"
+	envCrashAddr   = "DLETTER_FALLBACK_CRASH_ADDR"
+	crashPrefix    = "crash-mover"
+	crashItemCount = 5000
+)
+
+func TestFallbackDLQCrashChild(t *testing.T) {
+	dir := os.Getenv(envCrashDir)
+	if dir == "" {
+		t.Skip("runs only as the child of TestFallbackDLQMoverKilled")
+	}
+	local, err := sinks.OpenFileDLQ(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: os.Getenv(envCrashAddr)})
+	f, err := sinks.NewFallbackDLQ(sinks.NewRedisDLQ(c).WithKeyPrefix(crashPrefix), local, sinks.WithMoveInterval(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = f
+	select {} // move until killed
+}
+
+func TestFallbackDLQMoverKilled(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	local, err := sinks.OpenFileDLQ(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]sinks.DLQItem, crashItemCount)
+	for i := range items {
+		items[i] = sinks.DLQItem{Sink: []string{"mail", "hook"}[i%2], Message: sinks.Message{Subject: strconv.Itoa(i)}}
+		if _, err := local.Add(context.Background(), items[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := local.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	child := exec.Command(os.Args[0], "-test.run=^TestFallbackDLQCrashChild$", "-test.count=1")
+	child.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashAddr+"="+srv.Addr)
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once a third of the items are in Redis.
+	c := srv.Client()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := sinks.NewRedisDLQ(c).WithKeyPrefix(crashPrefix).Count(context.Background(), "")
+		if err == nil && n >= crashItemCount/3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = child.Process.Kill()
+			_ = child.Wait()
+			t.Fatalf("the child moved %d items in 30s (%v)", n, err)
+		}
+		time.Sleep(time.Millisecond) // polling a condition, with a deadline
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+
+	// Reopen and let a new mover finish.
+	local2, err := sinks.OpenFileDLQ(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := local2.Count(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left == 0 {
+		t.Fatal("the child was killed after it had moved everything: the test did not interrupt a move")
+	}
+	t.Logf("killed the mover with %d of %d items still local", left, crashItemCount)
+	f := newFallback(t, sinks.NewRedisDLQ(c).WithKeyPrefix(crashPrefix), local2)
+	waitMoved(t, f)
+	subjectsOnce(t, srv.Addr, crashPrefix, crashItemCount)
 }
