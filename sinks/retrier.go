@@ -113,19 +113,17 @@ func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
 	attempt := 0
 	for {
 		attempt++
-		err := r.attempt(ctx, id, attempt, to, m)
+		elapsed, err := r.attempt(ctx, id, attempt, to, m)
 		if err == nil {
 			if run != nil {
-				run.sends += attempt
-				run.failures = append(run.failures, failed.History...)
-				r.observe(Event{Kind: EventReplay, Sink: r.Name(), DeliveryID: id, Attempt: attempt, ItemID: run.itemID})
+				r.endReplay(run, id, attempt, &failed, nil)
 			}
 			return nil
 		}
 		lastErr = err
 		failed.RecordFailure(r.now(), err)
 		wait, retry := r.next(ctx, cfg, attempt, err)
-		r.observe(Event{Kind: EventFailure, Sink: r.Name(), DeliveryID: id, Attempt: attempt, Wait: wait, Err: err})
+		r.observe(Event{Kind: EventFailure, Sink: r.Name(), DeliveryID: id, Attempt: attempt, Elapsed: elapsed, Wait: wait, Err: err})
 		if !retry {
 			break
 		}
@@ -134,26 +132,31 @@ func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
 		}
 	}
 
-	if run != nil { // a replay: the DLQ item is updated by the replay, not pushed again
-		run.sends += attempt
-		run.failures = append(run.failures, failed.History...)
-		r.observe(Event{Kind: EventReplay, Sink: r.Name(), DeliveryID: id, Attempt: attempt, Err: lastErr, ItemID: run.itemID})
+	switch {
+	case run != nil: // a replay: the DLQ item is updated by the replay, not pushed again
+		r.endReplay(run, id, attempt, &failed, lastErr)
 		return lastErr
-	}
-	if r.DLQ == nil {
+	case r.DLQ == nil:
 		return lastErr
 	}
 	return r.deadLetter(ctx, id, to, m, &failed, lastErr)
 }
 
-// attempt makes one Send call, bounded by the attempt timeout.
-func (r *Retrier) attempt(ctx context.Context, id string, n int, to Recipient, m Message) error {
+// endReplay hands what the attempts of a replay did back to ReplayItem.
+func (r *Retrier) endReplay(run *replayRun, id string, attempts int, failed *DLQItem, err error) {
+	run.sends += attempts
+	run.failures = append(run.failures, failed.History...)
+	r.observe(Event{Kind: EventReplay, Sink: r.Name(), DeliveryID: id, Attempt: attempts, Err: err, ItemID: run.itemID})
+}
+
+// attempt makes one Send call, bounded by the attempt timeout, and says how
+// long it took when an observer wants to know.
+func (r *Retrier) attempt(ctx context.Context, id string, n int, to Recipient, m Message) (elapsed time.Duration, err error) {
 	var start time.Time
 	if r.opts.observer != nil {
 		r.observe(Event{Kind: EventAttempt, Sink: r.Name(), DeliveryID: id, Attempt: n})
 		start = r.now()
 	}
-	var err error
 	if d := r.opts.attemptTimeout; d > 0 {
 		actx, cancel := context.WithTimeout(ctx, d)
 		err = r.Inner.Send(actx, to, m)
@@ -164,10 +167,13 @@ func (r *Retrier) attempt(ctx context.Context, id string, n int, to Recipient, m
 	} else {
 		err = r.Inner.Send(ctx, to, m)
 	}
-	if err == nil && r.opts.observer != nil {
-		r.observe(Event{Kind: EventSuccess, Sink: r.Name(), DeliveryID: id, Attempt: n, Elapsed: r.now().Sub(start)})
+	if r.opts.observer != nil {
+		elapsed = r.now().Sub(start)
+		if err == nil {
+			r.observe(Event{Kind: EventSuccess, Sink: r.Name(), DeliveryID: id, Attempt: n, Elapsed: elapsed})
+		}
 	}
-	return err
+	return elapsed, err
 }
 
 // next decides whether attempt's failure err is retried, and after what
