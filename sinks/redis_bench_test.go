@@ -120,6 +120,36 @@ func BenchmarkRedisPush(b *testing.B) {
 			}
 		})
 	}
+	b.Run("dletter/FallbackDLQ/clients=1", func(b *testing.B) {
+		// The same push through a FallbackDLQ whose primary is up: AddOnce
+		// (a script that also records the key) plus the keys released in
+		// the background.
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+		defer c.Close()
+		local, err := sinks.OpenFileDLQ(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := sinks.NewFallbackDLQ(sinks.NewRedisDLQ(c).WithKeyPrefix("fb"), local)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		// The same item, but with At and DeliveryID left for Push to fill:
+		// the same item twice would be one item.
+		it := benchItem()
+		it.At, it.DeliveryID = time.Time{}, ""
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		for range b.N {
+			if err := f.Push(ctx, it); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRate(b, b.N, time.Since(start))
+	})
 	const batch = 100
 	b.Run(fmt.Sprintf("redis-benchmark/pipeline=%d", batch), func(b *testing.B) {
 		n := max(b.N*batch, 20000)
