@@ -435,3 +435,31 @@ func TestPrintingHidesPassword(t *testing.T) {
 		t.Fatalf("printed sink: %s", out)
 	}
 }
+
+func TestConcurrentSends(t *testing.T) {
+	pki := newPKI(t)
+	srv := startServer(t, serverOpts{tls: pki.server, mechs: []string{"PLAIN", "LOGIN"}})
+	s := newSink(t, email.Config{Addr: srv.Addr, Username: testUser, Password: testPass, TLSConfig: pkiClient(pki)})
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			ctx := sinks.WithDeliveryID(context.Background(), fmt.Sprint("c-", i))
+			errs <- s.Send(ctx, email.Recipient{To: []string{"ops@example.com"}}, sinks.Message{Subject: fmt.Sprint("n", i)})
+		}()
+	}
+	seen := map[string]bool{}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		got := srv.next(t)
+		if !got.TLS || got.Auth != "PLAIN" {
+			t.Fatalf("TLS %v, AUTH %q", got.TLS, got.Auth)
+		}
+		seen[regexp.MustCompile(`Message-ID: <([^>]*)>`).FindStringSubmatch(got.Data)[1]] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct messages, want %d", len(seen), n)
+	}
+}

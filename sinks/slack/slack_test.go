@@ -342,3 +342,23 @@ func TestPrintingHidesURL(t *testing.T) {
 		t.Fatalf("printed sink: %s", out)
 	}
 }
+
+func TestConcurrentSends(t *testing.T) {
+	fs := newSlack(t, nil)
+	s := newSink(t, slack.Config{WebhookURL: hook(fs)})
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- s.Send(context.Background(), nil, sinks.Message{Subject: fmt.Sprint("n", i)}) }()
+	}
+	seen := map[string]bool{}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		seen[fs.Next(t).Body] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct messages, want %d", len(seen), n)
+	}
+}

@@ -434,3 +434,29 @@ func TestPrintingHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentSends(t *testing.T) {
+	rc := httpsinktest.NewServer(t, nil)
+	s := newSink(t, webhook.Config{URL: rc.URL, Secret: vectorSecret})
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.Send(sinks.WithDeliveryID(context.Background(), fmt.Sprint("d", i)), nil, sinks.Message{Subject: "x"})
+		}()
+	}
+	ids := map[string]bool{}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		got := rc.Next(t)
+		if err := verify(vectorSecret, got.Header.Get("Webhook-Id"), got.Header.Get("Webhook-Timestamp"), got.Header.Get("Webhook-Signature"), []byte(got.Body)); err != nil {
+			t.Fatal(err)
+		}
+		ids[got.Header.Get("Webhook-Id")] = true
+	}
+	if len(ids) != n {
+		t.Fatalf("%d distinct ids, want %d", len(ids), n)
+	}
+}
