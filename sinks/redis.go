@@ -41,7 +41,9 @@ const DefaultRedisPushTimeout = 10 * time.Second
 //   - The set of sinks lives in Redis ("<prefix>:dlq-sinks"), not in the
 //     process, so a new process or another machine sees every sink's items.
 //   - Items("") merges every sink newest first by stream order, with the
-//     limit applied to the merged result.
+//     limit applied to the merged result. Entry IDs come from the server's
+//     clock to the microsecond (not Redis' per-stream counter), so the
+//     items of different sinks merge in the order they arrived.
 //   - A push runs on a context detached from the caller's cancellation
 //     (with a timeout of its own): a caller that gives up loses nothing.
 //   - Trimming by MAXLEN loses items; Stats.Dropped counts them (from the
@@ -49,6 +51,11 @@ const DefaultRedisPushTimeout = 10 * time.Second
 //   - Update rewrites an item without changing its ID or its place: the new
 //     version is kept in a hash beside the stream, since a stream entry
 //     cannot be edited.
+//
+// The keys, for prefix P and sink S: the stream "P:dlq:S"; the set of sinks
+// "P:dlq-sinks"; and, in the stream's slot, "{P:dlq:S}:updates" (items as
+// Update left them), "{P:dlq:S}:counters" (discards, for Stats) and
+// short-lived "{P:dlq:S}:once:..." keys of AddOnce.
 //
 // The client belongs to the caller: Close does not close it.
 type RedisDLQ struct {
@@ -140,6 +147,9 @@ func (d *RedisDLQ) Close() error {
 func (d *RedisDLQ) checkOpen(op string) error {
 	if d.closed.Load() {
 		return &Error{Code: CodeClosed, Op: op, Msg: "RedisDLQ is closed"}
+	}
+	if d.client == nil {
+		return Errorf(CodeInvalidConfig, op, "RedisDLQ has no client (NewRedisDLQ(nil))")
 	}
 	return nil
 }

@@ -825,3 +825,13 @@ func FuzzDecodeRedisItem(f *testing.F) {
 		}
 	})
 }
+
+func TestRedisDLQWithoutClient(t *testing.T) {
+	d := NewRedisDLQ(nil)
+	if err := d.Push(context.Background(), DLQItem{Sink: "a"}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("Push without a client: %v, want ErrInvalidConfig", err)
+	}
+	if _, err := d.Items(context.Background(), "", 1); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("Items without a client: %v, want ErrInvalidConfig", err)
+	}
+}
