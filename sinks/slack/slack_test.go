@@ -362,3 +362,16 @@ func TestConcurrentSends(t *testing.T) {
 		t.Fatalf("%d distinct messages, want %d", len(seen), n)
 	}
 }
+
+func TestUntrustedCertificateIsTerminal(t *testing.T) {
+	srv := httpsinktest.NewTLSServer(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	s := newSink(t, slack.Config{WebhookURL: srv.URL + secretPath})
+	err := s.Send(context.Background(), nil, sinks.Message{Subject: "x"})
+	if err == nil || sinks.IsTransient(err) || strings.Contains(err.Error(), "XXXXsecret") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+	s = newSink(t, slack.Config{WebhookURL: srv.URL + secretPath, Transport: srv.Client().Transport})
+	if err := s.Send(context.Background(), nil, sinks.Message{Subject: "x"}); err != nil {
+		t.Fatal(err)
+	}
+}

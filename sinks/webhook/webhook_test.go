@@ -460,3 +460,18 @@ func TestConcurrentSends(t *testing.T) {
 		t.Fatalf("%d distinct ids, want %d", len(ids), n)
 	}
 }
+
+func TestTLS(t *testing.T) {
+	srv := httpsinktest.NewTLSServer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
+	// Unknown certificate authority: terminal, and the query stays hidden.
+	s := newSink(t, webhook.Config{URL: srv.URL + "/in?token=s3cr3t"})
+	err := s.Send(context.Background(), nil, sinks.Message{})
+	if err == nil || sinks.IsTransient(err) || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+	// Trusted through Config.Transport: delivered.
+	s = newSink(t, webhook.Config{URL: srv.URL + "/in", Transport: srv.Client().Transport})
+	if err := s.Send(context.Background(), nil, sinks.Message{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -122,4 +123,16 @@ func CheckCanceled(t testing.TB, srv *Server, send func(ctx context.Context) err
 	case <-time.After(wait):
 		t.Fatal("Send did not return after cancel")
 	}
+}
+
+// NewTLSServer starts an httptest TLS server with handler, closed when the
+// test ends. Its handshake errors (expected when a test refuses its
+// certificate) are not logged. Its Client().Transport trusts it.
+func NewTLSServer(t testing.TB, handler http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	s := httptest.NewUnstartedServer(handler)
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
 }
