@@ -44,6 +44,7 @@ func (k EventKind) String() string {
 
 // Event is what a Retrier reports to its Observer.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Sink is the name of the sink.
 	Sink string

@@ -36,8 +36,8 @@ type RedriveProgress struct {
 	// they stay unchanged. LastErr says why.
 	Skipped int `json:"skipped"`
 	// LastID is the item just handled and LastErr its error, if any.
-	LastID  string `json:"last_id,omitempty"`
-	LastErr error  `json:"-"`
+	LastID  string `json:"last_id,omitempty"` // the item just handled
+	LastErr error  `json:"-"`                 // its error, if any
 }
 
 // redrivePage is how many items Redrive lists at a time.

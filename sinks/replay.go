@@ -110,7 +110,7 @@ func ReplayItem(ctx context.Context, st Store, lookup RegistryLookup, id string)
 // error (and to UpdateErr, if the item could not be updated).
 type ReplayError struct {
 	ID        string // the DLQ item
-	Sink      string
+	Sink      string // the item's sink
 	Err       error // the sink's error
 	UpdateErr error // the store's error when updating the item, if any
 }

@@ -28,9 +28,9 @@ const DefaultPushTimeout = 10 * time.Second
 // as a struct literal works with the defaults; NewRetrier adds options. The
 // exported fields must not change once Send is in use.
 type Retrier struct {
-	Inner Sink
-	Cfg   RetryConfig
-	DLQ   DLQ // optional; nil disables the DLQ push
+	Inner Sink        // the wrapped sink
+	Cfg   RetryConfig // the retry policy (normalized at each Send)
+	DLQ   DLQ         // optional; nil disables the DLQ push
 	// IsTransientFn overrides the default classifier, IsTransient. Optional.
 	IsTransientFn func(error) bool
 
@@ -283,10 +283,10 @@ func (e *attemptTimeoutError) Transient() bool { return true }
 // holds the only copy. It matches both the delivery error and the DLQ's
 // error (such as ErrDLQOverflow) with errors.Is.
 type NotDeliveredError struct {
-	Sink     string
-	Attempts int
-	Err      error // the sink's last error
-	PushErr  error // the DLQ's error
+	Sink     string // the sink's name
+	Attempts int    // Send calls made
+	Err      error  // the sink's last error
+	PushErr  error  // the DLQ's error
 }
 
 // Error says that the message was lost to the DLQ and why.

@@ -13,10 +13,10 @@ import (
 // are kept. Its keys are max_attempts, base_backoff and max_backoff (Go
 // durations such as "500ms") and jitter_fraction (0 turns jitter off).
 type RetryOverride struct {
-	MaxAttempts    *int      `json:"max_attempts,omitempty" yaml:"max_attempts,omitempty"`
-	BaseBackoff    *Duration `json:"base_backoff,omitempty" yaml:"base_backoff,omitempty"`
-	MaxBackoff     *Duration `json:"max_backoff,omitempty" yaml:"max_backoff,omitempty"`
-	JitterFraction *float64  `json:"jitter_fraction,omitempty" yaml:"jitter_fraction,omitempty"`
+	MaxAttempts    *int      `json:"max_attempts,omitempty" yaml:"max_attempts,omitempty"`       // RetryConfig.MaxAttempts
+	BaseBackoff    *Duration `json:"base_backoff,omitempty" yaml:"base_backoff,omitempty"`       // RetryConfig.BaseBackoff
+	MaxBackoff     *Duration `json:"max_backoff,omitempty" yaml:"max_backoff,omitempty"`         // RetryConfig.MaxBackoff
+	JitterFraction *float64  `json:"jitter_fraction,omitempty" yaml:"jitter_fraction,omitempty"` // RetryConfig.JitterFraction; 0 = none
 }
 
 // Apply returns c with the fields set in o replacing c's. An explicit
@@ -74,8 +74,10 @@ func (o RetryOverride) validate(prefix string) error {
 //	  per_sink:
 //	    pager: {max_attempts: 10}   # keeps the global backoff and jitter
 type RetryPolicy struct {
-	RetryOverride `yaml:",inline"`
-	PerSink       map[string]RetryOverride `json:"per_sink,omitempty" yaml:"per_sink,omitempty"`
+	RetryOverride `yaml:",inline"` // the global block
+	// PerSink overrides the global block, field by field, for the sinks it
+	// names.
+	PerSink map[string]RetryOverride `json:"per_sink,omitempty" yaml:"per_sink,omitempty"`
 }
 
 // For returns the normalized config of sink: the defaults, overridden by

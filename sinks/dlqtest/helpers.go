@@ -14,8 +14,8 @@ import (
 
 // Address is the typed recipient of the suite's sink.
 type Address struct {
-	Email string `json:"email"`
-	Name  string `json:"name,omitempty"`
+	Email string `json:"email"`          // the address
+	Name  string `json:"name,omitempty"` // the display name
 }
 
 // delivery is one Send the suite's sink received.
