@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -164,6 +165,15 @@ func TestEndToEndAsyncSurvivesKill(t *testing.T) {
 	if dups := hook.Total() - n; dups > 2 {
 		t.Errorf("%d duplicate deliveries for 2 kills", dups)
 	}
+	waitFor(t, "the async log to drain", 10*time.Second, func() bool {
+		res, err := http.Get(d.URL + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return strings.Contains(string(b), "\ndletter_async_pending 0\n")
+	})
 	var cnt struct{ Count int }
 	d.api("GET", "/v1/dlq/count", "", &cnt)
 	if cnt.Count != 0 {

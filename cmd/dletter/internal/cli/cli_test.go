@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/goleak"
 
 	"github.com/dletter/dletter"
 	"github.com/dletter/dletter/cmd/dletter/internal/auth"
@@ -22,6 +23,11 @@ import (
 	"github.com/dletter/dletter/internal/redistest"
 	"github.com/dletter/dletter/sinks"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))
+}
 
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()

@@ -77,6 +77,9 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 		if cfg.Auth.ReadOnly {
 			fmt.Fprintln(o.Out, "  read-only mode: replay, redrive, discard and sends are refused")
 		}
+		if len(cfg.Sinks) == 0 {
+			fmt.Fprintln(o.Out, "  no sinks are configured: pass --config FILE (see examples/dletter.yaml)")
+		}
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "dlq", cfg.DLQ.Backend,
 		"sinks", cfg.SinkNames(), "auth", token != "", "read_only", cfg.Auth.ReadOnly)
