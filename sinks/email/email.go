@@ -32,7 +32,8 @@ const (
 	// server does not offer it. It is the default.
 	TLSStartTLS TLSMode = "starttls"
 	// TLSOpportunistic upgrades with STARTTLS when the server offers it and
-	// goes on in clear text otherwise. AUTH is then refused in clear text
+	// goes on in clear text otherwise. A certificate that fails
+	// verification is still an error, and AUTH is refused in clear text
 	// except to a loopback host.
 	TLSOpportunistic TLSMode = "opportunistic"
 	// TLSImplicit speaks TLS from the first byte (SMTPS, usually port 465).

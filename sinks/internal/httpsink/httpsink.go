@@ -59,8 +59,9 @@ type Request struct {
 // Post sends r with client. It returns nil for a 2xx response. Otherwise:
 //
 //   - a non-2xx response is a *sinks.StatusError carrying Retry-After and an
-//     excerpt of the body; any 5xx is transient (StatusError alone treats
-//     only 500, 502, 503 and 504 so), a 3xx says the redirect was not followed;
+//     excerpt of the body; every 5xx is transient (StatusError alone would
+//     leave 501, 505 and the like terminal); a 3xx says the redirect was not
+//     followed;
 //   - a timeout of the client is transient;
 //   - when ctx ends, the error wraps ctx's error;
 //   - any other transport failure is the underlying network or TLS error,
@@ -103,7 +104,7 @@ func Post(ctx context.Context, client *http.Client, r Request) error {
 }
 
 func transportError(ctx context.Context, target string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	if ctx.Err() != nil {
 		return fmt.Errorf("POST %s: %w", target, context.Cause(ctx))
 	}
 	cause := stripURL(err)
