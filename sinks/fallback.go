@@ -47,6 +47,10 @@ const (
 // primary's write and the local delete (a crash) is not repeated either.
 // Keys are released once the item is safe (at the latest after a week).
 //
+// An item the primary refuses as invalid (which the local store may have
+// taken during an outage) stays in the local store, where reads find it,
+// and is reported to the error handler on every pass.
+//
 // After a failed push, later pushes go straight to the local store until
 // the mover has reached the primary again, so an outage costs one timeout,
 // not one per push (bound it with RedisDLQ.WithPushTimeout and the
@@ -307,13 +311,22 @@ func (f *FallbackDLQ) moveAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var refused error
 	for i := len(ids) - 1; i >= 0; i-- {
-		if err := f.move(ctx, ids[i]); err != nil {
+		err := f.move(ctx, ids[i])
+		if errors.Is(err, ErrInvalidArgument) {
+			// The primary will never take this item (the local store took
+			// it while the primary was down): it stays local, visible to
+			// reads, and must not hold up the others.
+			refused = errors.Join(refused, err)
+			continue
+		}
+		if err != nil {
 			f.down.Store(true)
 			return err
 		}
 	}
-	return nil
+	return refused
 }
 
 func (f *FallbackDLQ) probe(ctx context.Context) error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -213,6 +214,59 @@ func TestFallbackDLQMovesExactlyOnce(t *testing.T) {
 		}
 		subjectsOnce(t, srv.Addr, "crash", 5)
 	})
+}
+
+func TestFallbackDLQKeepsRefusedItemsLocal(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	primary := sinks.NewRedisDLQ(fastFailClient(t, srv.Addr)).WithKeyPrefix("refused")
+	local := sinks.NewMemoryDLQ()
+	refusedErrs := make(chan error, 100)
+	f, err := sinks.NewFallbackDLQ(primary, local, sinks.WithMoveInterval(20*time.Millisecond),
+		sinks.WithFallbackErrorHandler(func(err error) {
+			if errors.Is(err, sinks.ErrInvalidArgument) {
+				select {
+				case refusedErrs <- err:
+				default:
+				}
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	srv.Kill()
+	poison := sinks.DLQItem{Sink: strings.Repeat("s", 300), Message: sinks.Message{Subject: "poison"}}
+	// The first push finds Redis down; the second goes straight to the
+	// local store, which takes what Redis will refuse.
+	for _, it := range []sinks.DLQItem{{Sink: "mail", Message: sinks.Message{Subject: "0"}}, poison} {
+		if err := f.Push(context.Background(), it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Restart()
+	select {
+	case <-refusedErrs:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the mover did not report the item Redis refuses")
+	}
+	// The good item moved despite the refused one.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := f.Status(context.Background())
+		if err == nil && st.Pending == 1 && !st.PrimaryDown {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v, %v; want the good item moved and the primary up", st, err)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition, with a deadline
+	}
+	subjectsOnce(t, srv.Addr, "refused", 1)
+	items, err := local.Items(context.Background(), "", 0)
+	if err != nil || len(items) != 1 || items[0].Message.Subject != "poison" {
+		t.Fatalf("local store holds %v, %v; want the refused item", items, err)
+	}
 }
 
 func TestFallbackDLQConformance(t *testing.T) {
