@@ -233,7 +233,7 @@ func TestOpportunisticUpgrades(t *testing.T) {
 
 func TestUntrustedCertificateIsTerminal(t *testing.T) {
 	pki := newPKI(t)
-	for _, mode := range []email.TLSMode{email.TLSStartTLS, email.TLSImplicit} {
+	for _, mode := range []email.TLSMode{email.TLSStartTLS, email.TLSOpportunistic, email.TLSImplicit} {
 		srv := startServer(t, serverOpts{tls: pki.server, implicit: mode == email.TLSImplicit})
 		s := newSink(t, email.Config{Addr: srv.Addr, TLS: mode}) // system roots: the test CA is unknown
 		err := s.Send(context.Background(), email.Recipient{To: []string{"ops@example.com"}}, sinks.Message{Subject: "x"})
