@@ -31,6 +31,8 @@ func runChild(role string) {
 		err = childLog(dir)
 	case "replay":
 		err = childReplay(dir)
+	case "fsize":
+		err = childFileSizeLimit(dir)
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -265,4 +267,59 @@ func TestCrashWhileReplaying(t *testing.T) {
 		t.Fatalf("%d duplicate deliveries after %d kills", dups, kills)
 	}
 	t.Logf("%d kills, %d duplicates", kills, dups)
+}
+
+// childFileSizeLimit logs under RLIMIT_FSIZE until Log fails, and prints how
+// many items were accepted.
+func childFileSizeLimit(dir string) error {
+	l, err := New(filepath.Join(dir, "orders.log"), WithMaxSize(0), WithCompress(false))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	const limit = 10000
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
+		return err
+	}
+	for i := 0; ; i++ {
+		if err := Log(l, &order{ID: fmt.Sprintf("ord-%d-%s", i, strings.Repeat("x", i%97))}, errTest, 1); err != nil {
+			fmt.Printf("accepted %d: %v\n", i, err)
+			return nil
+		}
+	}
+}
+
+// TestFailedLogLeavesNoHalfLine fills the file-size limit of a child process:
+// the Log that does not fit fails, and the file holds exactly the items that
+// were accepted, each on a whole line.
+func TestFailedLogLeavesNoHalfLine(t *testing.T) {
+	dir := t.TempDir()
+	cmd, out := startChild(t, "fsize", dir)
+	accepted := -1
+	for out.Scan() {
+		if _, err := fmt.Sscanf(out.Text(), "accepted %d:", &accepted); err == nil {
+			t.Log(out.Text())
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	if accepted <= 0 {
+		t.Fatal("the child never hit the limit")
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "orders.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) == 0 || data[len(data)-1] != '\n' || bytes.Count(data, []byte("\n")) != accepted {
+		t.Fatalf("file has %d lines (ends with %q), want %d whole lines", bytes.Count(data, []byte("\n")), data[len(data)-1:], accepted)
+	}
+	l, err := New(filepath.Join(dir, "orders.log"), WithLogger(quietLogger(new(bytes.Buffer))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if st, err := l.Stats(); err != nil || st.Pending != int64(accepted) || st.Quarantined != 0 {
+		t.Fatalf("Stats = %+v, %v; want %d pending, nothing quarantined", st, err, accepted)
+	}
 }

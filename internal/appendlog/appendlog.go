@@ -335,7 +335,7 @@ func (a *Appender) commit(buf []byte) (err, fatal error) {
 	old := a.size.Load()
 	n, werr := a.f.Write(buf)
 	if werr != nil {
-		err = fmt.Errorf("appendlog: write %s: %w", a.path, werr)
+		err = fmt.Errorf("appendlog: %w", werr) // werr names the file
 		if n > 0 {
 			if terr := a.f.Truncate(old); terr != nil {
 				return err, terr
