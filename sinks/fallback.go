@@ -108,9 +108,11 @@ func WithProbeTimeout(d time.Duration) FallbackOption {
 	}
 }
 
-// WithFallbackErrorHandler receives the errors of the background mover (a
-// primary still down, a local store that fails), for logging. The default
-// drops them; Status reports the primary's state either way.
+// WithFallbackErrorHandler receives, for logging, the push failures that
+// send the primary down and the errors of the background mover (a primary
+// still down, a local store that fails, an item the primary refuses). It is
+// called from any goroutine. The default drops them; Status reports the
+// primary's state either way.
 func WithFallbackErrorHandler(fn func(error)) FallbackOption {
 	return func(f *FallbackDLQ) { f.onError = fn }
 }
@@ -577,8 +579,9 @@ func advance(old string, items []DLQItem, n int, storeNext string) string {
 	return old
 }
 
-// Close stops the mover, releases what keys it can, and closes both
-// stores. It is idempotent.
+// Close stops the mover (waiting for a move in progress, which the
+// primary's push timeout bounds), releases what AddOnce keys it can, and
+// closes both stores. It is idempotent.
 func (f *FallbackDLQ) Close() error {
 	f.closeMu.Lock()
 	defer f.closeMu.Unlock()
