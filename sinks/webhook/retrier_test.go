@@ -71,4 +71,9 @@ func TestRetrierGoneIsTerminal(t *testing.T) {
 	if le := items[0].LastError; !strings.Contains(le, "endpoint gone") || strings.Contains(le, "s3cr3t") {
 		t.Fatalf("LastError %q", le)
 	}
+	// The id the Retrier minted is the webhook-id the receiver saw, so a
+	// replay of the item carries it again.
+	if got := srv.Next(t).Header.Get("Webhook-Id"); got == "" || got != items[0].DeliveryID {
+		t.Fatalf("webhook-id %q, DLQ item's delivery id %q", got, items[0].DeliveryID)
+	}
 }
