@@ -3,7 +3,9 @@ package redistest_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -74,4 +76,46 @@ func TestCluster(t *testing.T) {
 	if len(nodes) < 2 {
 		t.Errorf("six keys landed on %d master(s); want a spread", len(nodes))
 	}
+}
+
+// TestMissingBinary runs TestMissingBinaryChild in a child process, with and
+// without CI set: a missing program skips the test locally and fails it in
+// CI.
+func TestMissingBinary(t *testing.T) {
+	for _, tc := range []struct {
+		ci       string
+		wantFail bool
+		want     string
+	}{
+		{"", false, "--- SKIP"},
+		{"true", true, "CI is set"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMissingBinaryChild$", "-test.v", "-test.count=1")
+		cmd.Env = append(filterEnv(os.Environ(), "CI"), "REDISTEST_MISSING_CHILD=1")
+		if tc.ci != "" {
+			cmd.Env = append(cmd.Env, "CI="+tc.ci)
+		}
+		out, err := cmd.CombinedOutput()
+		if failed := err != nil; failed != tc.wantFail || !strings.Contains(string(out), tc.want) {
+			t.Errorf("CI=%q: failed=%v (want %v), output:\n%s", tc.ci, failed, tc.wantFail, out)
+		}
+	}
+}
+
+func TestMissingBinaryChild(t *testing.T) {
+	if os.Getenv("REDISTEST_MISSING_CHILD") == "" {
+		t.Skip("runs only as the child of TestMissingBinary")
+	}
+	redistest.Binary(t, "redis-server-that-does-not-exist")
+	t.Fatal("Binary returned for a missing program")
+}
+
+func filterEnv(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
