@@ -539,7 +539,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		`dletter_deliveries_total{outcome="dead_lettered",sink="hook"} 1`,
 		`dletter_deliveries_total{outcome="delivered",sink="hook"} 1`,
 		`dletter_delivery_attempts_total{result="failure",sink="hook"} 2`,
-		`dletter_delivery_attempt_duration_seconds_count{sink="hook"} 1`,
+		`dletter_delivery_attempt_duration_seconds_count{sink="hook"} 3`,
 		`dletter_dlq_dropped_total 0`,
 	} {
 		if !strings.Contains(r.body, want) {
@@ -549,4 +549,41 @@ func TestMetricsAndHealth(t *testing.T) {
 	if r := e.do("GET", "/healthz", ""); r.status != 200 || !strings.Contains(r.body, `"ok"`) {
 		t.Fatalf("healthz: %d %s", r.status, r.body)
 	}
+}
+
+// FuzzSendBody: whatever the body of POST /v1/sinks/{name}/messages, the
+// answer is a decision (200, 202, 400, 404), never a 500 or a panic, and
+// always JSON.
+func FuzzSendBody(f *testing.F) {
+	for _, s := range []string{
+		`{"subject":"s","body":"b"}`, `{"recipient":{"url":"x"},"async":false}`, `{"metadata":{"a":"b"}}`,
+		`{"delivery_id":""}`, `[]`, `{"body":"x"} trailing`, `{"subject":1}`, "\x00", `{"async":"yes"}`,
+	} {
+		f.Add(s)
+	}
+	hook := testenv.NewReceiver(f)
+	cfg := config.Default()
+	cfg.DataDir = f.TempDir()
+	cfg.DLQ.Backend = config.BackendMemory
+	cfg.Sinks = map[string]map[string]any{"hook": {"kind": "webhook", "url": hook.URL + "/h"}}
+	core, err := daemon.Open(cfg, daemon.Options{Async: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { core.Close() })
+	h := server.Handler(server.Options{Relay: core.Relay, Auth: auth.New("")})
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/v1/sinks/hook/messages", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200, 202, 400, 404:
+		default:
+			t.Fatalf("body %q: status %d %s", body, rec.Code, rec.Body)
+		}
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("body %q: answer is not JSON: %s", body, rec.Body)
+		}
+	})
 }
