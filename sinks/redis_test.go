@@ -585,13 +585,22 @@ func testRedisForeignEntry(t *testing.T, c redis.UniversalClient) {
 	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: k, Values: []any{"item", "{not json"}}).Err(); err != nil {
 		t.Fatal(err)
 	}
+	// An item's JSON under another field name, with the capitalised
+	// message fields of the original API, is read as an item.
+	if err := c.XAdd(ctx, &redis.XAddArgs{Stream: k, Values: []any{"v", "1", "payload", `{"sink":"email","message":{"Subject":"old"},"attempts":3,"last_error":"boom"}`}}).Err(); err != nil {
+		t.Fatal(err)
+	}
 	items, err := d.Items(ctx, "email", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(items) != 3 {
-		t.Fatalf("Items = %d, want 3 (foreign entries shown)", len(items))
+	if len(items) != 4 {
+		t.Fatalf("Items = %d, want 4 (foreign entries shown)", len(items))
 	}
+	if old := items[0]; old.Message.Subject != "old" || old.Attempts != 3 || old.LastError != "boom" {
+		t.Errorf("entry with the item under another field read as %+v", old)
+	}
+	items = items[1:]
 	if !strings.Contains(items[0].LastError, "no dletter item") || items[0].Message.Body != "{not json" {
 		t.Errorf("bad JSON entry shown as %+v", items[0])
 	}
@@ -601,7 +610,7 @@ func testRedisForeignEntry(t *testing.T, c redis.UniversalClient) {
 	if err := d.Discard(ctx, items[1].ID); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := d.Count(ctx, "email"); n != 2 {
+	if n, _ := d.Count(ctx, "email"); n != 3 {
 		t.Errorf("Count after discarding the foreign entry = %d", n)
 	}
 }
