@@ -27,7 +27,7 @@ func TestRetrierRetriesGreylisting(t *testing.T) {
 	clock := sinktest.NewClock(fixedNow)
 	s := newSink(t, email.Config{Addr: srv.Addr, TLS: email.TLSNone})
 	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 3, BaseBackoff: 2 * time.Second, MaxBackoff: time.Minute},
-		&sinktest.DLQ{}, sinks.WithClock(clock), sinks.WithRandom(func() float64 { return 0.5 }))
+		sinks.NewMemoryDLQ(), sinks.WithClock(clock), sinks.WithRandom(func() float64 { return 0.5 }))
 	ctx := sinks.WithDeliveryID(context.Background(), "grey-1")
 	if err := r.Send(ctx, email.Recipient{To: []string{"ops@example.com"}}, sinks.Message{Subject: "x"}); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestRetrierDeadLettersPermanentFailure(t *testing.T) {
 	}})
 	clock := sinktest.NewClock(fixedNow)
 	s := newSink(t, email.Config{Addr: srv.Addr, TLS: email.TLSNone})
-	dlq := &sinktest.DLQ{}
+	dlq := sinks.NewMemoryDLQ()
 	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 5}, dlq, sinks.WithClock(clock))
 	to := email.Recipient{To: []string{"gone@example.com"}, Cc: []string{"lead@example.com"}}
 	err := r.Send(context.Background(), to, sinks.Message{Subject: "x"})

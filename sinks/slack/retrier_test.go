@@ -29,7 +29,7 @@ func TestRetrierHonours429RetryAfter(t *testing.T) {
 	})
 	clock := sinktest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	s := newSink(t, slack.Config{WebhookURL: hook(srv), Now: clock.Now})
-	dlq := &sinktest.DLQ{}
+	dlq := sinks.NewMemoryDLQ()
 	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 3, BaseBackoff: time.Second, MaxBackoff: time.Minute},
 		dlq, sinks.WithClock(clock), sinks.WithRandom(func() float64 { return 0.5 }))
 
@@ -56,7 +56,7 @@ func TestRetrierDeadLettersWithoutURL(t *testing.T) {
 	})
 	clock := sinktest.NewClock(time.Unix(0, 0))
 	s := newSink(t, slack.Config{WebhookURL: hook(srv)})
-	dlq := &sinktest.DLQ{}
+	dlq := sinks.NewMemoryDLQ()
 	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 5}, dlq, sinks.WithClock(clock))
 	err := r.Send(context.Background(), nil, sinks.Message{Subject: "x"})
 	if !errors.Is(err, sinks.ErrDeadLettered) {

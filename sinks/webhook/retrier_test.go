@@ -29,7 +29,7 @@ func TestRetrierRetryAfterAndStableID(t *testing.T) {
 	})
 	s := newSink(t, webhook.Config{URL: srv.URL, Secret: vectorSecret, Now: clock.Now})
 	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 3, BaseBackoff: time.Second, MaxBackoff: time.Minute},
-		&sinktest.DLQ{}, sinks.WithClock(clock), sinks.WithRandom(func() float64 { return 0.5 }))
+		sinks.NewMemoryDLQ(), sinks.WithClock(clock), sinks.WithRandom(func() float64 { return 0.5 }))
 
 	if err := r.Send(context.Background(), nil, sinks.Message{Subject: "x"}); err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestRetrierGoneIsTerminal(t *testing.T) {
 	srv := httpsinktest.NewServer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusGone) })
 	clock := sinktest.NewClock(time.Unix(0, 0))
 	s := newSink(t, webhook.Config{URL: srv.URL + "/in?token=s3cr3t"})
-	dlq := &sinktest.DLQ{}
+	dlq := sinks.NewMemoryDLQ()
 	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 5}, dlq, sinks.WithClock(clock))
 	err := r.Send(context.Background(), nil, sinks.Message{Subject: "x"})
 	if !errors.Is(err, sinks.ErrDeadLettered) {

@@ -1,14 +1,11 @@
-// Package sinktest holds test doubles shared by the reference sinks' tests:
-// a clock that never sleeps and a DLQ that records what it is given.
+// Package sinktest holds the test clock shared by the reference sinks'
+// tests: a sinks.Clock that never sleeps.
 package sinktest
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
-
-	"github.com/dletter/dletter/sinks"
 )
 
 // Clock is a sinks.Clock whose Sleep returns at once, advancing Now and
@@ -48,41 +45,4 @@ func (c *Clock) Sleeps() []time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]time.Duration(nil), c.sleeps...)
-}
-
-// DLQ is a sinks.DLQ that records pushed items.
-type DLQ struct {
-	mu    sync.Mutex
-	items []sinks.DLQItem
-}
-
-// Push records item.
-func (d *DLQ) Push(_ context.Context, item sinks.DLQItem) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	item.ID = strconv.Itoa(len(d.items) + 1)
-	d.items = append(d.items, item)
-	return nil
-}
-
-// Items returns the pushed items, oldest first, whatever sink and limit.
-func (d *DLQ) Items(context.Context, string, int) ([]sinks.DLQItem, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]sinks.DLQItem(nil), d.items...), nil
-}
-
-// Count returns the number of pushed items.
-func (d *DLQ) Count(context.Context, string) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.items), nil
-}
-
-// Discard does nothing.
-func (d *DLQ) Discard(context.Context, string) error { return nil }
-
-// Replay is not supported.
-func (d *DLQ) Replay(context.Context, string) error {
-	return sinks.Errorf(sinks.CodeInternal, "sinktest.DLQ.Replay", "not supported")
 }
