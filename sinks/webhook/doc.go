@@ -14,6 +14,13 @@
 //	allow_recipient_hosts  hosts a per-call Recipient URL may aim at; empty
 //	                       (the default) refuses every per-call URL
 //
+// The request body is an [Envelope]:
+//
+//	{"id":"<delivery id>","subject":"order paid","body":{"order":1042},"metadata":{"shop":"eu"}}
+//
+// where body is the message's Body itself when it is valid JSON, and a JSON
+// string otherwise.
+//
 // Every request carries webhook-id (the message's delivery id from
 // sinks.DeliveryID, stable across retries and replays so that the receiver
 // can deduplicate) and webhook-timestamp; with a secret it also carries

@@ -6,9 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/dletter/dletter/sinks"
-	_ "github.com/dletter/dletter/sinks/webhook" // registers kind "webhook"
+	"github.com/dletter/dletter/sinks/webhook"
 )
 
 func Example() {
@@ -41,4 +42,19 @@ func Example() {
 	// signed: true
 	// {"id":"order-1042","subject":"order paid","body":{"order":1042,"total":"19.90"},"metadata":{"shop":"eu"}}
 	// error: <nil>
+}
+
+// A receiver checks a request by recomputing the signature over
+// "webhook-id.webhook-timestamp.body" with its copy of the secret (this is
+// the specification's own test vector).
+func ExampleSign() {
+	keys, err := webhook.ParseSecrets("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	sig := webhook.Sign(keys, "msg_p5jXN8AQM9LWM0D4loKWxJek", time.Unix(1614265330, 0), []byte(`{"test": 2432232314}`))
+	fmt.Println(sig)
+	// Output:
+	// v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
 }
