@@ -22,8 +22,9 @@
 // string otherwise.
 //
 // Every request carries webhook-id (the message's delivery id from
-// sinks.DeliveryID, stable across retries and replays so that the receiver
-// can deduplicate) and webhook-timestamp; with a secret it also carries
+// sinks.DeliveryID, or a digest of it when it holds characters a webhook-id
+// may not; stable across retries and replays so that the receiver can
+// deduplicate) and webhook-timestamp; with a secret it also carries
 // webhook-signature, "v1,<base64 HMAC-SHA256 of id.timestamp.body>" once per
 // secret.
 //
@@ -34,6 +35,6 @@
 // information and query, which often hold credentials, never appear in an
 // error.
 //
-// The original API posted to a URL without signature, followed redirects
-// and printed the URL in errors; this package does none of that.
+// Signing, the status mapping, refusing redirects, redaction and the host
+// allowlist are deliberate improvements on the original API's sink.
 package webhook
