@@ -282,7 +282,10 @@ func appendBytes(t *testing.T, path, s string) {
 // The crash test re-executes the test binary as a child that writes to a
 // FileDLQ and reports each acknowledged write on stdout; the parent kills it
 // with SIGKILL mid-stream and checks that every acknowledged write is there.
-const crashEnv = "DLETTER_FILEDLQ_CRASH_DIR"
+const (
+	crashEnv        = "DLETTER_FILEDLQ_CRASH_DIR"
+	crashCompactEnv = "DLETTER_FILEDLQ_CRASH_COMPACT"
+)
 
 func TestFileDLQCrashChild(t *testing.T) {
 	dir := os.Getenv(crashEnv)
@@ -295,6 +298,10 @@ func TestFileDLQCrashChild(t *testing.T) {
 		fmt.Println("open:", err)
 		os.Exit(2)
 	}
+	compacting := os.Getenv(crashCompactEnv) != ""
+	if compacting {
+		sinks.SetCompactionThreshold(f, 16<<10) // compact every few dozen writes
+	}
 	out := bufio.NewWriter(os.Stdout)
 	for i := 0; ; i++ {
 		id, err := f.Add(ctx, fileItem("crash", i))
@@ -304,7 +311,9 @@ func TestFileDLQCrashChild(t *testing.T) {
 			os.Exit(3)
 		}
 		fmt.Fprintln(out, "add", id)
-		if i%3 == 2 { // discard one item in three, and acknowledge it
+		// Discard one item in three (two in three when compacting, so that
+		// dead records outweigh live ones), and acknowledge it.
+		if i%3 == 2 || (compacting && i%3 == 1) {
 			victim := strconv.Itoa(i) // the ID of an earlier item
 			fmt.Fprintln(out, "deleting", victim)
 			_ = out.Flush()
@@ -321,6 +330,14 @@ func TestFileDLQSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test")
 	}
+	t.Run("appending", func(t *testing.T) { crashRounds(t, false) })
+	t.Run("compacting", func(t *testing.T) { crashRounds(t, true) })
+}
+
+// crashRounds kills a writing child three times and checks the DLQ after
+// each; with compact, the child compacts its log every few dozen writes, so
+// the kills land before, during and after compactions.
+func crashRounds(t *testing.T, compact bool) {
 	dir := t.TempDir()
 	// deleting holds discards begun but maybe not acknowledged: either
 	// outcome is right for those.
@@ -328,6 +345,9 @@ func TestFileDLQSurvivesSIGKILL(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestFileDLQCrashChild$")
 		cmd.Env = append(os.Environ(), crashEnv+"="+dir)
+		if compact {
+			cmd.Env = append(cmd.Env, crashCompactEnv+"=1")
+		}
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -387,6 +407,17 @@ func TestFileDLQSurvivesSIGKILL(t *testing.T) {
 	}
 	if len(added) < 400 {
 		t.Fatalf("only %d acknowledged adds", len(added))
+	}
+	if compact { // a compacted log starts with its meta record
+		head := make([]byte, 12)
+		fh, err := os.Open(filepath.Join(dir, "dlq.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		if _, err := fh.Read(head); err != nil || string(head) != `{"op":"meta"` {
+			t.Fatalf("the child never compacted: log starts with %q", head)
+		}
 	}
 }
 

@@ -1,0 +1,9 @@
+package sinks
+
+// SetCompactionThreshold lets tests compact a FileDLQ after a few
+// kilobytes of dead records instead of megabytes.
+func SetCompactionThreshold(f *FileDLQ, bytes int64) {
+	f.mu.Lock()
+	f.minGarbage = bytes
+	f.mu.Unlock()
+}
