@@ -518,9 +518,12 @@ func (f *FallbackDLQ) list(ctx context.Context, op string, flt Filter, cursor st
 	if err := f.checkOpen(op); err != nil {
 		return nil, "", err
 	}
+	if limit <= 0 || limit == math.MaxInt {
+		limit = math.MaxInt
+	}
 	storeLimit := limit + 1 // one more tells whether a next page exists
-	if limit <= 0 {
-		limit, storeLimit = math.MaxInt, 0
+	if limit == math.MaxInt {
+		storeLimit = 0 // every item
 	}
 	var cur fallbackCursor
 	if cursor != "" {

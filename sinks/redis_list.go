@@ -218,11 +218,12 @@ func (d *RedisDLQ) list(ctx context.Context, op string, f Filter, cursor string,
 	// One more than limit tells whether a next page exists. Without a
 	// filter beyond Sink, the first batch of each stream holds the page;
 	// with one, read in larger batches.
-	batch := 1000
-	if limit > 0 {
-		batch = min(limit+1, batch)
+	const maxBatch = 1000
+	batch := maxBatch
+	if limit > 0 && limit < maxBatch {
+		batch = limit + 1
 		if !f.Since.IsZero() || !f.Until.IsZero() || f.Contains != "" {
-			batch = min(max(limit+1, 256), 1000)
+			batch = max(batch, 256)
 		}
 	}
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -380,8 +381,10 @@ func testRedisListPaging(t *testing.T, c redis.UniversalClient) {
 	if err != nil || !reflect.DeepEqual(ids(items), []string{"x:4-0", "x:3-0"}) {
 		t.Errorf("sink x after y:4-0 = %v, %v", ids(items), err)
 	}
-	if items, next, err := d.List(ctx, Filter{}, "", 0); err != nil || len(items) != 12 || next != "" {
-		t.Errorf("limit 0 = %d items, next %q, %v; want all 12", len(items), next, err)
+	for _, limit := range []int{0, -1, math.MaxInt} {
+		if items, next, err := d.List(ctx, Filter{}, "", limit); err != nil || len(items) != 12 || next != "" {
+			t.Errorf("limit %d = %d items, next %q, %v; want all 12", limit, len(items), next, err)
+		}
 	}
 }
 
