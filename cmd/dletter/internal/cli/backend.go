@@ -135,8 +135,13 @@ func loadConfig(path string) (*config.Config, error) {
 
 // applyTarget points cfg's DLQ at target: file:DIR or redis://HOST:PORT/DB?prefix=P&max_len=N.
 func applyTarget(cfg *config.Config, target string) error {
+	shown := target
+	if u, err := url.Parse(target); err == nil && u.User != nil {
+		u.User = url.User("REDACTED")
+		shown = u.String()
+	}
 	bad := func(reason string) error {
-		return usageErrorf("--dlq %q: %s (want file:DIR, redis://HOST:PORT/DB?prefix=P or http://HOST:PORT)", target, reason)
+		return usageErrorf("--dlq %q: %s (want file:DIR, redis://HOST:PORT/DB?prefix=P or http://HOST:PORT)", shown, reason)
 	}
 	switch {
 	case strings.HasPrefix(target, "file:"):
@@ -151,6 +156,13 @@ func applyTarget(cfg *config.Config, target string) error {
 			return bad("no host:port")
 		}
 		d := config.DLQ{Backend: config.BackendRedis, Addrs: strings.Split(u.Host, ","), Prefix: u.Query().Get("prefix")}
+		if u.User != nil {
+			// The password is never written on a command line: name a variable.
+			return bad("put the password in $DLETTER_REDIS_PASSWORD, not in the URL")
+		}
+		if os.Getenv("DLETTER_REDIS_PASSWORD") != "" {
+			d.PasswordEnv = "DLETTER_REDIS_PASSWORD"
+		}
 		if db := strings.Trim(u.Path, "/"); db != "" {
 			if d.DB, err = strconv.Atoi(db); err != nil {
 				return bad("the database must be a number")

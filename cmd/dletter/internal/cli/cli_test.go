@@ -214,3 +214,25 @@ func TestLogCommands(t *testing.T) {
 		t.Fatalf("stats after replay:\n%s", out)
 	}
 }
+
+// TestRedisPassword: the password comes from $DLETTER_REDIS_PASSWORD, never
+// from the command line.
+func TestRedisPassword(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	rd := redistest.Start(t)
+	if err := rd.Client().ConfigSet(context.Background(), "requirepass", "s3cret-pw").Err(); err != nil {
+		t.Fatal(err)
+	}
+	target := "redis://" + rd.Addr + "/0?prefix=pw"
+	t.Setenv("DLETTER_REDIS_PASSWORD", "")
+	if _, errOut, code := run(t, "", "dlq", "count", "--dlq", target); code != ExitError || strings.Contains(errOut, "s3cret-pw") {
+		t.Fatalf("without password: %d %s", code, errOut)
+	}
+	if _, errOut, code := run(t, "", "dlq", "count", "--dlq", "redis://u:s3cret-pw@"+rd.Addr+"/0"); code != ExitUsage || strings.Contains(errOut, "s3cret-pw") {
+		t.Fatalf("password in the URL: %d %s", code, errOut)
+	}
+	t.Setenv("DLETTER_REDIS_PASSWORD", "s3cret-pw")
+	if out, errOut, code := run(t, "", "dlq", "count", "--dlq", target, "-o", "json"); code != 0 || !strings.Contains(out, `"total": 0`) {
+		t.Fatalf("with password: %d %s %s", code, out, errOut)
+	}
+}

@@ -27,7 +27,7 @@ type dlqFlags struct {
 
 func (f *dlqFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.target, "dlq", "",
-		"the DLQ: file:DIR (a data directory), redis://HOST:PORT/DB?prefix=P, or http://HOST:PORT (a running daemon); "+
+		"the DLQ: file:DIR (a data directory), redis://HOST:PORT/DB?prefix=P (password in $DLETTER_REDIS_PASSWORD), or http://HOST:PORT (a running daemon); "+
 			"default $DLETTER_DLQ, else the --config file's dlq, else file:./dletter-data")
 	cmd.PersistentFlags().StringVar(&f.config, "config", "", "the daemon's configuration file (its sinks are needed to replay locally)")
 	cmd.PersistentFlags().StringVar(&f.tokenFile, "token-file", "", "file holding the daemon's token (default $DLETTER_TOKEN)")

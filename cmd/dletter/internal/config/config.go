@@ -66,6 +66,10 @@ type DLQ struct {
 	MaxLen int64 `yaml:"max_len"`
 	// DB is the Redis database number of a single node (not a Cluster).
 	DB int `yaml:"db"`
+	// PasswordEnv and PasswordFile give the Redis password (AUTH), from an
+	// environment variable or a file; never inline.
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
 }
 
 // Auth is the auth block.
@@ -80,7 +84,7 @@ type Auth struct {
 
 var (
 	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "dlq", "auth"}
-	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len", "db"}
+	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len", "db", "password_env", "password_file"}
 	authKeys = []string{"token_env", "token_file", "read_only"}
 )
 
@@ -316,6 +320,20 @@ func (c *Config) Token() (string, error) {
 		return "", &Error{File: c.File, Key: "auth", Reason: err.Error(), Err: err}
 	}
 	return strings.TrimSpace(tok), nil
+}
+
+// RedisPassword resolves dlq.password_env or dlq.password_file ("" when
+// neither is set). The error names the variable or file, never the password.
+func (c *Config) RedisPassword() (string, error) {
+	pw, err := sinks.ResolveSecret("", "", "password", "", c.DLQ.PasswordEnv, c.DLQ.PasswordFile)
+	if err != nil {
+		var ce *sinks.ConfigError
+		if errors.As(err, &ce) {
+			return "", &Error{File: c.File, Key: "dlq." + ce.Key, Value: ce.Value, Reason: ce.Reason, Err: err}
+		}
+		return "", &Error{File: c.File, Key: "dlq", Reason: err.Error(), Err: err}
+	}
+	return pw, nil
 }
 
 // LoopbackOnly reports whether Listen binds only loopback addresses, where

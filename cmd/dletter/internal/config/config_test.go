@@ -99,6 +99,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"sinks:\n  a: webhook\n", []string{`key "sinks.a"`}},
 		{"sinks: [a, b]\n", []string{`key "sinks"`, "mapping"}},
 		{"auth: {token_env: A, token_file: B}\n", []string{`key "auth"`, "only one"}},
+		{"dlq: {password: hunter2}\n", []string{`key "dlq.password"`, "unknown key", "password_env"}},
 		{"- a\n- b\n", []string{"mapping"}},
 		{"listen: [\n", []string{"not valid YAML"}},
 	}

@@ -38,7 +38,12 @@ func OpenStore(cfg *config.Config, fallback bool, log *slog.Logger) (sinks.Store
 	case config.BackendMemory:
 		return sinks.NewMemoryDLQ(opts...), nil
 	case config.BackendRedis:
-		primary, err := OpenRedis(cfg.DLQ.Addrs, cfg.DLQ.DB, cfg.DLQ.Prefix, cfg.DLQ.MaxLen, !fallback)
+		password, err := cfg.RedisPassword()
+		if err != nil {
+			return nil, err
+		}
+		primary, err := OpenRedis(RedisOptions{Addrs: cfg.DLQ.Addrs, DB: cfg.DLQ.DB, Password: password,
+			Prefix: cfg.DLQ.Prefix, MaxLen: cfg.DLQ.MaxLen, Ping: !fallback})
 		if err != nil || !fallback {
 			return primary, err
 		}
@@ -65,13 +70,24 @@ func OpenStore(cfg *config.Config, fallback bool, log *slog.Logger) (sinks.Store
 	}
 }
 
-// OpenRedis connects to Redis (several addresses mean a Cluster) and
-// returns a RedisDLQ whose Close also closes the client. With ping, a Redis
-// that does not answer is an error.
-func OpenRedis(addrs []string, db int, prefix string, maxLen int64, ping bool) (sinks.OnceStore, error) {
-	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs, DB: db,
+// RedisOptions say where a Redis DLQ is.
+type RedisOptions struct {
+	Addrs    []string // several addresses mean a Cluster
+	DB       int
+	Password string
+	Prefix   string
+	MaxLen   int64
+	// Ping makes a Redis that does not answer at once an error.
+	Ping bool
+}
+
+// OpenRedis connects to Redis and returns a RedisDLQ whose Close also
+// closes the client.
+func OpenRedis(o RedisOptions) (sinks.OnceStore, error) {
+	addrs, prefix, maxLen := o.Addrs, o.Prefix, o.MaxLen
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs, DB: o.DB, Password: o.Password,
 		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second})
-	if ping {
+	if o.Ping {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := client.Ping(ctx).Err(); err != nil {
