@@ -76,6 +76,11 @@ func (d *RedisDLQ) fetch(ctx context.Context, op string, readers []*redisReader,
 		return nil
 	})
 	if err = ignoreNil(err); err != nil {
+		for i, r := range readers { // name the stream that failed
+			if cerr := ignoreNil(ranges[i].Err()); cerr != nil {
+				return redisFailed(op, "reading "+r.keys.stream, cerr)
+			}
+		}
 		return redisFailed(op, "reading streams", err)
 	}
 	var lookups []func(redis.Pipeliner)

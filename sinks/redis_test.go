@@ -83,6 +83,7 @@ func runRedisSuite(t *testing.T, c redis.UniversalClient) {
 		{"AddBatch", testRedisAddBatch},
 		{"AddOnce", testRedisAddOnce},
 		{"Replay", testRedisReplay},
+		{"WrongTypeKey", testRedisWrongType},
 		{"Closed", testRedisClosed},
 	}
 	for _, tc := range tests {
@@ -690,6 +691,31 @@ func testRedisAddOnce(t *testing.T, c redis.UniversalClient) {
 	ttl, err := c.TTL(ctx, d.onceKey("email", "k1")).Result()
 	if err != nil || ttl <= 0 || ttl > onceTTL {
 		t.Errorf("once key TTL = %v, %v", ttl, err)
+	}
+}
+
+func testRedisWrongType(t *testing.T, c redis.UniversalClient) {
+	ctx := context.Background()
+	d := newRedisDLQ(t, c)
+	if _, err := d.Add(ctx, DLQItem{Sink: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else's key where a sink's stream should be.
+	if err := c.SAdd(ctx, d.sinksKey(), "clash").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, d.keys("clash").stream, "not a stream", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.Items(ctx, "", 10)
+	if err == nil || !strings.Contains(err.Error(), d.keys("clash").stream) || !strings.Contains(err.Error(), "WRONGTYPE") {
+		t.Errorf("Items over a clashing key: %v; want WRONGTYPE naming the key", err)
+	}
+	if _, err := d.Items(ctx, "ok", 10); err != nil {
+		t.Errorf("Items of the sound sink: %v", err)
+	}
+	if _, err := d.Add(ctx, DLQItem{Sink: "clash"}); err == nil || errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("Add onto a clashing key: %v; want a server error", err)
 	}
 }
 
