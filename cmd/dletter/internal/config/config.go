@@ -311,29 +311,28 @@ func (c *Config) Validate() error {
 // It returns "" when neither is set. The error names the variable or the
 // file, never the token.
 func (c *Config) Token() (string, error) {
-	tok, err := sinks.ResolveSecret("", "", "token", "", c.Auth.TokenEnv, c.Auth.TokenFile)
-	if err != nil {
-		var ce *sinks.ConfigError
-		if errors.As(err, &ce) {
-			return "", &Error{File: c.File, Key: "auth." + ce.Key, Value: ce.Value, Reason: ce.Reason, Err: err}
-		}
-		return "", &Error{File: c.File, Key: "auth", Reason: err.Error(), Err: err}
-	}
-	return strings.TrimSpace(tok), nil
+	tok, err := c.secret("auth", "token", c.Auth.TokenEnv, c.Auth.TokenFile)
+	return strings.TrimSpace(tok), err
 }
 
 // RedisPassword resolves dlq.password_env or dlq.password_file ("" when
 // neither is set). The error names the variable or file, never the password.
 func (c *Config) RedisPassword() (string, error) {
-	pw, err := sinks.ResolveSecret("", "", "password", "", c.DLQ.PasswordEnv, c.DLQ.PasswordFile)
+	return c.secret("dlq", "password", c.DLQ.PasswordEnv, c.DLQ.PasswordFile)
+}
+
+// secret reads the secret section.key from the environment variable env or
+// the file, with sinks.ResolveSecret, and reports failures as *Error.
+func (c *Config) secret(section, key, env, file string) (string, error) {
+	v, err := sinks.ResolveSecret("", "", key, "", env, file)
 	if err != nil {
 		var ce *sinks.ConfigError
 		if errors.As(err, &ce) {
-			return "", &Error{File: c.File, Key: "dlq." + ce.Key, Value: ce.Value, Reason: ce.Reason, Err: err}
+			return "", &Error{File: c.File, Key: section + "." + ce.Key, Value: ce.Value, Reason: ce.Reason, Err: err}
 		}
-		return "", &Error{File: c.File, Key: "dlq", Reason: err.Error(), Err: err}
+		return "", &Error{File: c.File, Key: section, Reason: err.Error(), Err: err}
 	}
-	return pw, nil
+	return v, nil
 }
 
 // LoopbackOnly reports whether Listen binds only loopback addresses, where

@@ -61,7 +61,13 @@ func Handler(o Options) http.Handler {
 	})
 	var h http.Handler = mux
 	h = requireAuth(authn, h)
-	h = http.NewCrossOriginProtection().Handler(h)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(api.Error{Error: "cross-origin request refused: use this console's own pages, or a client that is not a browser"})
+	}))
+	h = cop.Handler(h)
 	h = securityHeaders(h)
 	return h
 }
