@@ -497,6 +497,13 @@ func TestConsoleCSRFAndEscaping(t *testing.T) {
 	if r.status != http.StatusForbidden {
 		t.Fatalf("cross-site: %d", r.status)
 	}
+	// The JSON API refuses browsers' cross-site requests too.
+	if r := e.do("DELETE", "/v1/dlq/items/"+id, "", "Sec-Fetch-Site", "cross-site"); r.status != http.StatusForbidden || !strings.Contains(r.body, "cross-origin") {
+		t.Fatalf("cross-site API call: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/v1/dlq/discard", `{"all":true}`, "Origin", "http://evil.example"); r.status != http.StatusForbidden {
+		t.Fatalf("foreign origin: %d %s", r.status, r.body)
+	}
 	if _, err := e.core.Store.Get(context.Background(), id); err != nil {
 		t.Fatalf("item gone after refused requests: %v", err)
 	}
