@@ -7,3 +7,10 @@ func SetCompactionThreshold(f *FileDLQ, bytes int64) {
 	f.minGarbage = bytes
 	f.mu.Unlock()
 }
+
+// SetAfterSnapshot runs fn between the two phases of f's compactions.
+func SetAfterSnapshot(f *FileDLQ, fn func()) {
+	f.mu.Lock()
+	f.afterSnapshot = fn
+	f.mu.Unlock()
+}

@@ -1,7 +1,6 @@
 package sinks
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,6 +65,10 @@ type FileDLQ struct {
 	closed      bool
 	lock        *filelock.Lock
 	minGarbage  int64
+	compacting  bool  // a compaction is under way
+	failedAt    int64 // log size when a compaction last failed; 0 when none did
+
+	afterSnapshot func() // test hook: runs between the phases of a compaction
 
 	lookupMu sync.Mutex
 	lookup   RegistryLookup
@@ -205,7 +208,7 @@ func (f *FileDLQ) load() error {
 		// Rewrite the log without the damaged records, so that they are
 		// set aside once, not at every open. If that fails (a full disk),
 		// the log stays as it is and the next open tries again.
-		if err := f.compactLocked(); err != nil && f.broken != nil {
+		if err := f.compact(); err != nil && f.broken != nil {
 			return err
 		}
 	}
@@ -437,12 +440,12 @@ func (f *FileDLQ) Update(ctx context.Context, item DLQItem) error {
 		return err
 	}
 	err = f.updateLocked(op, item, data, at)
-	ticket := f.ticketLocked()
+	ticket, compact := f.ticketLocked(), f.needsCompactionLocked()
 	f.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return f.syncIfAsked(op, ticket)
+	return f.afterWrite(op, ticket, compact)
 }
 
 func (f *FileDLQ) updateLocked(op string, item DLQItem, data []byte, at int64) error {
@@ -463,7 +466,7 @@ func (f *FileDLQ) updateLocked(op string, item DLQItem, data []byte, at int64) e
 	f.live += int64(len(buf)) - int64(n.val.lineLen)
 	n.val = fileLoc{off: off, lineLen: uint32(len(buf)), itemOff: uint32(itemStart), at: at}
 	f.shrinkBuf()
-	return f.maybeCompactLocked()
+	return nil
 }
 
 // Discard removes id durably (a tombstone record), in O(1). A missing id is
@@ -474,12 +477,12 @@ func (f *FileDLQ) Discard(ctx context.Context, id string) error {
 		return err
 	}
 	err := f.discardLocked(op, id)
-	ticket := f.ticketLocked()
+	ticket, compact := f.ticketLocked(), f.needsCompactionLocked()
 	f.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return f.syncIfAsked(op, ticket)
+	return f.afterWrite(op, ticket, compact)
 }
 
 func (f *FileDLQ) discardLocked(op, id string) error {
@@ -497,7 +500,7 @@ func (f *FileDLQ) discardLocked(op, id string) error {
 	}
 	f.idx.remove(seq)
 	f.live -= int64(n.val.lineLen)
-	return f.maybeCompactLocked()
+	return nil
 }
 
 // Get returns the item with id.
@@ -645,81 +648,6 @@ func (f *FileDLQ) Replay(ctx context.Context, id string) error {
 	lookup := f.lookup
 	f.lookupMu.Unlock()
 	return ReplayItem(ctx, f, lookup, id)
-}
-
-// Compact rewrites the log with only the live items. It runs by itself
-// when dead records outweigh live ones; call it to reclaim space at once.
-func (f *FileDLQ) Compact(ctx context.Context) error {
-	if err := f.begin(ctx, "FileDLQ.Compact"); err != nil {
-		return err
-	}
-	defer f.mu.Unlock()
-	if err := f.compactLocked(); err != nil {
-		return Errorf(CodeInternal, "FileDLQ.Compact", "%w", err)
-	}
-	return nil
-}
-
-func (f *FileDLQ) maybeCompactLocked() error {
-	garbage := f.app.Size() - f.live
-	if garbage < f.minGarbage || garbage < garbageRatio*f.live {
-		return nil
-	}
-	if err := f.compactLocked(); err != nil {
-		// The write that triggered it is done and durable; the log is as it
-		// was. Report it, so that the operator learns the disk is full.
-		return Errorf(CodeInternal, "FileDLQ.compact", "%w", err)
-	}
-	return nil
-}
-
-// compactLocked writes the live items to a new log, oldest first, and
-// swaps it in: under a temporary name, synced, renamed, directory synced.
-// A crash at any point leaves either the old log or the new one.
-func (f *FileDLQ) compactLocked() error {
-	locs := make([]fileLoc, 0, f.idx.count(""))
-	var live int64
-	err := fsutil.WriteFileAtomic(f.path, 0o644, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 1<<20)
-		meta := appendMetaRecord(nil, f.seq, f.dropped)
-		if _, err := bw.Write(meta); err != nil {
-			return err
-		}
-		off := int64(len(meta))
-		var line, data []byte
-		for n := f.idx.oldest(); n != nil; n = n.newer[0] {
-			data = append(data[:0], make([]byte, n.val.itemLen())...)
-			if _, err := f.rf.ReadAt(data, n.val.off+int64(n.val.itemOff)); err != nil {
-				return err
-			}
-			var itemStart int
-			line, itemStart = appendItemRecord(line[:0], opAdd, n.seq, n.val.at, n.sink, data)
-			if _, err := bw.Write(line); err != nil {
-				return err
-			}
-			locs = append(locs, fileLoc{off: off, lineLen: uint32(len(line)), itemOff: uint32(itemStart), at: n.val.at})
-			off += int64(len(line))
-			live += int64(len(line))
-		}
-		return bw.Flush()
-	})
-	if err != nil {
-		return err
-	}
-	// The new log is in place: reopen it.
-	f.closeFiles()
-	f.app, f.rf = nil, nil
-	if err := f.openFiles(); err != nil {
-		f.broken = err
-		return err
-	}
-	i := 0
-	for n := f.idx.oldest(); n != nil; n = n.newer[0] {
-		n.val = locs[i]
-		i++
-	}
-	f.live = live
-	return nil
 }
 
 // Close releases the log and the directory lock. It is idempotent; later

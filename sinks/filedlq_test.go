@@ -485,3 +485,63 @@ func TestFileDLQRejectsBadOptions(t *testing.T) {
 		t.Error("opened a DLQ in a regular file")
 	}
 }
+
+// TestFileDLQWritesDuringCompaction writes, updates and discards between
+// the two phases of a compaction, so that those records come from the
+// tail the compaction copies after its snapshot.
+func TestFileDLQWritesDuringCompaction(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f := openFile(t, dir, sinks.WithMaxItems(3), sinks.WithOverflow(sinks.OverflowDropOldest))
+	var ids []string
+	for i := 0; i < 3; i++ {
+		id, _ := f.Add(ctx, fileItem("a", i))
+		ids = append(ids, id)
+	}
+	var added string
+	sinks.SetAfterSnapshot(f, func() {
+		it, _ := f.Get(ctx, ids[2])
+		it.LastError = "updated during compaction"
+		if err := f.Update(ctx, it); err != nil {
+			t.Error(err)
+		}
+		if err := f.Discard(ctx, ids[1]); err != nil {
+			t.Error(err)
+		}
+		added, _ = f.Add(ctx, fileItem("b", 7))
+		// Full again: drops the oldest, a record of the tail too.
+		if _, err := f.Add(ctx, fileItem("b", 8)); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := f.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sinks.SetAfterSnapshot(f, nil)
+	check := func(what string, st *sinks.FileDLQ) {
+		t.Helper()
+		items, err := st.Items(ctx, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, it := range items {
+			got = append(got, it.ID+":"+it.Message.Subject+":"+it.LastError)
+		}
+		want := fmt.Sprintf("[%d:item 8:boom 8 %s:item 7:boom 7 %s:item 2:updated during compaction]", 5, added, ids[2])
+		if fmt.Sprint(got) != want {
+			t.Fatalf("%s: %v, want %s", what, got, want)
+		}
+		if s, _ := st.Stats(ctx); s.Dropped != 1 || s.Items != 3 {
+			t.Fatalf("%s: stats %+v", what, s)
+		}
+	}
+	check("after compaction", f)
+	// The log starts with the compaction's meta record.
+	head, _ := os.ReadFile(filepath.Join(dir, "dlq.log"))
+	if !strings.HasPrefix(string(head), `{"op":"meta"`) {
+		t.Fatalf("log not compacted: %.40q", head)
+	}
+	_ = f.Close()
+	check("after reopen", openFile(t, dir, sinks.WithMaxItems(3), sinks.WithOverflow(sinks.OverflowDropOldest)))
+}
