@@ -111,8 +111,8 @@ func ReplayItem(ctx context.Context, st Store, lookup RegistryLookup, id string)
 type ReplayError struct {
 	ID        string // the DLQ item
 	Sink      string // the item's sink
-	Err       error // the sink's error
-	UpdateErr error // the store's error when updating the item, if any
+	Err       error  // the sink's error
+	UpdateErr error  // the store's error when updating the item, if any
 }
 
 // Error says which item failed and why.
