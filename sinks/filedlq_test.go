@@ -545,3 +545,82 @@ func TestFileDLQWritesDuringCompaction(t *testing.T) {
 	_ = f.Close()
 	check("after reopen", openFile(t, dir, sinks.WithMaxItems(3), sinks.WithOverflow(sinks.OverflowDropOldest)))
 }
+
+// TestFileDLQDamageTable cuts and damages a log in the ways a crash or a
+// bad disk does; every open must succeed, keep every record before the
+// damage, set the damage aside, and take new writes.
+func TestFileDLQDamageTable(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	f, _ := sinks.OpenFileDLQ(src)
+	for i := 0; i < 20; i++ {
+		_ = f.Push(ctx, fileItem("a", i))
+	}
+	_ = f.Close()
+	orig, err := os.ReadFile(filepath.Join(src, "dlq.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lineEnds := []int{}
+	for i, c := range orig {
+		if c == '\n' {
+			lineEnds = append(lineEnds, i+1)
+		}
+	}
+	cases := []struct {
+		name   string
+		damage func([]byte) []byte
+		keep   int // items that must survive, the oldest ones
+	}{
+		{"empty file", func(b []byte) []byte { return nil }, 0},
+		{"cut after a record", func(b []byte) []byte { return b[:lineEnds[9]] }, 10},
+		{"cut mid record", func(b []byte) []byte { return b[:lineEnds[9]+17] }, 10},
+		{"cut before the last newline", func(b []byte) []byte { return b[:len(b)-1] }, 19},
+		{"zeroed block at the end", func(b []byte) []byte {
+			out := append([]byte(nil), b...)
+			for i := lineEnds[17]; i < len(out); i++ {
+				out[i] = 0
+			}
+			return out
+		}, 17},
+		{"garbage line in the middle", func(b []byte) []byte {
+			out := append([]byte(nil), b[:lineEnds[4]]...)
+			out = append(out, "not a record at all\n"...)
+			return append(out, b[lineEnds[4]:]...)
+		}, 20},
+		{"giant line", func(b []byte) []byte {
+			out := append([]byte(nil), b...)
+			return append(append(out, strings.Repeat("x", 3<<20)...), '\n')
+		}, 20},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "dlq.log"), c.damage(orig), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			g := openFile(t, dir)
+			items, err := g.Items(ctx, "", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) < c.keep {
+				t.Fatalf("%d items survived, want at least %d", len(items), c.keep)
+			}
+			for i := 0; i < c.keep; i++ { // oldest first
+				if got := items[len(items)-1-i].Message.Subject; got != "item "+strconv.Itoa(i) {
+					t.Fatalf("item %d is %q", i, got)
+				}
+			}
+			if err := g.Push(ctx, fileItem("a", 99)); err != nil {
+				t.Fatal(err)
+			}
+			n, _ := g.Count(ctx, "")
+			_ = g.Close()
+			h := openFile(t, dir)
+			if m, _ := h.Count(ctx, ""); m != n {
+				t.Fatalf("%d items after a second open, %d before", m, n)
+			}
+		})
+	}
+}
