@@ -25,6 +25,7 @@ const (
 	fileDLQBad   = "dlq.log.bad"  // damaged records set aside at open
 	minGarbage   = 32 << 20       // a log compacts when its dead bytes exceed this...
 	garbageRatio = 1              // ...and this many times its live bytes
+	maxItemBytes = 1 << 30        // the largest item a record holds (offsets are 32-bit)
 )
 
 // ErrLocked matches the error of OpenFileDLQ when another FileDLQ (in this
@@ -357,6 +358,9 @@ func encodeItem(op string, item DLQItem) ([]byte, int64, error) {
 	data, err := json.Marshal(item)
 	if err != nil {
 		return nil, 0, Errorf(CodeInvalidArgument, op, "item cannot be encoded: %w", err)
+	}
+	if len(data) > maxItemBytes {
+		return nil, 0, Errorf(CodeInvalidArgument, op, "item of sink %q is %d bytes, more than the %d a FileDLQ stores", item.Sink, len(data), maxItemBytes)
 	}
 	var at int64
 	if y := item.At.Year(); y > 1678 && y < 2262 {
