@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dletter/dletter/internal/fsutil"
 )
@@ -266,4 +267,89 @@ func BenchmarkDecodeLine(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// interleaved runs ours and the limit in alternating chunks of chunk
+// operations, so both see the same machine load, and reports each one's
+// ns/op and their ratio. b.N counts operations of each.
+func interleaved(b *testing.B, chunk int, ours, limit func(n int)) {
+	b.Helper()
+	var tOurs, tLimit time.Duration
+	done := 0
+	for done < b.N {
+		n := min(chunk, b.N-done)
+		start := time.Now()
+		ours(n)
+		mid := time.Now()
+		limit(n)
+		tLimit += time.Since(mid)
+		tOurs += mid.Sub(start)
+		done += n
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(tOurs.Nanoseconds())/float64(b.N), "dletter-ns/op")
+	b.ReportMetric(float64(tLimit.Nanoseconds())/float64(b.N), "limit-ns/op")
+	b.ReportMetric(float64(tOurs)/float64(tLimit), "ratio")
+}
+
+// BenchmarkLogInterleaved repeats BenchmarkLog and BenchmarkLogParallel8
+// with ours and the limit alternating every few thousand records, which
+// keeps the ratio meaningful on a shared, noisy machine.
+func BenchmarkLogInterleaved(b *testing.B) {
+	b.Run("1-goroutine-vs-write2", func(b *testing.B) {
+		l := benchLogger(b)
+		o := &benchOrder{ID: "ord-42"}
+		line := benchLine(b)
+		f := benchFile(b)
+		interleaved(b, 2000, func(n int) {
+			for range n {
+				if err := Log(l, o, errBench, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}, func(n int) {
+			for range n {
+				if _, err := f.Write(line); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("8-goroutines-vs-mutex-write2", func(b *testing.B) {
+		l := benchLogger(b)
+		line := benchLine(b)
+		f := benchFile(b)
+		var mu sync.Mutex
+		interleaved(b, 8000, func(n int) {
+			spread(8, n, func() error { return Log(l, &benchOrder{ID: "ord-42"}, errBench, 1) })
+		}, func(n int) {
+			spread(8, n, func() error {
+				mu.Lock()
+				defer mu.Unlock()
+				_, err := f.Write(line)
+				return err
+			})
+		})
+	})
+}
+
+// spread runs n calls of fn over g goroutines and waits.
+func spread(g, n int, fn func() error) {
+	var wg sync.WaitGroup
+	for i := range g {
+		k := n / g
+		if i < n%g {
+			k++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range k {
+				if fn() != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
