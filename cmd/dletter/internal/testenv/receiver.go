@@ -13,10 +13,12 @@ import (
 )
 
 // Receiver is a webhook endpoint on loopback. While Fail is set it answers
-// 503; otherwise 204, recording each delivery by its webhook-id.
+// FailStatus (503 when 0); otherwise 204, recording each delivery by its
+// webhook-id.
 type Receiver struct {
 	*httptest.Server
-	Fail atomic.Bool
+	Fail       atomic.Bool
+	FailStatus atomic.Int32
 	// Delay slows each answer down, so that a test can act mid-way.
 	Delay atomic.Int64 // nanoseconds
 
@@ -42,7 +44,11 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		time.Sleep(d)
 	}
 	if r.Fail.Load() {
-		http.Error(w, "receiver is down for the test", http.StatusServiceUnavailable)
+		status := int(r.FailStatus.Load())
+		if status == 0 {
+			status = http.StatusServiceUnavailable
+		}
+		http.Error(w, "receiver refuses for the test", status)
 		return
 	}
 	r.mu.Lock()
