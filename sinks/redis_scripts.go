@@ -86,26 +86,28 @@ return {redis.call('XLEN', KEYS[1]), added, discarded, bytes}
 // same script (a batch, which runs at one instant) take the next sequence
 // numbers.
 const luaXAdd = `
-local prevms, prevseq
+local prevms, prevseq, args, at
 local function xadd(stream, maxlen, data)
-  local id
   if prevms then
-    id = string.format('%.0f-%.0f', prevms, prevseq + 1)
-  else
-    local t = redis.call('TIME')
-    local us = tonumber(t[2])
-    id = string.format('%.0f-%d', tonumber(t[1]) * 1000 + math.floor(us / 1000), (us % 1000) * 1000)
+    -- A later item of this script: the next ID is free, being one more
+    -- than the last ID this script gave the stream.
+    prevseq = prevseq + 1
+    args[at] = string.format('%.0f-%.0f', prevms, prevseq)
+    args[at + 2] = data
+    return redis.call(unpack(args))
   end
-  local args = {'XADD', stream}
+  local t = redis.call('TIME')
+  local us = tonumber(t[2])
+  args = {'XADD', stream}
   if tonumber(maxlen) > 0 then
     args[#args + 1] = 'MAXLEN'
     args[#args + 1] = '~'
     args[#args + 1] = maxlen
   end
-  args[#args + 1] = id
-  local at = #args
-  args[#args + 1] = 'item'
-  args[#args + 1] = data
+  at = #args + 1
+  args[at] = string.format('%.0f-%d', tonumber(t[1]) * 1000 + math.floor(us / 1000), (us % 1000) * 1000)
+  args[at + 1] = 'item'
+  args[at + 2] = data
   local r = redis.pcall(unpack(args))
   if type(r) == 'table' and r.err then
     args[at] = '*'
