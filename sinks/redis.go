@@ -66,7 +66,7 @@ type RedisDLQ struct {
 	now         func() time.Time
 
 	lookup atomic.Pointer[RegistryLookup]
-	known  sync.Map // sink -> struct{}: in the sinks set already
+	known  sync.Map // sink -> time.Time it was last added to the sinks set
 	closed atomic.Bool
 }
 
@@ -231,17 +231,23 @@ func (d *RedisDLQ) prepare(op string, item *DLQItem) ([]byte, error) {
 	return encodeRedisItem(op, *item)
 }
 
-// register adds sink to the set of sinks before its first item, once per
-// process and sink. Adding it before the item means a crash in between
-// leaves at worst a sink without items, never an item no listing finds.
+// registerEvery is how often a process adds a sink to the set of sinks
+// again, so that a set deleted by hand (or by FLUSHDB) fills again.
+const registerEvery = time.Minute
+
+// register adds sink to the set of sinks before its first item, and again
+// at most every registerEvery, per process. Adding it before the item means
+// a crash in between leaves at worst a sink without items, never an item
+// no listing finds.
 func (d *RedisDLQ) register(ctx context.Context, op, sink string) error {
-	if _, ok := d.known.Load(sink); ok {
+	now := time.Now()
+	if v, ok := d.known.Load(sink); ok && now.Sub(v.(time.Time)) < registerEvery {
 		return nil
 	}
 	if err := d.client.SAdd(ctx, d.sinksKey(), sink).Err(); err != nil {
 		return redisFailed(op, "SADD "+d.sinksKey(), err)
 	}
-	d.known.Store(sink, struct{}{})
+	d.known.Store(sink, now)
 	return nil
 }
 
