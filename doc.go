@@ -46,7 +46,7 @@
 //
 //	func (o *Order) AppendLog(buf []byte) []byte {
 //		buf = append(buf, `{"id":`...)
-//		buf = strconv.AppendQuote(buf, o.ID)
+//		buf = dletter.AppendJSONString(buf, o.ID)
 //		return append(buf, '}')
 //	}
 //
@@ -75,9 +75,10 @@
 // yet due are waited for. Its replay order followed modification times and
 // two rotations in one millisecond overwrote each other; here backups are
 // named and consumed in creation order. Its replay position skipped bad
-// lines and permanent moves, checkpointed with a write(2) per item and could
-// re-log after counting a line consumed; here every consumed line is counted
-// in a memory-mapped page, after its outcome is written. Its scanner stopped
+// lines and permanent moves, checkpointed with a write(2) per item, and
+// counted a line consumed even when its re-log had failed; here every
+// consumed line is counted in a memory-mapped page, after its outcome is
+// written. Its scanner stopped
 // at lines over 64 KiB; here lines have no length limit. It also compressed
 // backups while Replay read them and moved reasons to the permanent log as
 // quoted JSON; neither happens here.

@@ -93,8 +93,10 @@ func appendPayload[T any](buf []byte, data T) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
-func appendString(buf []byte, s string) []byte {
+// AppendJSONString appends s to buf as a quoted JSON string, escaping what
+// JSON requires (invalid UTF-8 becomes U+FFFD), without allocating: the
+// building block for a Loggable's AppendLog.
+func AppendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -7,19 +7,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/dletter/dletter"
 )
 
 // Order is the Quick start's item. AppendLog on the pointer keeps Log free of
-// allocations; strconv.AppendQuote keeps the JSON valid for any ID.
+// allocations; AppendJSONString keeps the JSON valid for any ID.
 type Order struct{ ID string }
 
 func (o *Order) AppendLog(buf []byte) []byte {
 	buf = append(buf, `{"id":`...)
-	buf = strconv.AppendQuote(buf, o.ID)
+	buf = dletter.AppendJSONString(buf, o.ID)
 	return append(buf, '}')
 }
 
@@ -112,4 +111,15 @@ func ExampleWithDurability() {
 	fmt.Println(err)
 	// Output:
 	// <nil>
+}
+
+// AppendJSONString escapes what JSON requires, so a Loggable stays valid for
+// any field value.
+func ExampleAppendJSONString() {
+	buf := []byte(`{"id":`)
+	buf = dletter.AppendJSONString(buf, "ord \"42\"\n")
+	buf = append(buf, '}')
+	fmt.Println(string(buf))
+	// Output:
+	// {"id":"ord \"42\"\n"}
 }

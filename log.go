@@ -81,7 +81,7 @@ func appendHeader(buf []byte, h *line) []byte {
 		buf = strconv.AppendInt(buf, int64(h.attempt), 10)
 	}
 	buf = append(buf, `,"reason":`...)
-	buf = appendString(buf, h.reason)
+	buf = AppendJSONString(buf, h.reason)
 	buf = append(buf, `,"id":`...)
 	if h.id != nil {
 		buf = append(buf, h.id...)
