@@ -224,10 +224,11 @@ func (d *RedisDLQ) list(ctx context.Context, op string, f Filter, cursor string,
 	// filter beyond Sink, the first batch of each stream holds the page;
 	// with one, read in larger batches.
 	const maxBatch = 1000
+	filtered := !f.Since.IsZero() || !f.Until.IsZero() || f.Contains != ""
 	batch := maxBatch
 	if limit > 0 && limit < maxBatch {
 		batch = limit + 1
-		if !f.Since.IsZero() || !f.Until.IsZero() || f.Contains != "" {
+		if filtered {
 			batch = max(batch, 256)
 		}
 	}
@@ -253,6 +254,9 @@ func (d *RedisDLQ) list(ctx context.Context, op string, f Filter, cursor string,
 		}
 		if best == nil {
 			return out, "", nil
+		}
+		if !filtered && limit > 0 && len(out) == limit {
+			return out, out[limit-1].ID, nil // another item exists: no need to decode it
 		}
 		it := best.buf[0].item()
 		best.buf = best.buf[1:]
