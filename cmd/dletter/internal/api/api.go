@@ -58,6 +58,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/dlq/redrives", a.listRedrives)
 	mux.HandleFunc("GET /v1/dlq/redrives/{id}", a.getRedrive)
 	mux.HandleFunc("DELETE /v1/dlq/redrives/{id}", a.cancelRedrive)
+	mux.HandleFunc("GET /v1/audit", a.recentActions)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path, "")
 	})

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/dletter/dletter/cmd/dletter/internal/audit"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 	"github.com/dletter/dletter/sinks"
 )
@@ -205,4 +206,22 @@ func parseBool(field, s string) (bool, error) {
 		return false, &relay.FieldError{Field: field, Value: s, Reason: "wants true or false"}
 	}
 	return b, nil
+}
+
+// recentActions answers the latest audited actions, newest first.
+func (a *API) recentActions(w http.ResponseWriter, r *http.Request) {
+	limit, err := relay.ParseLimit("limit", r.URL.Query().Get("limit"), 100, MaxLimit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	entries, err := a.relay.RecentActions(limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if entries == nil {
+		entries = []audit.Entry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
 }

@@ -4,9 +4,11 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -40,6 +42,7 @@ var ErrClosed = errors.New("audit: closed")
 // Log appends entries to a file. It is safe for concurrent use.
 type Log struct {
 	mu     sync.Mutex
+	path   string
 	f      *os.File
 	now    func() time.Time
 	closed bool
@@ -54,7 +57,7 @@ func Open(path string) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
-	return &Log{f: f, now: time.Now}, nil
+	return &Log{path: path, f: f, now: time.Now}, nil
 }
 
 // Record appends e, stamping Time when it is zero. Each entry is written
@@ -87,6 +90,44 @@ func (l *Log) Record(e Entry) error {
 		return fmt.Errorf("audit: sync: %w", err)
 	}
 	return nil
+}
+
+// tailBytes bounds how much of the file Recent reads.
+const tailBytes = 1 << 20
+
+// Recent returns up to n of the latest entries, newest first. It reads at
+// most the last MiB of the file; a line it cannot decode is skipped.
+func (l *Log) Recent(n int) ([]Entry, error) {
+	if l == nil || n <= 0 {
+		return nil, nil
+	}
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	off := max(st.Size()-tailBytes, 0)
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("audit: read: %w", err)
+	}
+	lines := bytes.Split(buf, []byte("\n"))
+	if off > 0 && len(lines) > 0 {
+		lines = lines[1:] // the first line is cut
+	}
+	var out []Entry
+	for i := len(lines) - 1; i >= 0 && len(out) < n; i-- {
+		var e Entry
+		if len(lines[i]) == 0 || json.Unmarshal(lines[i], &e) != nil {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // Close closes the file. It is idempotent.

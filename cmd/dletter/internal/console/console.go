@@ -58,7 +58,7 @@ func New(o Options) *Console {
 }
 
 func parsePages() map[string]*template.Template {
-	names := []string{"overview", "items", "item", "confirm", "redrive", "redrives", "job", "login", "error"}
+	names := []string{"overview", "items", "item", "confirm", "redrive", "redrives", "job", "activity", "login", "error"}
 	pages := make(map[string]*template.Template, len(names))
 	for _, n := range names {
 		t := template.New("layout.html").Funcs(funcs)
@@ -84,6 +84,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /redrives", c.redrives)
 	mux.HandleFunc("GET /redrives/{id}", c.redrive)
 	mux.HandleFunc("POST /redrives/{id}/cancel", c.cancelRedrive)
+	mux.HandleFunc("GET /activity", c.activity)
 	mux.HandleFunc("GET /login", c.loginForm)
 	mux.HandleFunc("POST /login", c.login)
 	mux.HandleFunc("POST /logout", c.logout)

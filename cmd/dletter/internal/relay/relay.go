@@ -113,6 +113,11 @@ func (r *Relay) audit(a Actor, action, target string, count int, err error) {
 	}
 }
 
+// RecentActions returns up to n of the latest audited actions, newest first.
+func (r *Relay) RecentActions(n int) ([]audit.Entry, error) {
+	return r.opts.Audit.Recent(n)
+}
+
 // SinkCount is a sink and the number of its items in the DLQ.
 type SinkCount struct {
 	Sink       string `json:"sink"`

@@ -277,6 +277,14 @@ func TestDLQEndpoints(t *testing.T) {
 		}
 		lines = append(lines, en)
 	}
+	var recent struct{ Entries []audit.Entry }
+	e.do("GET", "/v1/audit?limit=2", "").json(t, &recent)
+	if len(recent.Entries) != 2 || recent.Entries[0].Action != "discard" || recent.Entries[0].Count != 1 {
+		t.Fatalf("GET /v1/audit: %+v", recent)
+	}
+	if r := e.do("GET", "/activity", ""); r.status != 200 || !strings.Contains(r.body, "replay") {
+		t.Fatalf("activity page: %d", r.status)
+	}
 	want := []string{"replay", "replay", "discard", "discard"}
 	if len(lines) != len(want) {
 		t.Fatalf("audit: %s", b)
