@@ -73,7 +73,15 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	store := r.opts.Store
 	r.opts.Metrics.RedriveRunning(1)
 	job, err := r.jobs.Start("redrive", desc, a.name(), func(ctx context.Context, report func(jobs.Progress)) (jobs.Progress, error) {
-		return runRedrive(ctx, store, opts, report)
+		// Count items in the metrics as they are processed, not at the end.
+		var last jobs.Progress
+		count := func(p jobs.Progress) {
+			r.opts.Metrics.RedriveItems(p.Delivered-last.Delivered, p.Failed-last.Failed)
+			last = p
+		}
+		p, err := runRedrive(ctx, store, opts, func(p jobs.Progress) { count(p); report(p) })
+		count(p)
+		return p, err
 	})
 	if err != nil {
 		r.opts.Metrics.RedriveRunning(-1)
@@ -86,7 +94,6 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 // redriveFinished records a finished redrive.
 func (r *Relay) redriveFinished(j jobs.Job) {
 	r.opts.Metrics.RedriveRunning(-1)
-	r.opts.Metrics.RedriveItems(j.Progress.Delivered, j.Progress.Failed)
 	r.log.Info("redrive finished", "id", j.ID, "state", j.State, "matched", j.Progress.Matched,
 		"delivered", j.Progress.Delivered, "failed", j.Progress.Failed, "err", j.Error)
 }

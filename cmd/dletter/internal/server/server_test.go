@@ -333,6 +333,10 @@ func TestRedrive(t *testing.T) {
 	if e.hook.Total() != 5 {
 		t.Fatalf("receiver got %d", e.hook.Total())
 	}
+	if m := e.do("GET", "/metrics", "").body; !strings.Contains(m, `dletter_redrive_items_total{outcome="delivered"} 5`) ||
+		!strings.Contains(m, "dletter_redrives_running 0") {
+		t.Fatalf("redrive metrics:\n%s", m)
+	}
 	var cnt struct{ Count int }
 	e.do("GET", "/v1/dlq/count", "").json(t, &cnt)
 	if cnt.Count != 1 {
