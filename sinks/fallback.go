@@ -70,7 +70,7 @@ type FallbackDLQ struct {
 	now          func() time.Time
 	onError      func(error)
 
-	lookup atomic.Pointer[RegistryLookup]
+	lookup lookupSlot
 	down   atomic.Bool
 	moved  atomic.Int64
 
@@ -430,21 +430,11 @@ func (f *FallbackDLQ) Replay(ctx context.Context, id string) error {
 	if err := f.checkOpen("FallbackDLQ.Replay"); err != nil {
 		return err
 	}
-	var lookup RegistryLookup
-	if p := f.lookup.Load(); p != nil {
-		lookup = *p
-	}
-	return ReplayItem(ctx, f, lookup, id)
+	return ReplayItem(ctx, f, f.lookup.get(), id)
 }
 
 // SetRegistryLookup wires Replay to the sinks.
-func (f *FallbackDLQ) SetRegistryLookup(fn RegistryLookup) {
-	if fn == nil {
-		f.lookup.Store(nil)
-		return
-	}
-	f.lookup.Store(&fn)
-}
+func (f *FallbackDLQ) SetRegistryLookup(fn RegistryLookup) { f.lookup.set(fn) }
 
 // Count adds the primary's count and the local one.
 func (f *FallbackDLQ) Count(ctx context.Context, sink string) (int, error) {

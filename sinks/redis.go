@@ -65,7 +65,7 @@ type RedisDLQ struct {
 	pushTimeout time.Duration
 	now         func() time.Time
 
-	lookup atomic.Pointer[RegistryLookup]
+	lookup lookupSlot
 	known  sync.Map // sink -> time.Time it was last added to the sinks set
 	closed atomic.Bool
 }
@@ -129,12 +129,26 @@ func (d *RedisDLQ) WithClock(now func() time.Time) *RedisDLQ {
 
 // SetRegistryLookup attaches the sink lookup Replay uses. It is safe to call
 // at any time.
-func (d *RedisDLQ) SetRegistryLookup(fn RegistryLookup) {
+func (d *RedisDLQ) SetRegistryLookup(fn RegistryLookup) { d.lookup.set(fn) }
+
+// lookupSlot holds a RegistryLookup that may be set while Replay runs.
+type lookupSlot struct {
+	p atomic.Pointer[RegistryLookup]
+}
+
+func (l *lookupSlot) set(fn RegistryLookup) {
 	if fn == nil {
-		d.lookup.Store(nil)
+		l.p.Store(nil)
 		return
 	}
-	d.lookup.Store(&fn)
+	l.p.Store(&fn)
+}
+
+func (l *lookupSlot) get() RegistryLookup {
+	if p := l.p.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Close marks the DLQ closed: later calls return an error matching
@@ -605,9 +619,5 @@ func (d *RedisDLQ) Replay(ctx context.Context, id string) error {
 	if err := d.checkOpen("RedisDLQ.Replay"); err != nil {
 		return err
 	}
-	var lookup RegistryLookup
-	if p := d.lookup.Load(); p != nil {
-		lookup = *p
-	}
-	return ReplayItem(ctx, d, lookup, id)
+	return ReplayItem(ctx, d, d.lookup.get(), id)
 }
