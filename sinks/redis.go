@@ -57,7 +57,8 @@ const DefaultRedisPushTimeout = 10 * time.Second
 // Update left them), "{P:dlq:S}:counters" (discards, for Stats) and
 // short-lived "{P:dlq:S}:once:..." keys of AddOnce.
 //
-// The client belongs to the caller: Close does not close it.
+// It needs Redis 6.2 or later (exclusive XREVRANGE ranges); Stats.Dropped
+// needs 7.0. The client belongs to the caller: Close does not close it.
 type RedisDLQ struct {
 	client      redis.UniversalClient
 	prefix      string
