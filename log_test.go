@@ -216,3 +216,20 @@ func TestDurabilityModes(t *testing.T) {
 		}
 	}
 }
+
+func TestFilesArePrivate(t *testing.T) {
+	b := setup(t)
+	logN(t, b.l, 0, 1, 1)
+	if err := LogPermanent(b.l, RawPayload(`1`), "x"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"orders.log", "permanent-orders.log"} {
+		fi, err := os.Stat(filepath.Join(b.dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s has mode %v, want 0600", name, fi.Mode().Perm())
+		}
+	}
+}

@@ -54,6 +54,11 @@ type Logger struct {
 	dropped atomic.Int64
 }
 
+// filePerm is the permission of every file a Logger creates: dead letters
+// often hold customer data (go-dletter's files, through lumberjack, were
+// 0600 too).
+const filePerm = 0o600
+
 // logFile is one of the two logs: its active file and its backups.
 type logFile struct {
 	fam     family
@@ -130,7 +135,7 @@ func New(filename string, opts ...Option) (*Logger, error) {
 }
 
 func (l *Logger) appendOptions(torn string) appendlog.Options {
-	o := appendlog.Options{TornPath: torn, Interval: l.cfg.syncInterval}
+	o := appendlog.Options{TornPath: torn, Interval: l.cfg.syncInterval, Perm: filePerm}
 	switch l.cfg.durability {
 	case SurvivesPowerLoss:
 		o.Sync = appendlog.SyncData

@@ -94,7 +94,7 @@ func compress(b backup) error {
 	}
 	defer src.Close()
 	dst := b.path + gzExt
-	err = fsutil.WriteFileAtomic(dst, 0o644, func(w io.Writer) error {
+	err = fsutil.WriteFileAtomic(dst, filePerm, func(w io.Writer) error {
 		zw := gzip.NewWriter(w)
 		if _, err := io.Copy(zw, src); err != nil {
 			return err

@@ -77,7 +77,8 @@ type Options struct {
 	// Interval is the background sync period of SyncPeriodic
 	// (DefaultInterval when 0).
 	Interval time.Duration
-	// Perm is the permission of a newly created file (0o644 when 0).
+	// Perm is the permission of a newly created file, and of TornPath when
+	// Open creates it (0o644 when 0).
 	Perm os.FileMode
 	// TornPath receives a torn tail found by Open, appended as one line
 	// (path+".torn" when empty).
@@ -152,7 +153,7 @@ func Open(path string, opts Options) (*Appender, error) {
 	}
 	a := &Appender{path: path, opts: opts, f: f}
 	a.idle.L = &a.mu
-	if a.repair, err = repairTail(f, opts.TornPath); err != nil {
+	if a.repair, err = repairTail(f, opts.TornPath, opts.Perm); err != nil {
 		_ = f.Close()
 		return nil, err
 	}

@@ -11,8 +11,9 @@ import (
 )
 
 // repairTail moves the bytes after the last '\n' of f (a record torn by a
-// crash) to the end of tornPath as one line, syncs that, and truncates f.
-func repairTail(f *os.File, tornPath string) (Repair, error) {
+// crash) to the end of tornPath (created with perm) as one line, syncs that,
+// and truncates f.
+func repairTail(f *os.File, tornPath string, perm os.FileMode) (Repair, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return Repair{}, fmt.Errorf("appendlog: stat %s: %w", f.Name(), err)
@@ -28,7 +29,7 @@ func repairTail(f *os.File, tornPath string) (Repair, error) {
 	if start == size {
 		return Repair{}, nil
 	}
-	if err := saveTail(f, start, size, tornPath); err != nil {
+	if err := saveTail(f, start, size, tornPath, perm); err != nil {
 		return Repair{}, err
 	}
 	if err := f.Truncate(start); err != nil {
@@ -62,8 +63,8 @@ func tailStart(f *os.File, size int64) (int64, error) {
 	return 0, nil
 }
 
-func saveTail(f *os.File, start, size int64, tornPath string) error {
-	t, err := os.OpenFile(tornPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+func saveTail(f *os.File, start, size int64, tornPath string, perm os.FileMode) error {
+	t, err := os.OpenFile(tornPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, perm)
 	if err != nil {
 		return fmt.Errorf("appendlog: keep torn tail: %w", err)
 	}
