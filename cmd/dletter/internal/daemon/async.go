@@ -92,8 +92,12 @@ func (a *Async) Start() {
 }
 
 // idlePoll is how often the loop looks at the log without being kicked
-// (items re-logged after a failure become due on their own).
-const idlePoll = time.Second
+// (items re-logged after a failure become due on their own);
+// maxIdleBackoff bounds the pause after replays that failed.
+const (
+	idlePoll       = time.Second
+	maxIdleBackoff = 30 * time.Second
+)
 
 func (a *Async) loop(ctx context.Context) {
 	defer close(a.done)
@@ -101,6 +105,7 @@ func (a *Async) loop(ctx context.Context) {
 	opts := dletter.ReplayOptions{InitialWait: cfg.BaseBackoff, MaxWait: cfg.MaxBackoff}
 	t := time.NewTimer(0)
 	defer t.Stop()
+	wait := idlePoll
 	for {
 		select {
 		case <-ctx.Done():
@@ -109,10 +114,19 @@ func (a *Async) loop(ctx context.Context) {
 		case <-t.C:
 		}
 		// Cheap when there is nothing to do: an empty log is not rotated.
-		if err := a.log.Replay(ctx, a.handle, opts); err != nil && ctx.Err() == nil {
-			a.logger.Error("async replay stopped; retrying", "err", err)
+		err := a.log.Replay(ctx, a.handle, opts)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			// The DLQ or the disk fails: nothing is lost (the line stays),
+			// and the loop backs off instead of spinning.
+			wait = min(2*wait, maxIdleBackoff)
+			a.logger.Error("async replay stopped; it will resume", "err", err, "retry_in", wait)
+		default:
+			wait = idlePoll
 		}
-		t.Reset(idlePoll)
+		t.Reset(wait)
 	}
 }
 
