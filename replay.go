@@ -90,6 +90,9 @@ func (l *Logger) Replay(ctx context.Context, handler Handler, opts ReplayOptions
 	if l.closed.Load() {
 		return ErrClosed
 	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	select {
 	case l.replaySem <- struct{}{}:
 	case <-ctx.Done():
