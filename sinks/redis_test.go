@@ -659,6 +659,9 @@ func testRedisAddBatch(t *testing.T, c redis.UniversalClient) {
 			t.Fatalf("sink %s after a big batch: %d items, first %v; want %d, first %v", sink, len(got), got[:3], len(want), want[:3])
 		}
 	}
+	if got, err := d.AddBatch(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("empty AddBatch = %v, %v", got, err)
+	}
 	if _, err := d.AddBatch(ctx, []DLQItem{{Sink: "a"}, {Sink: ""}}); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("AddBatch with a bad item: %v", err)
 	}
