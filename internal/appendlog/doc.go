@@ -18,8 +18,9 @@
 //
 // A failed write never leaves part of a record behind: the file is truncated
 // back to the end of the last good record, the callers of that batch get the
-// error, and later appends continue (or, when even the truncate fails, fail
-// with ErrBroken until the file is reopened).
+// error, and later appends continue. When the truncate fails too, or an
+// fdatasync failed (after which the page cache cannot be trusted), every later
+// operation fails with ErrBroken until the file is reopened, which repairs it.
 //
 // Open repairs a torn tail left by a crash (bytes after the last '\n', such as
 // half a record or a block of zeros): the tail is appended as one line to
