@@ -170,7 +170,8 @@ func run(t testing.TB, args ...string) (stdout, stderr string, code int) {
 // hookURL, and returns its path.
 func writeConfig(t testing.TB, dir, hookURL, retry string) string {
 	t.Helper()
-	cfg := fmt.Sprintf(`# test configuration
+	cfg := fmt.Sprintf(`# test configuration; startDaemon's --listen overrides listen
+listen: 127.0.0.1:1
 data_dir: %s
 sinks:
   orders:
