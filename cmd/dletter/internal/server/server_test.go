@@ -459,6 +459,17 @@ func TestReadOnly(t *testing.T) {
 	if r.status != 200 || strings.Contains(r.body, `id="replay"`) || !strings.Contains(r.body, "read-only") {
 		t.Fatalf("read-only item page offers replay: %d", r.status)
 	}
+	for _, p := range []string{"/items", "/items/" + id + "/discard", "/redrive?preview=1"} {
+		r := e.do("GET", p, "")
+		if r.status != 200 || strings.Contains(r.body, `id="confirm"`) || strings.Contains(r.body, "Discard matching") ||
+			strings.Contains(r.body, `id="start-redrive"`) {
+			t.Errorf("read-only page %s offers a change: %d", p, r.status)
+		}
+	}
+	csrf := cookie(r, "dletter_csrf")
+	if r := e.form("/items/"+id+"/discard", url.Values{"csrf": {csrf}}, "dletter_csrf="+csrf); r.status != http.StatusForbidden {
+		t.Errorf("read-only console discard: %d", r.status)
+	}
 	if e.hook.Attempts() != 0 {
 		t.Fatalf("read-only daemon sent %d requests", e.hook.Attempts())
 	}
