@@ -135,10 +135,11 @@ func loadConfig(path string) (*config.Config, error) {
 
 // applyTarget points cfg's DLQ at target: file:DIR or redis://HOST:PORT/DB?prefix=P&max_len=N.
 func applyTarget(cfg *config.Config, target string) error {
-	shown := target
-	if u, err := url.Parse(target); err == nil && u.User != nil {
-		u.User = url.User("REDACTED")
-		shown = u.String()
+	shown := target // never echo a password given in the URL
+	if scheme, rest, ok := strings.Cut(target, "://"); ok {
+		if at := strings.Index(rest, "@"); at >= 0 && !strings.ContainsAny(rest[:at], "/?") {
+			shown = scheme + "://REDACTED@" + rest[at+1:]
+		}
 	}
 	bad := func(reason string) error {
 		return usageErrorf("--dlq %q: %s (want file:DIR, redis://HOST:PORT/DB?prefix=P or http://HOST:PORT)", shown, reason)
@@ -151,11 +152,23 @@ func applyTarget(cfg *config.Config, target string) error {
 		}
 		cfg.DataDir, cfg.DLQ = dir, config.DLQ{Backend: config.BackendFile}
 	case strings.HasPrefix(target, "redis://"):
-		u, err := url.Parse(target)
-		if err != nil || u.Host == "" {
+		// The host part may list several addresses (a Cluster), which
+		// url.Parse refuses: take it apart first.
+		rest := strings.TrimPrefix(target, "redis://")
+		hosts := rest
+		if i := strings.IndexAny(rest, "/?"); i >= 0 {
+			hosts, rest = rest[:i], rest[i:]
+		} else {
+			rest = ""
+		}
+		u, err := url.Parse("redis://placeholder" + rest)
+		if err != nil || hosts == "" {
 			return bad("no host:port")
 		}
-		d := config.DLQ{Backend: config.BackendRedis, Addrs: strings.Split(u.Host, ","), Prefix: u.Query().Get("prefix")}
+		if strings.Contains(hosts, "@") {
+			u.User = url.User("") // refused below
+		}
+		d := config.DLQ{Backend: config.BackendRedis, Addrs: strings.Split(hosts, ","), Prefix: u.Query().Get("prefix")}
 		if u.User != nil {
 			// The password is never written on a command line: name a variable.
 			return bad("put the password in $DLETTER_REDIS_PASSWORD, not in the URL")

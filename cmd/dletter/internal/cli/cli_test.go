@@ -228,11 +228,32 @@ func TestRedisPassword(t *testing.T) {
 	if _, errOut, code := run(t, "", "dlq", "count", "--dlq", target); code != ExitError || strings.Contains(errOut, "s3cret-pw") {
 		t.Fatalf("without password: %d %s", code, errOut)
 	}
-	if _, errOut, code := run(t, "", "dlq", "count", "--dlq", "redis://u:s3cret-pw@"+rd.Addr+"/0"); code != ExitUsage || strings.Contains(errOut, "s3cret-pw") {
-		t.Fatalf("password in the URL: %d %s", code, errOut)
+	for _, u := range []string{"redis://u:s3cret-pw@" + rd.Addr + "/0", "redis://:s3cret-pw@" + rd.Addr + "," + rd.Addr} {
+		if _, errOut, code := run(t, "", "dlq", "count", "--dlq", u); code != ExitUsage || strings.Contains(errOut, "s3cret-pw") {
+			t.Fatalf("password in the URL: %d %s", code, errOut)
+		}
 	}
 	t.Setenv("DLETTER_REDIS_PASSWORD", "s3cret-pw")
 	if out, errOut, code := run(t, "", "dlq", "count", "--dlq", target, "-o", "json"); code != 0 || !strings.Contains(out, `"total": 0`) {
 		t.Fatalf("with password: %d %s %s", code, out, errOut)
+	}
+}
+
+// TestRedisCluster: several addresses in --dlq mean a Redis Cluster.
+func TestRedisCluster(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	cl := redistest.StartCluster(t, 3)
+	target := "redis://" + strings.Join(cl.Addrs, ",") + "?prefix=cl"
+	var lines strings.Builder
+	for _, s := range []string{"orders", "alerts", "mail"} {
+		b, _ := json.Marshal(sinks.DLQItem{Sink: s, LastError: "x"})
+		lines.Write(append(b, '\n'))
+	}
+	if _, errOut, code := run(t, lines.String(), "dlq", "import", "--dlq", target); code != 0 {
+		t.Fatalf("import: %d %s", code, errOut)
+	}
+	out, errOut, code := run(t, "", "dlq", "count", "--dlq", target, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"total": 3`) {
+		t.Fatalf("count: %d %s %s", code, out, errOut)
 	}
 }
