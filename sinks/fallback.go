@@ -60,7 +60,8 @@ const (
 // wherever it is (the local store first); Items and List merge the two,
 // newest At first; Count and Stats add them up. While the primary is down,
 // reads that need it return its error. An item's ID is the ID of the store
-// that holds it: an item pushed during an outage changes ID when it moves.
+// that holds it: an item pushed during an outage changes ID when it moves
+// (and a listing made during its move may show it in both stores once).
 type FallbackDLQ struct {
 	primary OnceStore
 	local   Store
