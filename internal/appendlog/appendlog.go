@@ -115,11 +115,14 @@ type Appender struct {
 	pending  []byte // records waiting for the next write
 	spare    []byte
 	pendingB *batch // waiters of pending; nil when none wait
-	free     []*batch
-	idle     sync.Cond // signalled when writing becomes false
-	idleWait int
-	broken   error
-	closed   bool
+	pendingN int    // records in pending
+	// lastBatch is the number of records in the batch written last.
+	lastBatch int
+	free      []*batch
+	idle      sync.Cond // signalled when writing becomes false
+	idleWait  int
+	broken    error
+	closed    bool
 	// contended is positive while recent batches had waiters: concurrent
 	// writers are active, so a new leader yields before writing (see Append).
 	contended int
@@ -220,28 +223,18 @@ func (a *Appender) Append(rec []byte) error {
 			return err
 		}
 		// Other writers were active a moment ago and may be runnable on
-		// this CPU: claim the file, yield once so they can add their
-		// records, then write them all together. Without this, on few CPUs
-		// one goroutine keeps writing alone while the others wait in the
-		// run queue behind its system calls.
+		// this CPU: claim the file, yield so they can add their records,
+		// then write them all together. Without this, on few CPUs one
+		// goroutine keeps writing alone while the others wait in the run
+		// queue behind its system calls.
 		a.pending = append(a.pending, rec...)
+		a.pendingN++
 		a.writing = true
-		yields := maxYields
-		if a.opts.Sync == SyncData {
-			yields = maxYieldsData
-		}
-		for range yields {
-			n := len(a.pending)
-			a.mu.Unlock()
-			runtime.Gosched()
-			a.mu.Lock()
-			if len(a.pending) == n {
-				break // nobody came
-			}
-		}
+		a.gatherLocked()
 		a.writing = false
 	} else {
 		a.pending = append(a.pending, rec...)
+		a.pendingN++
 	}
 	b := a.pendingB
 	if b == nil {
@@ -264,6 +257,27 @@ func (a *Appender) Append(rec []byte) error {
 	}
 	a.mu.Unlock()
 	return err
+}
+
+// gatherLocked yields, with the file claimed, so that writers that are
+// runnable add their records to the pending batch. With SyncWrite it stops
+// as soon as a yield brings nobody, since a write(2) is cheap; with SyncData,
+// where each batch costs an fdatasync, it waits (a bounded number of yields)
+// for as many writers as the previous batch had.
+func (a *Appender) gatherLocked() {
+	yields, want := maxYields, 0
+	if a.opts.Sync == SyncData {
+		yields, want = maxYieldsData, a.lastBatch
+	}
+	for range yields {
+		n := a.pendingN
+		a.mu.Unlock()
+		runtime.Gosched()
+		a.mu.Lock()
+		if a.pendingN == n && a.pendingN >= want {
+			return // nobody came, and nobody more is expected
+		}
+	}
 }
 
 func (a *Appender) usableLocked() error {
@@ -289,11 +303,12 @@ func (a *Appender) newBatchLocked() *batch {
 // the owner of the file. Called and returns with a.mu held and a.writing
 // false.
 func (a *Appender) runLocked(direct []byte) error {
-	buf, b := direct, (*batch)(nil)
+	buf, b, n := direct, (*batch)(nil), 1
 	if direct == nil {
-		buf, b = a.pending, a.pendingB
-		a.pending, a.spare, a.pendingB = a.spare[:0], nil, nil
+		buf, b, n = a.pending, a.pendingB, a.pendingN
+		a.pending, a.spare, a.pendingB, a.pendingN = a.spare[:0], nil, nil, 0
 	}
+	a.lastBatch = n
 	if err := a.usableLocked(); err != nil {
 		if direct == nil {
 			a.spare = buf[:0]
@@ -484,7 +499,7 @@ func (a *Appender) Close() error {
 	if b := a.pendingB; b != nil {
 		b.err, b.done = ErrClosed, true
 		a.pendingB = nil
-		a.pending = a.pending[:0]
+		a.pending, a.pendingN = a.pending[:0], 0
 		b.cond.Broadcast()
 	}
 	return err
