@@ -3,6 +3,8 @@ package sinks
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -234,6 +236,7 @@ func (d *RedisDLQ) list(ctx context.Context, op string, f Filter, cursor string,
 	}
 
 	var out []DLQItem
+	var page []redisEntry // without a filter: the page's entries, decoded at the end
 	for {
 		var empty []*redisReader
 		for _, r := range readers {
@@ -252,11 +255,19 @@ func (d *RedisDLQ) list(ctx context.Context, op string, f Filter, cursor string,
 				best = r
 			}
 		}
+		if !filtered {
+			switch {
+			case best == nil:
+				return decodeEntries(page), "", nil
+			case limit > 0 && len(page) == limit: // and another item exists
+				return decodeEntries(page), formatRedisID(page[limit-1].pos.sink, page[limit-1].streamID), nil
+			}
+			page = append(page, best.buf[0])
+			best.buf = best.buf[1:]
+			continue
+		}
 		if best == nil {
 			return out, "", nil
-		}
-		if !filtered && limit > 0 && len(out) == limit {
-			return out, out[limit-1].ID, nil // another item exists: no need to decode it
 		}
 		it := best.buf[0].item()
 		best.buf = best.buf[1:]
@@ -271,4 +282,29 @@ func (d *RedisDLQ) list(ctx context.Context, op string, f Filter, cursor string,
 			return nil, "", Errorf(CodeSinkUnavailable, op, "listing: %w", err)
 		}
 	}
+}
+
+// decodeEntries decodes a page of entries, on every CPU when it is large:
+// decoding the JSON is most of the cost of a listing.
+func decodeEntries(entries []redisEntry) []DLQItem {
+	out := make([]DLQItem, len(entries))
+	workers := min(runtime.GOMAXPROCS(0), len(entries)/32)
+	if workers <= 1 {
+		for i := range entries {
+			out[i] = entries[i].item()
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	chunk := (len(entries) + workers - 1) / workers
+	for lo := 0; lo < len(entries); lo += chunk {
+		hi := min(lo+chunk, len(entries))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				out[i] = entries[i].item()
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
