@@ -185,11 +185,29 @@ func TestEndToEndAsyncSurvivesKill(t *testing.T) {
 }
 
 // TestServeRefusesPublicListenWithoutToken: a non-loopback address needs a
-// token; the daemon says so and exits with a usage error.
+// token; the daemon says so and exits with a usage error. With one, the API
+// answers 401 without it.
 func TestServeRefusesPublicListenWithoutToken(t *testing.T) {
 	out, errOut, code := run(t, "serve", "--listen", "0.0.0.0:0", "--data", t.TempDir())
 	if code != 2 || !strings.Contains(errOut, "without a token") {
 		t.Fatalf("code %d out %q err %q", code, out, errOut)
+	}
+	t.Setenv("DLETTER_E2E_TOKEN", "e2e-token-value")
+	d := startIn(t, "", "serve", "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--token-env", "DLETTER_E2E_TOKEN")
+	if code := d.api("GET", "/v1/dlq/count", "", nil); code != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", code)
+	}
+	t.Setenv("DLETTER_TOKEN", "")
+	out, errOut, code = run(t, "dlq", "count", "--dlq", d.URL)
+	if code != 5 {
+		t.Fatalf("command without token: %d %s %s", code, out, errOut)
+	}
+	t.Setenv("DLETTER_TOKEN", "e2e-token-value")
+	if out, errOut, code = run(t, "dlq", "count", "--dlq", d.URL); code != 0 {
+		t.Fatalf("command with token: %d %s %s", code, out, errOut)
+	}
+	if strings.Contains(d.logs.String(), "e2e-token-value") {
+		t.Fatal("the token was logged")
 	}
 }
 

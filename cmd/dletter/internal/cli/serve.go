@@ -12,7 +12,7 @@ import (
 )
 
 func newServeCmd(g *globals) *cobra.Command {
-	var cfgPath, listen, dataDir, logFormat string
+	var cfgPath, listen, dataDir, logFormat, tokenFile, tokenEnv string
 	var readOnly bool
 	var grace time.Duration
 	cmd := &cobra.Command{
@@ -27,7 +27,8 @@ examples/dletter.yaml); --listen and --data override the file. Listening on
 an address other than loopback requires a token (auth.token_env or
 auth.token_file). SIGINT or SIGTERM shut it down gracefully.`,
 		Example: `  dletter serve
-  dletter serve --config /etc/dletter.yaml --listen 0.0.0.0:8080`,
+  dletter serve --config /etc/dletter.yaml --listen 0.0.0.0:8080
+  DLETTER_TOKEN=... dletter serve --listen 0.0.0.0:8080 --token-env DLETTER_TOKEN`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(cfgPath)
@@ -42,6 +43,9 @@ auth.token_file). SIGINT or SIGTERM shut it down gracefully.`,
 			}
 			if readOnly {
 				cfg.Auth.ReadOnly = true
+			}
+			if tokenFile != "" || tokenEnv != "" {
+				cfg.Auth.TokenFile, cfg.Auth.TokenEnv = tokenFile, tokenEnv
 			}
 			if err := cfg.Validate(); err != nil {
 				return err
@@ -65,6 +69,8 @@ auth.token_file). SIGINT or SIGTERM shut it down gracefully.`,
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "listen address, host:port (overrides the file's listen)")
 	f.StringVar(&dataDir, "data", "./dletter-data", "data directory (overrides the file's data_dir)")
 	f.BoolVar(&readOnly, "read-only", false, "refuse replay, redrive, discard and sends")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (overrides the file's auth)")
+	f.StringVar(&tokenEnv, "token-env", "", "environment variable holding the bearer token (overrides the file's auth)")
 	f.StringVar(&logFormat, "log-format", "text", "log format on standard error: text or json")
 	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "how long in-flight deliveries may run after SIGINT/SIGTERM")
 	return cmd
