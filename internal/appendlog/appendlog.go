@@ -52,7 +52,7 @@ const contendedBatches = 8
 // adding records to its batch. A yield costs far less than an fdatasync, so
 // SyncData gathers longer.
 const (
-	maxYields     = 4
+	maxYields     = 8
 	maxYieldsData = 64
 )
 
@@ -260,14 +260,14 @@ func (a *Appender) Append(rec []byte) error {
 }
 
 // gatherLocked yields, with the file claimed, so that writers that are
-// runnable add their records to the pending batch. With SyncWrite it stops
-// as soon as a yield brings nobody, since a write(2) is cheap; with SyncData,
-// where each batch costs an fdatasync, it waits (a bounded number of yields)
-// for as many writers as the previous batch had.
+// runnable add their records to the pending batch. It stops when a yield
+// brings nobody and the batch is as large as the previous one, or after a
+// bounded number of yields: a few for SyncWrite, where a write(2) is cheap,
+// more for SyncData, where each batch costs an fdatasync.
 func (a *Appender) gatherLocked() {
-	yields, want := maxYields, 0
+	yields, want := maxYields, a.lastBatch
 	if a.opts.Sync == SyncData {
-		yields, want = maxYieldsData, a.lastBatch
+		yields = maxYieldsData
 	}
 	for range yields {
 		n := a.pendingN
