@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"log/slog"
 	"os/signal"
 	"syscall"
@@ -25,7 +26,8 @@ audit log) in ./dletter-data, and prints the console's URL.
 --config FILE loads sinks, retry, dlq and auth settings (see
 examples/dletter.yaml); --listen and --data override the file. Listening on
 an address other than loopback requires a token (auth.token_env or
-auth.token_file). SIGINT or SIGTERM shut it down gracefully.`,
+auth.token_file). SIGINT or SIGTERM shut it down gracefully (in-flight
+deliveries finish or park their message); a second one ends it at once.`,
 		Example: `  dletter serve
   dletter serve --config /etc/dletter.yaml --listen 0.0.0.0:8080
   DLETTER_TOKEN=... dletter serve --listen 0.0.0.0:8080 --token-env DLETTER_TOKEN`,
@@ -61,6 +63,8 @@ auth.token_file). SIGINT or SIGTERM shut it down gracefully.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			// After the first signal, a second one ends the process at once.
+			context.AfterFunc(ctx, stop)
 			return daemon.Serve(ctx, cfg, daemon.ServeOptions{Logger: slog.New(h), Out: g.streams.Out, Grace: grace})
 		},
 	}
