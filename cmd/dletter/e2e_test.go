@@ -306,7 +306,7 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("in-flight request never answered")
 	}
-	if err := d.stop(); err != nil {
+	if err := d.wait(); err != nil {
 		t.Fatalf("exit: %v\n%s", err, d.logs)
 	}
 	if hook.Total() != 1 {

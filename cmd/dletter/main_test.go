@@ -127,12 +127,18 @@ func (d *daemon) kill() {
 func (d *daemon) stop() error {
 	d.t.Helper()
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	return d.wait()
+}
+
+// wait returns the exit error, failing after a deadline.
+func (d *daemon) wait() error {
+	d.t.Helper()
 	select {
 	case err := <-d.done:
 		d.done <- err
 		return err
 	case <-time.After(30 * time.Second):
-		d.t.Fatalf("daemon did not stop on SIGTERM\n%s", d.logs)
+		d.t.Fatalf("daemon did not exit\n%s", d.logs)
 		return nil
 	}
 }
