@@ -15,8 +15,9 @@ import (
 const backupTimeFormat = "2006-01-02T15-04-05.000"
 
 const (
-	gzExt       = ".gz"
-	stateSuffix = "-state"
+	gzExt        = ".gz"
+	stateSuffix  = "-state"
+	brokenSuffix = ".broken" // a rotated file set aside by Replay
 )
 
 // family names the files of one log: the active file and its backups.

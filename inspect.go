@@ -2,10 +2,12 @@ package dletter
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/dletter/dletter/internal/checkpoint"
 	"github.com/dletter/dletter/internal/linereader"
@@ -53,6 +55,10 @@ type Stats struct {
 	Dropped     int64 // items deleted by WithLossyRetention since New
 	Bytes       int64 // size of every file of both logs and the quarantine file
 	Backups     int   // rotated files of both logs
+	// SetAside counts rotated files Replay could not read to their end (a
+	// corrupt gzip stream, an I/O error), renamed "<name>.broken" and kept
+	// for inspection; their items after the damage are not replayed.
+	SetAside int
 }
 
 // source is one file of a log, read from line skip on, up to limit bytes.
@@ -178,7 +184,29 @@ func (l *Logger) Stats() (Stats, error) {
 	}
 	st.Quarantined, st.Bytes = q, st.Bytes+qbytes
 	st.Dropped = l.dropped.Load()
-	return st, nil
+	st.SetAside, err = l.countSetAside()
+	return st, err
+}
+
+// countSetAside counts the ".broken" rotated files of both logs.
+func (l *Logger) countSetAside() (int, error) {
+	entries, err := os.ReadDir(l.retry.fam.dir)
+	if err != nil {
+		return 0, fmt.Errorf("dletter: list %s: %w", l.retry.fam.dir, err)
+	}
+	n := 0
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), brokenSuffix)
+		if !ok {
+			continue
+		}
+		for _, f := range []family{l.retry.fam, l.perm.fam} {
+			if _, ours := f.parse(name); ours {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 // open opens the source, following a rotated file that was compressed since

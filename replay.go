@@ -312,7 +312,7 @@ func (l *Logger) quarantineLine(text []byte, cause error) error {
 // stream, an I/O error) to "<name>.broken", keeping it and its state for
 // inspection, so the files after it are still replayed.
 func (l *Logger) setAside(b backup, cause error) error {
-	broken := b.path + ".broken"
+	broken := b.path + brokenSuffix
 	if err := fsutil.RenameDurable(b.path, broken); err != nil {
 		return fmt.Errorf("dletter: replay: read %s: %w (and setting it aside failed: %w)", b.path, cause, err)
 	}

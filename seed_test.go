@@ -125,4 +125,7 @@ func TestReplaySetsAsideCorruptBackup(t *testing.T) {
 	if !strings.Contains(b.logs.String(), "set aside") {
 		t.Fatalf("not reported: %s", b.logs)
 	}
+	if st, err := b.l.Stats(); err != nil || st.SetAside != 1 {
+		t.Fatalf("Stats = %+v, %v; want 1 set aside", st, err)
+	}
 }
