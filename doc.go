@@ -15,7 +15,7 @@
 //   - orders.log: the retry log, one JSON object per line:
 //     {"ts":1700000000,"attempt":1,"reason":"db timeout","id":"9f86d081884c7d65","payload":{...}}
 //     where ts is the unix time in seconds of the latest failure, attempt how
-//     many failures so far, id a random identifier kept across re-logs (for
+//     many failures so far, id a 64-bit identifier kept across re-logs (for
 //     consumers that deduplicate) and payload the item's JSON. A re-logged
 //     line also carries "first", the time of the first failure.
 //   - orders-2006-01-02T15-04-05.000.log[.gz]: rotated retry files (UTC

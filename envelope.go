@@ -9,7 +9,7 @@ import (
 
 // Envelope is the JSON object written to disk for each failed item, one per
 // line. It wraps the original payload with metadata. Lines may carry more
-// fields than these: "id" (a random identifier that stays the same across
+// fields than these: "id" (a 64-bit identifier that stays the same across
 // re-logs, so at-least-once consumers can deduplicate) and "first" (the unix
 // time of the first failure, written once an item has been re-logged).
 // Decoding a line with encoding/json into an Envelope works.

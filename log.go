@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 )
 
@@ -18,8 +17,10 @@ import (
 //
 // When Log returns nil the item is in the file, as durable as the Logger's
 // Durability promises; when it returns an error nothing of it is. Each line
-// gets a random "id" that Replay keeps when it re-logs the item. Log is safe
-// for concurrent use; concurrent calls are batched into one write.
+// gets an "id", unique to the item, that Replay keeps when it re-logs it.
+// Log is safe for concurrent use; concurrent calls are batched into one
+// write. The timestamp comes from a clock the Logger refreshes in the
+// background while Log is in use, so it may lag by about 50 ms.
 func Log[T any](l *Logger, data T, reason error, attempt int) error {
 	if l == nil {
 		return ErrNilLogger
@@ -46,7 +47,8 @@ type line struct {
 	ts      int64
 	attempt int    // -1: not written
 	reason  string // plain text
-	id      []byte // JSON string with quotes; nil: a new random id
+	id      []byte // JSON string with quotes; nil: newID
+	newID   uint64 // the id of a new item
 	first   int64  // 0: not written
 }
 
@@ -55,6 +57,9 @@ func write[T any](l *Logger, lf *logFile, data T, h line) error {
 		return ErrClosed
 	}
 	bp := l.bufs.Get().(*[]byte)
+	if h.id == nil {
+		h.newID = l.idBase ^ (l.idSeq.Add(1) * 0x9E3779B97F4A7C15)
+	}
 	buf := appendHeader((*bp)[:0], &h)
 	buf, err := appendPayload(buf, data)
 	if err == nil {
@@ -86,7 +91,7 @@ func appendHeader(buf []byte, h *line) []byte {
 	if h.id != nil {
 		buf = append(buf, h.id...)
 	} else {
-		buf = appendNewID(buf)
+		buf = appendID(buf, h.newID)
 	}
 	if h.first != 0 {
 		buf = append(buf, `,"first":`...)
@@ -95,10 +100,10 @@ func appendHeader(buf []byte, h *line) []byte {
 	return append(buf, `,"payload":`...)
 }
 
-// appendNewID appends a random 64-bit id as a quoted 16-digit hex string.
-func appendNewID(buf []byte) []byte {
+// appendID appends a 64-bit id as a quoted 16-digit hex string.
+func appendID(buf []byte, id uint64) []byte {
 	var raw [8]byte
-	binary.LittleEndian.PutUint64(raw[:], rand.Uint64())
+	binary.BigEndian.PutUint64(raw[:], id)
 	buf = append(buf, '"')
 	buf = hex.AppendEncode(buf, raw[:])
 	return append(buf, '"')

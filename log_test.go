@@ -233,3 +233,15 @@ func TestFilesArePrivate(t *testing.T) {
 		}
 	}
 }
+
+func TestNewItemsGetDistinctIDs(t *testing.T) {
+	b := setup(t)
+	logN(t, b.l, 0, 1000, 1)
+	seen := map[string]bool{}
+	for _, id := range itemIDs(t, b.l, RetryLog) {
+		if len(id) != 16 || seen[id] {
+			t.Fatalf("id %q is malformed or repeated", id)
+		}
+		seen[id] = true
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -45,8 +46,13 @@ type Logger struct {
 	cancel    context.CancelFunc
 
 	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	stop chan struct{}  // closed by Close: background goroutines return
+	bg   sync.WaitGroup // the background goroutines
+
+	// A new item's id is idBase XOR a bijective mix of a sequence number:
+	// unique within the Logger, random across Loggers.
+	idBase uint64
+	idSeq  atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -95,9 +101,11 @@ func New(filename string, opts ...Option) (*Logger, error) {
 		cfg.logger = slog.Default()
 	}
 	unix := func() int64 { return cfg.now().Unix() }
+	var clock *secondClock
 	if cfg.now == nil {
 		cfg.now = time.Now
-		unix = new(unixClock).Unix
+		clock = newSecondClock()
+		unix = clock.Unix
 	}
 	dir := filepath.Dir(filename)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -119,7 +127,6 @@ func New(filename string, opts ...Option) (*Logger, error) {
 		replaySem: make(chan struct{}, 1),
 		kick:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
 	}
 	l.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	l.quar.path = filepath.Join(dir, "quarantine-"+filepath.Base(filename))
@@ -129,7 +136,19 @@ func New(filename string, opts ...Option) (*Logger, error) {
 		return nil, err
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
-	go l.maintain()
+	l.idBase = rand.Uint64()
+	l.bg.Add(1)
+	go func() {
+		defer l.bg.Done()
+		l.maintain()
+	}()
+	if clock != nil {
+		l.bg.Add(1)
+		go func() {
+			defer l.bg.Done()
+			clock.run(l.stop)
+		}()
+	}
 	l.kickMaintenance() // finish what a previous process left half done
 	return l, nil
 }
@@ -252,7 +271,7 @@ func (l *Logger) Close() error {
 		l.closed.Store(true)
 		l.cancel()
 		close(l.stop)
-		<-l.done
+		l.bg.Wait()
 		l.replaySem <- struct{}{} // wait for a running Replay to return
 		l.closeErr = l.closeFiles()
 	})

@@ -20,7 +20,6 @@ import (
 // compression. Each step on a file holds replaySem, so it never races a
 // Replay.
 func (l *Logger) maintain() {
-	defer close(l.done)
 	for {
 		select {
 		case <-l.stop:
