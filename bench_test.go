@@ -119,7 +119,8 @@ func BenchmarkLogParallel8(b *testing.B) {
 	b.Run("dletter", func(b *testing.B) {
 		l := benchLogger(b)
 		b.ReportAllocs()
-		runParallel(b, g, func() error { return Log(l, &benchOrder{ID: "ord-42"}, errBench, 1) })
+		o := &benchOrder{ID: "ord-42"} // read-only, shared by the goroutines
+		runParallel(b, g, func() error { return Log(l, o, errBench, 1) })
 	})
 	b.Run("mutex-write2", func(b *testing.B) {
 		line := benchLine(b)
@@ -142,7 +143,8 @@ func BenchmarkLogPowerLoss64(b *testing.B) {
 	b.Run("dletter", func(b *testing.B) {
 		l := benchLogger(b, WithDurability(SurvivesPowerLoss))
 		b.ReportAllocs()
-		runParallel(b, g, func() error { return Log(l, &benchOrder{ID: "ord-42"}, errBench, 1) })
+		o := &benchOrder{ID: "ord-42"} // read-only, shared by the goroutines
+		runParallel(b, g, func() error { return Log(l, o, errBench, 1) })
 	})
 	b.Run("fdatasync-per-record", func(b *testing.B) {
 		line := benchLine(b)
@@ -318,11 +320,12 @@ func BenchmarkLogInterleaved(b *testing.B) {
 	})
 	b.Run("8-goroutines-vs-mutex-write2", func(b *testing.B) {
 		l := benchLogger(b)
+		o := &benchOrder{ID: "ord-42"}
 		line := benchLine(b)
 		f := benchFile(b)
 		var mu sync.Mutex
 		interleaved(b, 8000, func(n int) {
-			spread(8, n, func() error { return Log(l, &benchOrder{ID: "ord-42"}, errBench, 1) })
+			spread(8, n, func() error { return Log(l, o, errBench, 1) })
 		}, func(n int) {
 			spread(8, n, func() error {
 				mu.Lock()
