@@ -56,7 +56,7 @@ func write[T any](l *Logger, lf *logFile, data T, h line) error {
 	if l.closed.Load() {
 		return ErrClosed
 	}
-	bp := l.bufs.Get().(*[]byte)
+	bp := l.getBuf()
 	if h.id == nil {
 		h.newID = l.idBase ^ (l.idSeq.Add(1) * 0x9E3779B97F4A7C15)
 	}
@@ -72,7 +72,7 @@ func write[T any](l *Logger, lf *logFile, data T, h line) error {
 	}
 	if cap(buf) <= 64<<10 {
 		*bp = buf[:0]
-		l.bufs.Put(bp)
+		l.putBuf(bp)
 	}
 	return err
 }
@@ -110,3 +110,20 @@ func appendID(buf []byte, id uint64) []byte {
 }
 
 func clampAttempt(a int) int { return max(0, min(a, maxAttempt)) }
+
+// getBuf returns a line buffer: the one kept for the next caller when there
+// is one (the common, uncontended case costs a single atomic swap), else one
+// from the pool.
+func (l *Logger) getBuf() *[]byte {
+	if bp := l.buf.Swap(nil); bp != nil {
+		return bp
+	}
+	return l.bufs.Get().(*[]byte)
+}
+
+// putBuf keeps bp for the next caller, or returns it to the pool.
+func (l *Logger) putBuf(bp *[]byte) {
+	if !l.buf.CompareAndSwap(nil, bp) {
+		l.bufs.Put(bp)
+	}
+}

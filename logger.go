@@ -36,7 +36,8 @@ type Logger struct {
 	retry  *logFile
 	perm   *logFile
 	quar   quarantine
-	bufs   sync.Pool
+	bufs   sync.Pool              // line buffers
+	buf    atomic.Pointer[[]byte] // one line buffer kept for the next Log
 	closed atomic.Bool
 
 	// replaySem is held by a running Replay and by background work on the
