@@ -10,14 +10,18 @@
 //
 // # Files
 //
+// Each item is one JSON object on one line:
+//
+//	{"ts":1700000000,"attempt":1,"reason":"db timeout","id":"9f86d081884c7d65","payload":{"id":"ord-42"}}
+//
+// where ts is the unix time in seconds of the latest failure, attempt how many
+// failures so far, id a 64-bit identifier kept across re-logs (for consumers
+// that deduplicate) and payload the item's JSON. A re-logged line also carries
+// "first", the time of the first failure.
+//
 // A Logger for "logs/orders.log" manages, in "logs/":
 //
-//   - orders.log: the retry log, one JSON object per line:
-//     {"ts":1700000000,"attempt":1,"reason":"db timeout","id":"9f86d081884c7d65","payload":{...}}
-//     where ts is the unix time in seconds of the latest failure, attempt how
-//     many failures so far, id a 64-bit identifier kept across re-logs (for
-//     consumers that deduplicate) and payload the item's JSON. A re-logged
-//     line also carries "first", the time of the first failure.
+//   - orders.log: the retry log.
 //   - orders-2006-01-02T15-04-05.000.log[.gz]: rotated retry files (UTC
 //     time, creation order), consumed and deleted by Replay, each with a
 //     "-state" file holding its replay position while it is being consumed.
