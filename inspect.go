@@ -142,16 +142,19 @@ func (l *Logger) Count(kind Kind) (int64, error) {
 	}
 	var n int64
 	for _, s := range srcs {
-		err := s.scan(func([]byte, int64, int64) bool { n++; return true })
+		c, err := l.counts.count(s)
 		if err != nil {
 			return n, err
 		}
+		n += c
 	}
 	return n, nil
 }
 
-// Stats counts the items and bytes of both logs and the quarantine file. It
-// reads every file, so its cost grows with what is stored.
+// Stats counts the items and bytes of both logs and the quarantine file. A
+// rotated file is read once and its count remembered, and an active file is
+// read only where it grew since the last call; the quarantine file is read
+// every time.
 func (l *Logger) Stats() (Stats, error) {
 	if l.closed.Load() {
 		return Stats{}, ErrClosed
@@ -168,9 +171,11 @@ func (l *Logger) Stats() (Stats, error) {
 			if s.limit == 0 {
 				st.Backups++
 			}
-			if err := s.scan(func([]byte, int64, int64) bool { n++; return true }); err != nil {
+			c, err := l.counts.count(s)
+			if err != nil {
 				return st, err
 			}
+			n += c
 		}
 		if k == RetryLog {
 			st.Pending = n

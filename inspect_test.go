@@ -90,3 +90,46 @@ func TestItemsAndStats(t *testing.T) {
 		t.Fatalf("replay after inspection delivered %v", all.got())
 	}
 }
+
+// Count stays exact as the logs change under its cache: appends, rotation,
+// a partial Replay, compression, a full Replay.
+func TestCountFollowsChanges(t *testing.T) {
+	b := setup(t, WithCompress(true))
+	want := func(n int64) {
+		t.Helper()
+		got, err := b.l.Count(RetryLog)
+		if err != nil || got != n {
+			t.Fatalf("Count = %d, %v; want %d", got, err, n)
+		}
+		st, err := b.l.Stats()
+		if err != nil || st.Pending != n {
+			t.Fatalf("Stats.Pending = %d, %v; want %d", st.Pending, err, n)
+		}
+	}
+	want(0)
+	logN(t, b.l, 0, 5, 1)
+	want(5)
+	logN(t, b.l, 5, 3, 1)
+	want(8)
+	if err := b.l.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	want(8)
+	logN(t, b.l, 8, 2, 1)
+	want(10)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &collector{fail: func(id string) error {
+		if id == "ord-000002" {
+			cancel()
+		}
+		return nil
+	}}
+	_ = b.l.Replay(ctx, c.handle, ReplayOptions{})
+	want(7)
+	b.l.maintainLog(b.l.retry) // compress
+	want(7)
+	replayAll(t, b.l, c, ReplayOptions{})
+	want(0)
+	logN(t, b.l, 10, 1, 1)
+	want(1)
+}

@@ -36,6 +36,7 @@ type Logger struct {
 	retry  *logFile
 	perm   *logFile
 	quar   quarantine
+	counts itemCounts
 	bufs   sync.Pool              // line buffers
 	buf    atomic.Pointer[[]byte] // one line buffer kept for the next Log
 	closed atomic.Bool
