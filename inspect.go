@@ -107,8 +107,8 @@ func (l *Logger) sources(kind Kind) ([]source, int64, error) {
 // them, oldest or newest first. Lines that do not decode are skipped (Replay
 // quarantines them). The iterator reads the files as they are when each is
 // opened; it may run concurrently with Log and Replay. Newest-first reads
-// each file's line positions before yielding (a compressed file's lines are
-// held in memory).
+// each file's line positions before yielding, and holds a compressed file's
+// decompressed lines in memory while it yields them.
 func (l *Logger) Items(kind Kind, order Order) iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
 		if l.closed.Load() {
@@ -274,16 +274,16 @@ func (s *source) items(order Order, yield func(Item, error) bool) bool {
 		return !stopped
 	}
 	type pos struct {
-		num, off, n int64
-		line        []byte // compressed files only: they cannot be read at an offset
+		num, off, n int64 // off is in the file, or in blob for a compressed file
 	}
 	var ps []pos
+	var blob []byte // a compressed file's lines: it cannot be read at an offset
 	err := s.scan(func(line []byte, num, off int64) bool {
-		p := pos{num: num, off: off, n: int64(len(line))}
 		if s.gz {
-			p.line = slices.Clone(line)
+			off = int64(len(blob))
+			blob = append(blob, line...)
 		}
-		ps = append(ps, p)
+		ps = append(ps, pos{num: num, off: off, n: int64(len(line))})
 		return true
 	})
 	if err != nil {
@@ -302,13 +302,15 @@ func (s *source) items(order Order, yield func(Item, error) bool) bool {
 	var buf []byte
 	for i := len(ps) - 1; i >= 0; i-- {
 		p := ps[i]
-		line := p.line
+		var line []byte
 		if f != nil {
 			buf = slices.Grow(buf[:0], int(p.n))[:p.n]
 			if _, err := f.ReadAt(buf, p.off); err != nil {
 				return yield(Item{}, err)
 			}
 			line = buf
+		} else {
+			line = blob[p.off : p.off+p.n]
 		}
 		if !yield(s.item(line, p.num), nil) {
 			return false
