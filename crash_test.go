@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // The crash tests re-execute the test binary as a child process that logs or
@@ -33,6 +35,8 @@ func runChild(role string) {
 		err = childReplay(dir)
 	case "fsize":
 		err = childFileSizeLimit(dir)
+	case "hold":
+		err = childHold(dir)
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -322,4 +326,37 @@ func TestFailedLogLeavesNoHalfLine(t *testing.T) {
 	if st, err := l.Stats(); err != nil || st.Pending != int64(accepted) || st.Quarantined != 0 {
 		t.Fatalf("Stats = %+v, %v; want %d pending, nothing quarantined", st, err, accepted)
 	}
+}
+
+// childHold opens the log, says so, and waits to be killed.
+func childHold(dir string) error {
+	if _, err := New(filepath.Join(dir, "orders.log")); err != nil {
+		return err
+	}
+	fmt.Println("open")
+	time.Sleep(time.Hour) // until the parent kills it (a timer, so the runtime sees no deadlock)
+	return nil
+}
+
+// TestLockAcrossProcesses: while another process has the log open, New
+// fails with ErrLocked; once that process is killed, the kernel has released
+// the lock and New succeeds.
+func TestLockAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	cmd, out := startChild(t, "hold", dir)
+	if !out.Scan() || out.Text() != "open" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("child did not open the log: %q", out.Text())
+	}
+	if _, err := New(filepath.Join(dir, "orders.log")); !errors.Is(err, ErrLocked) {
+		kill(t, cmd, out)
+		t.Fatalf("New while another process holds the log: %v, want ErrLocked", err)
+	}
+	kill(t, cmd, out)
+	l, err := New(filepath.Join(dir, "orders.log"))
+	if err != nil {
+		t.Fatalf("New after the holder was killed: %v", err)
+	}
+	_ = l.Close()
 }
