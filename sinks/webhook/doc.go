@@ -31,9 +31,11 @@
 // A 2xx response is success. 408, 425, 429 and 5xx are transient (a
 // Retry-After header is passed on to the Retrier); 410 is terminal and
 // reported as "endpoint gone"; any other status, a redirect (never
-// followed) and a TLS certificate failure are terminal. The URL's user
-// information and query, which often hold credentials, never appear in an
-// error.
+// followed) and a TLS certificate failure are terminal. An error names the
+// endpoint by its scheme and host only ("POST https://hooks.example.com: ..."):
+// the path, the query and the user information, any of which may be the
+// credential (many providers put the token in the path), never appear in an
+// error, nor in the Sink's String.
 //
 // Signing, the status mapping, refusing redirects, redaction and the host
 // allowlist are deliberate improvements on the original API's sink.

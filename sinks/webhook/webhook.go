@@ -52,7 +52,7 @@ type Config struct {
 type Sink struct {
 	name   string
 	url    *url.URL
-	target string // the URL, redacted
+	target string // the URL's scheme and host (see httpsink.Redact)
 	header http.Header
 	keys   [][]byte
 	allow  []hostRule
@@ -129,9 +129,9 @@ func New(name string, cfg Config) (*Sink, error) {
 // Name returns the name the sink was built with.
 func (s *Sink) Name() string { return s.name }
 
-// String describes the sink by its name and redacted URL, so that printing
-// a Sink, with %v, %+v or %#v, cannot reveal its secret, headers or URL
-// credentials.
+// String describes the sink by its name and its URL's scheme and host, so
+// that printing a Sink, with %v, %+v or %#v, cannot reveal its secret, its
+// headers or a credential in its URL.
 func (s *Sink) String() string { return fmt.Sprintf("webhook sink %q (%s)", s.name, s.target) }
 
 // GoString is String.
@@ -140,7 +140,7 @@ func (s *Sink) GoString() string { return s.String() }
 // Send posts m as an Envelope to the configured URL, or to the URL of a
 // Recipient whose host is allowed. The webhook-id is sinks.DeliveryID(ctx)
 // (see the package doc). The error says whether a retry may help (see
-// sinks.IsTransient) and never contains the URL's credentials.
+// sinks.IsTransient) and names the endpoint by its scheme and host only.
 func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) error {
 	target, err := s.resolve(to)
 	if err != nil {
