@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -36,39 +37,38 @@ func benchItem(i int) DLQItem {
 }
 
 // BenchmarkFileDLQPush puts FileDLQ.Push beside the dletter log's Log of
-// the same item in the same durability mode, and beside one bare write(2)
-// of the FileDLQ's record.
+// the same item in the same durability mode, from one goroutine and from
+// sixteen, and beside one bare write(2) of the FileDLQ's record.
 func BenchmarkFileDLQPush(b *testing.B) {
 	ctx := context.Background()
 	item := benchItem(1)
-	b.Run("survives-crash/FileDLQ.Push", func(b *testing.B) {
-		f, err := OpenFileDLQ(b.TempDir(), WithMaxItems(-1))
-		if err != nil {
-			b.Fatal(err)
+	reason := errors.New(item.LastError)
+	modes := []struct {
+		name string
+		d    dletter.Durability
+	}{{"survives-crash", dletter.SurvivesCrash}, {"survives-power-loss", dletter.SurvivesPowerLoss}}
+	for _, m := range modes {
+		for _, writers := range []int{1, 16} {
+			prefix := m.name + "-" + strconv.Itoa(writers)
+			b.Run(prefix+"/FileDLQ.Push", func(b *testing.B) {
+				f, err := OpenFileDLQ(b.TempDir(), WithMaxItems(-1), WithDurability(m.d))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer f.Close()
+				runWriters(b, writers, func() error { return f.Push(ctx, item) })
+			})
+			b.Run(prefix+"/dletter.Log", func(b *testing.B) {
+				l, err := dletter.New(filepath.Join(b.TempDir(), "dlq.log"), dletter.WithDurability(m.d))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer l.Close()
+				runWriters(b, writers, func() error { return dletter.Log(l, item, reason, item.Attempts) })
+			})
 		}
-		defer f.Close()
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := f.Push(ctx, item); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("survives-crash/dletter.Log", func(b *testing.B) {
-		l, err := dletter.New(filepath.Join(b.TempDir(), "dlq.log"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer l.Close()
-		reason := errors.New(item.LastError)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := dletter.Log(l, item, reason, item.Attempts); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("survives-crash/write2", func(b *testing.B) {
+	}
+	b.Run("survives-crash-1/write2", func(b *testing.B) {
 		data, at, _ := encodeItem("bench", item)
 		rec, _ := appendItemRecord(nil, opAdd, 1, at, item.Sink, data)
 		fh, err := os.OpenFile(filepath.Join(b.TempDir(), "raw.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -83,41 +83,28 @@ func BenchmarkFileDLQPush(b *testing.B) {
 			}
 		}
 	})
-	// 16 concurrent writers, each push durable against a power loss.
-	b.Run("survives-power-loss-16/FileDLQ.Push", func(b *testing.B) {
-		f, err := OpenFileDLQ(b.TempDir(), WithMaxItems(-1), WithDurability(dletter.SurvivesPowerLoss))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		b.ReportAllocs()
-		b.SetParallelism(8)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := f.Push(ctx, item); err != nil {
-					b.Error(err)
-					return
-				}
+}
+
+// runWriters calls write b.N times in all, from one goroutine when writers
+// is 1, else from writers goroutines at once.
+func runWriters(b *testing.B, writers int, write func() error) {
+	b.ReportAllocs()
+	if writers == 1 {
+		for b.Loop() {
+			if err := write(); err != nil {
+				b.Fatal(err)
 			}
-		})
-	})
-	b.Run("survives-power-loss-16/dletter.Log", func(b *testing.B) {
-		l, err := dletter.New(filepath.Join(b.TempDir(), "dlq.log"), dletter.WithDurability(dletter.SurvivesPowerLoss))
-		if err != nil {
-			b.Fatal(err)
 		}
-		defer l.Close()
-		reason := errors.New(item.LastError)
-		b.ReportAllocs()
-		b.SetParallelism(8)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := dletter.Log(l, item, reason, item.Attempts); err != nil {
-					b.Error(err)
-					return
-				}
+		return
+	}
+	b.SetParallelism((writers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := write(); err != nil {
+				b.Error(err)
+				return
 			}
-		})
+		}
 	})
 }
 
