@@ -101,6 +101,7 @@ type batch struct {
 	cond    sync.Cond
 	done    bool
 	err     error
+	off     int64 // where the batch landed in the file
 	waiters int
 }
 
@@ -207,20 +208,31 @@ func (a *Appender) Repair() Repair { return a.repair }
 // of rec is in the file. Safe for concurrent use; concurrent calls are
 // batched into one write.
 func (a *Appender) Append(rec []byte) error {
+	_, err := a.AppendAt(rec)
+	return err
+}
+
+// AppendAt is Append that also reports where rec landed: the offset of its
+// first byte in the file at Path when it was written (a later Rotate moves
+// it to the backup, at the same offset). Concurrent calls are batched as
+// with Append, and each learns the offset of its own bytes in the batch. On
+// error off is 0 and none of rec is in the file.
+func (a *Appender) AppendAt(rec []byte) (off int64, err error) {
 	if len(rec) == 0 || rec[len(rec)-1] != '\n' {
-		return ErrRecord
+		return 0, ErrRecord
 	}
 	a.mu.Lock()
 	if err := a.usableLocked(); err != nil {
 		a.mu.Unlock()
-		return err
+		return 0, err
 	}
-	if !a.writing && len(a.pending) == 0 {
+	pos := len(a.pending) // where rec starts in the batch
+	if !a.writing && pos == 0 {
 		if a.contended == 0 {
 			// Nobody else is writing: write rec directly, without a copy.
-			err := a.runLocked(rec)
+			off, err := a.runLocked(rec)
 			a.mu.Unlock()
-			return err
+			return off, err
 		}
 		// Other writers were active a moment ago and may be runnable on
 		// this CPU: claim the file, yield so they can add their records,
@@ -248,15 +260,18 @@ func (a *Appender) Append(rec []byte) error {
 			continue
 		}
 		// The previous owner stepped down and b is still pending: lead it.
-		_ = a.runLocked(nil)
+		_, _ = a.runLocked(nil)
 	}
-	err := b.err
+	err = b.err
+	if err == nil {
+		off = b.off + int64(pos)
+	}
 	b.waiters--
 	if b.waiters == 0 {
 		a.free = append(a.free, b)
 	}
 	a.mu.Unlock()
-	return err
+	return off, err
 }
 
 // gatherLocked yields, with the file claimed, so that writers that are
@@ -300,9 +315,9 @@ func (a *Appender) newBatchLocked() *batch {
 }
 
 // runLocked writes direct, or when direct is nil the pending records, as
-// the owner of the file. Called and returns with a.mu held and a.writing
-// false.
-func (a *Appender) runLocked(direct []byte) error {
+// the owner of the file, and returns the offset they landed at. Called and
+// returns with a.mu held and a.writing false.
+func (a *Appender) runLocked(direct []byte) (int64, error) {
 	buf, b, n := direct, (*batch)(nil), 1
 	if direct == nil {
 		buf, b, n = a.pending, a.pendingB, a.pendingN
@@ -317,9 +332,10 @@ func (a *Appender) runLocked(direct []byte) error {
 			b.err, b.done = err, true
 			b.cond.Broadcast()
 		}
-		return err
+		return 0, err
 	}
 	a.writing = true
+	off := a.size.Load() // only the owner of the file changes it
 	a.mu.Unlock()
 	err, fatal := a.commit(buf)
 	a.mu.Lock()
@@ -336,11 +352,14 @@ func (a *Appender) runLocked(direct []byte) error {
 		a.contended--
 	}
 	if b != nil {
-		b.err, b.done = err, true
+		b.err, b.off, b.done = err, off, true
 		b.cond.Broadcast()
 	}
 	a.handOffLocked()
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return off, nil
 }
 
 // handOffLocked wakes whoever should own the file next.
@@ -396,7 +415,7 @@ func (a *Appender) exclusiveLocked(fn func() error) error {
 			continue
 		}
 		if len(a.pending) > 0 {
-			_ = a.runLocked(nil)
+			_, _ = a.runLocked(nil)
 			continue
 		}
 		break
@@ -486,7 +505,7 @@ func (a *Appender) Close() error {
 		if a.broken != nil {
 			break
 		}
-		_ = a.runLocked(nil)
+		_, _ = a.runLocked(nil)
 	}
 	if a.broken == nil && a.opts.Sync != SyncWrite {
 		err = a.syncFile()

@@ -21,6 +21,10 @@ func TestMain(m *testing.M) {
 		fsizeChild()
 		return
 	}
+	if os.Getenv(batchChildEnv) != "" {
+		failedBatchChild()
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -42,6 +46,9 @@ func readLines(t *testing.T, path string) []string {
 	return out
 }
 
+// TestConcurrentAppendKeepsEveryRecordWhole has writers append through
+// both Append and AppendAt; every record must be whole, and each AppendAt
+// must report where its own record landed.
 func TestConcurrentAppendKeepsEveryRecordWhole(t *testing.T) {
 	for _, mode := range []SyncMode{SyncWrite, SyncData, SyncPeriodic} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -51,6 +58,7 @@ func TestConcurrentAppendKeepsEveryRecordWhole(t *testing.T) {
 				t.Fatal(err)
 			}
 			const writers, each = 16, 200
+			got := make([][]landed, writers)
 			var wg sync.WaitGroup
 			for w := range writers {
 				wg.Add(1)
@@ -58,10 +66,19 @@ func TestConcurrentAppendKeepsEveryRecordWhole(t *testing.T) {
 					defer wg.Done()
 					for i := range each {
 						rec := fmt.Appendf(nil, "w%d-%d-%s\n", w, i, bytes.Repeat([]byte("p"), i%50))
-						if err := a.Append(rec); err != nil {
+						if w%4 == 0 {
+							if err := a.Append(rec); err != nil {
+								t.Error(err)
+								return
+							}
+							continue
+						}
+						off, err := a.AppendAt(rec)
+						if err != nil {
 							t.Error(err)
 							return
 						}
+						got[w] = append(got[w], landed{off, rec})
 					}
 				}()
 			}
@@ -90,6 +107,11 @@ func TestConcurrentAppendKeepsEveryRecordWhole(t *testing.T) {
 			if len(seen) != writers*each {
 				t.Fatalf("%d distinct lines, want %d", len(seen), writers*each)
 			}
+			var at []landed
+			for _, g := range got {
+				at = append(at, g...)
+			}
+			checkLanded(t, path, at)
 		})
 	}
 }

@@ -15,6 +15,9 @@
 // Concurrent Append calls are batched: while one caller's write(2) is in
 // flight, the records of the others collect in a buffer and go out in the
 // next single write, so N writers cost far fewer than N system calls.
+// AppendAt is Append that also returns the offset where the caller's own
+// record landed, for callers that index the file (each waiter of a batch
+// learns its own place in it).
 //
 // A failed write never leaves part of a record behind: the file is truncated
 // back to the end of the last good record, the callers of that batch get the
