@@ -77,7 +77,7 @@ const pageSize = 500
 // empties the DLQ.
 func (r *Relay) DiscardMatching(ctx context.Context, a Actor, f sinks.Filter, max int, all, dryRun bool) (int, error) {
 	if f == (sinks.Filter{}) && !all {
-		return 0, sinks.Errorf(sinks.CodeInvalidArgument, "discard", "filter: empty filter would discard every item; set all to confirm")
+		return 0, &FieldError{Field: "all", Reason: "must be true to discard with an empty filter (every item); or give sink, since, until or q"}
 	}
 	if r.opts.ReadOnly && !dryRun {
 		return 0, ErrReadOnly

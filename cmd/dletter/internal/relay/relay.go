@@ -150,7 +150,11 @@ func (r *Relay) Overview(ctx context.Context) (sinks.Stats, []SinkCount, error) 
 
 // List pages through the DLQ; see sinks.Store.List.
 func (r *Relay) List(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.DLQItem, string, error) {
-	return r.opts.Store.List(ctx, f, cursor, limit)
+	items, next, err := r.opts.Store.List(ctx, f, cursor, limit)
+	if err != nil && cursor != "" && errors.Is(err, sinks.ErrInvalidArgument) {
+		return nil, "", &FieldError{Field: "cursor", Value: cursor, Reason: "is not a next_cursor handed out by a previous page"}
+	}
+	return items, next, err
 }
 
 // Get returns one item.

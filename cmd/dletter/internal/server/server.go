@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,7 +31,16 @@ type Options struct {
 	// Secure marks the console's cookies Secure (set when served over TLS
 	// by a proxy).
 	Secure bool
+	// BodyTimeout bounds the time a client may take to send a request body;
+	// 0 means DefaultBodyTimeout. (The headers are bounded by Serve's
+	// ReadHeaderTimeout.)
+	BodyTimeout time.Duration
 }
+
+// DefaultBodyTimeout is the default of Options.BodyTimeout: ample for the
+// largest body the API takes (api.MaxBodyBytes) on a slow link, short enough
+// that clients that stall cannot pile up connections.
+const DefaultBodyTimeout = 30 * time.Second
 
 // Handler returns the daemon's complete HTTP handler.
 func Handler(o Options) http.Handler {
@@ -69,7 +79,49 @@ func Handler(o Options) http.Handler {
 	}))
 	h = cop.Handler(h)
 	h = securityHeaders(h)
+	bodyTimeout := o.BodyTimeout
+	if bodyTimeout <= 0 {
+		bodyTimeout = DefaultBodyTimeout
+	}
+	h = bodyDeadline(bodyTimeout, h)
 	return h
+}
+
+// bodyDeadline gives a request with a body d to send it (the headers are
+// bounded by Serve's ReadHeaderTimeout). The connection's read deadline is
+// set before the handler runs and cleared once the body has been read to its
+// end, so that a synchronous delivery that takes longer than d after the body
+// arrived is not cut off. It lives in the handler rather than in
+// http.Server.ReadTimeout so that it holds however the handler is served. A
+// client that stalls mid-body gets a 400 naming the body; the deadline then
+// stays passed, so that the server's own draining of the rest of that body
+// fails at once too.
+func bodyDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			// A test recorder has no connection: no deadline then.
+			if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody clears the connection's read deadline once the body has
+// been read to its end.
+type deadlineBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // public paths need no token: health checks, the login page and the

@@ -42,8 +42,9 @@ type env struct {
 }
 
 type setupOpts struct {
-	token    string
-	readOnly bool
+	token       string
+	readOnly    bool
+	bodyTimeout time.Duration
 }
 
 func setup(t *testing.T, o setupOpts) *env {
@@ -62,7 +63,7 @@ func setup(t *testing.T, o setupOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := server.Handler(server.Options{Relay: core.Relay, Auth: auth.New(o.token), Metrics: core.Metrics})
+	h := server.Handler(server.Options{Relay: core.Relay, Auth: auth.New(o.token), Metrics: core.Metrics, BodyTimeout: o.bodyTimeout})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()

@@ -1,0 +1,81 @@
+package server_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBadInputNamesTheField: every malformed request is a 400 whose answer
+// names the field at fault, never a 500, never accepted.
+func TestBadInputNamesTheField(t *testing.T) {
+	e := setup(t, setupOpts{})
+	e.park("hook", "parked")
+	for _, c := range []struct {
+		method, path, body string
+		field              string
+	}{
+		// A body that is JSON but not an object is not an empty message.
+		{"POST", "/v1/sinks/hook/messages", `null`, "body"},
+		{"POST", "/v1/sinks/hook/messages", `[]`, "body"},
+		{"POST", "/v1/sinks/hook/messages", ` "text"`, "body"},
+		{"POST", "/v1/sinks/hook/messages", `42`, "body"},
+		{"POST", "/v1/dlq/redrive", `null`, "body"},
+		{"POST", "/v1/dlq/discard", `[{"sink":"hook"}]`, "body"},
+		// A cursor is only ever one handed out by a previous page.
+		{"GET", "/v1/dlq/items?cursor=-5", "", "cursor"},
+		{"GET", "/v1/dlq/items?cursor=abc", "", "cursor"},
+		{"GET", "/v1/dlq/items?cursor=99999999999999999999999", "", "cursor"},
+		// An empty bulk discard says which field confirms it.
+		{"POST", "/v1/dlq/discard", `{}`, "all"},
+	} {
+		r := e.do(c.method, c.path, c.body)
+		var er struct{ Error, Field string }
+		r.json(t, &er)
+		if r.status != http.StatusBadRequest || er.Field != c.field || er.Error == "" {
+			t.Errorf("%s %s %s: %d %s, want 400 naming %q", c.method, c.path, c.body, r.status, r.body, c.field)
+		}
+	}
+	if got := e.hook.Attempts(); got != 2 {
+		t.Errorf("the receiver saw %d requests, want the 2 of the parked message", got)
+	}
+}
+
+// TestStalledBody: a client that sends its headers and then stalls mid-body
+// gets a 400 naming the body once the body timeout passes, instead of
+// holding a connection and a goroutine forever; a delivery that takes longer
+// than the body timeout after the body arrived is not cut off by it.
+func TestStalledBody(t *testing.T) {
+	const bodyTimeout = 100 * time.Millisecond
+	e := setup(t, setupOpts{bodyTimeout: bodyTimeout})
+
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /v1/sinks/hook/messages HTTP/1.1\r\nHost: x\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"subject\":"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // the test's own bound, far above bodyTimeout
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"field": "body"`) {
+		t.Fatalf("stalled body: %d %s", res.StatusCode, b)
+	}
+
+	e.hook.Delay.Store(int64(4 * bodyTimeout))
+	r := e.do("POST", "/v1/sinks/hook/messages", `{"subject":"slow sink","delivery_id":"slow-1"}`)
+	if r.status != http.StatusOK || e.hook.Delivered()["slow-1"] != 1 {
+		t.Fatalf("a slow delivery after the body was read: %d %s", r.status, r.body)
+	}
+}
