@@ -23,6 +23,8 @@ import (
 const (
 	childEnv    = "DLETTER_CRASH_CHILD"
 	childDirEnv = "DLETTER_CRASH_DIR"
+	// childWaitEnv sets the replaying child's ReplayOptions.InitialWait.
+	childWaitEnv = "DLETTER_CRASH_WAIT"
 )
 
 func runChild(role string) {
@@ -109,8 +111,15 @@ func childReplay(dir string) error {
 		_, _ = os.Stdout.Write([]byte("d\n"))
 		return nil
 	}
+	var opts ReplayOptions
+	if w := os.Getenv(childWaitEnv); w != "" {
+		if opts.InitialWait, err = time.ParseDuration(w); err != nil {
+			return err
+		}
+		opts.MaxWait = 4 * opts.InitialWait
+	}
 	for {
-		if err := l.Replay(context.Background(), handler, ReplayOptions{}); err != nil {
+		if err := l.Replay(context.Background(), handler, opts); err != nil {
 			return err
 		}
 		n, err := l.Count(RetryLog)
@@ -125,10 +134,11 @@ func childReplay(dir string) error {
 }
 
 // startChild starts the test binary in role and returns it with its stdout.
-func startChild(t *testing.T, role, dir string) (*exec.Cmd, *bufio.Scanner) {
+func startChild(t *testing.T, role, dir string, env ...string) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+role, childDirEnv+"="+dir)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -223,12 +233,56 @@ func TestCrashWhileReplaying(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
+	crashReplays(t, dir, items)
+}
+
+// TestCrashWhileReplayingWithDeferrals is TestCrashWhileReplaying with a
+// backoff, so that every third item (and every re-logged one) is not due
+// when the child first meets it: kills land while items are set aside,
+// sorted and waited for, and still nothing is lost.
+func TestCrashWhileReplayingWithDeferrals(t *testing.T) {
+	dir := t.TempDir()
+	const items = 1500
+	now := time.Now()
+	var ts time.Time
+	l, err := New(filepath.Join(dir, "orders.log"), WithMaxSize(0), WithCompress(false),
+		WithClock(func() time.Time { return ts }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range items {
+		attempt := 1
+		ts = now.Add(-time.Hour)
+		if i%3 == 0 {
+			ts, attempt = now, 3 // due about 1.2s from now
+		}
+		if err := Log(l, &order{ID: fmt.Sprintf("ord-%d", i)}, errTest, attempt); err != nil {
+			t.Fatal(err)
+		}
+		if i%500 == 499 {
+			if err := l.Rotate(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	crashReplays(t, dir, items, childWaitEnv+"=300ms")
+}
+
+// crashReplays runs replaying children on dir, killing each after a number
+// of deliveries that changes from run to run, until one finishes; then it
+// checks that each of the items ord-0..ord-<items-1> was delivered, with at
+// most one duplicate per kill.
+func crashReplays(t *testing.T, dir string, items int, env ...string) {
+	t.Helper()
 	kills := 0
 	for run := 0; ; run++ {
 		if run > 100 {
 			t.Fatal("replay never finished")
 		}
-		cmd, out := startChild(t, "replay", dir)
+		cmd, out := startChild(t, "replay", dir, env...)
 		limit := 150 + run*37%200
 		n, done := 0, false
 		for out.Scan() {

@@ -25,6 +25,8 @@
 //   - orders-2006-01-02T15-04-05.000.log[.gz]: rotated retry files (UTC
 //     time, creation order), consumed and deleted by Replay, each with a
 //     "-state" file holding its replay position while it is being consumed.
+//     Replay also writes the items that are not due yet to such a file, so
+//     that they wait there instead of in front of the due ones.
 //   - permanent-orders.log and its rotated files: items that exhausted their
 //     retries or were logged with LogPermanent.
 //   - quarantine-orders.log: lines Replay could not decode and torn tails
@@ -75,8 +77,9 @@
 // not they had been replayed; here WithMaxBackups and WithMaxAge apply only
 // with WithLossyRetention(true), which counts and reports every item dropped.
 // Its Replay slept the full backoff before every item, however old; here an
-// item is due at its last failure time plus the backoff, and only items not
-// yet due are waited for. Its replay order followed modification times and
+// item is due at its last failure time plus the backoff, due items are
+// delivered at once, and items not yet due are set aside and waited for in
+// the order they become due, never in front of a due item. Its replay order followed modification times and
 // two rotations in one millisecond overwrote each other; here backups are
 // named and consumed in creation order. Its replay position skipped bad
 // lines and permanent moves, checkpointed with a write(2) per item, and
@@ -90,5 +93,7 @@
 // # Inspection
 //
 // Items, Count and Stats let an operator look at both logs without
-// consuming anything.
+// consuming anything. Count and Stats read no file's content (New counts the
+// items once, and the Logger keeps the counts up to date), so a daemon may
+// call them at every metrics scrape; Items reads the files.
 package dletter

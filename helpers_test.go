@@ -20,13 +20,46 @@ import (
 	"github.com/dletter/dletter/internal/checkpoint"
 )
 
-// clock is a settable clock for WithClock.
+// clock is a settable clock for WithClock. Its after method stands in for
+// Replay's timer: the channel fires when Add moves the clock past the
+// deadline, and each new wait is announced on waits.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu      sync.Mutex
+	t       time.Time
+	waiters []clockWaiter
+	waits   chan time.Duration
 }
 
-func newClock() *clock { return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
+type clockWaiter struct {
+	at time.Time
+	c  chan time.Time
+}
+
+func newClock() *clock {
+	return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), waits: make(chan time.Duration, 100)}
+}
+
+func (c *clock) after(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	c.waiters = append(c.waiters, clockWaiter{at: c.t.Add(d), c: ch})
+	c.waits <- d
+	return ch
+}
+
+// nextWait waits (at most 10 s of real time) for Replay to wait on the
+// clock and returns how long it waits for.
+func (c *clock) nextWait(t *testing.T) time.Duration {
+	t.Helper()
+	select {
+	case d := <-c.waits:
+		return d
+	case <-time.After(10 * time.Second):
+		t.Fatal("Replay did not wait on the clock")
+		return 0
+	}
+}
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
@@ -37,6 +70,15 @@ func (c *clock) Now() time.Time {
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if c.t.Before(w.at) {
+			kept = append(kept, w)
+			continue
+		}
+		w.c <- c.t
+	}
+	c.waiters = kept
 	c.mu.Unlock()
 }
 

@@ -131,64 +131,49 @@ func (l *Logger) Items(kind Kind, order Order) iter.Seq2[Item, error] {
 	}
 }
 
-// Count returns how many items one log holds (see Items).
+// Count returns how many items one log holds (see Items): the lines that
+// decode, less what Replay consumed. It reads no file: the counts are taken
+// once by New and kept up to date by Log, LogPermanent, Replay and
+// retention, so it costs two atomic loads. While Log or Replay runs, it may
+// lag them by the items being written.
 func (l *Logger) Count(kind Kind) (int64, error) {
 	if l.closed.Load() {
 		return 0, ErrClosed
 	}
-	srcs, _, err := l.sources(kind)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, s := range srcs {
-		c, err := l.counts.count(s)
-		if err != nil {
-			return n, err
-		}
-		n += c
-	}
-	return n, nil
+	return l.file(kind).items.Load(), nil
 }
 
-// Stats counts the items and bytes of both logs and the quarantine file. A
-// rotated file is read once and its count remembered, and an active file is
-// read only where it grew since the last call; the quarantine file is read
-// every time.
+// Stats reports the items and bytes of both logs and the quarantine file.
+// The counts of items and quarantined lines are kept in memory (see Count);
+// the rest costs one directory listing and a stat of each rotated file, and
+// reads no file's content, however many items the logs hold.
 func (l *Logger) Stats() (Stats, error) {
 	if l.closed.Load() {
 		return Stats{}, ErrClosed
 	}
-	var st Stats
-	for _, k := range []Kind{RetryLog, PermanentLog} {
-		srcs, bytes, err := l.sources(k)
+	st := Stats{
+		Pending:     l.retry.items.Load(),
+		Permanent:   l.perm.items.Load(),
+		Quarantined: l.quar.lines.Load(),
+		Dropped:     l.dropped.Load(),
+	}
+	for _, lf := range []*logFile{l.retry, l.perm} {
+		bs, err := lf.fam.list()
 		if err != nil {
 			return st, err
 		}
-		st.Bytes += bytes
-		var n int64
-		for _, s := range srcs {
-			if s.limit == 0 {
-				st.Backups++
+		st.Backups += len(bs)
+		for _, b := range bs {
+			if fi, err := os.Stat(b.path); err == nil {
+				st.Bytes += fi.Size()
 			}
-			c, err := l.counts.count(s)
-			if err != nil {
-				return st, err
-			}
-			n += c
 		}
-		if k == RetryLog {
-			st.Pending = n
-		} else {
-			st.Permanent = n
-		}
+		st.Bytes += lf.app.Size()
 	}
-	q, qbytes, err := countLines(l.quar.path)
-	if err != nil {
-		return st, err
+	if fi, err := os.Stat(l.quar.path); err == nil {
+		st.Bytes += fi.Size()
 	}
-	st.Quarantined, st.Bytes = q, st.Bytes+qbytes
-	st.Dropped = l.dropped.Load()
+	var err error
 	st.SetAside, err = l.countSetAside()
 	return st, err
 }
@@ -332,33 +317,4 @@ func (s *source) item(line []byte, num int64) Item {
 		File:         s.path,
 		Line:         num,
 	}
-}
-
-// countLines counts the lines of a file and returns its size; a missing file
-// has none.
-func countLines(path string) (int64, int64, error) {
-	lf, err := openLines(path, false, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, 0, nil
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	defer lf.Close()
-	var n int64
-	for {
-		_, err := lf.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil && !errors.Is(err, linereader.ErrUnterminated) {
-			return n, 0, err
-		}
-		n++
-	}
-	fi, err := lf.f.Stat()
-	if err != nil {
-		return n, 0, err
-	}
-	return n, fi.Size(), nil
 }

@@ -64,7 +64,9 @@ func write[T any](l *Logger, lf *logFile, data T, h line) error {
 	buf, err := appendPayload(buf, data)
 	if err == nil {
 		buf = append(buf, '}', '\n')
-		err = l.append(lf, buf)
+		if err = l.append(lf, buf); err == nil {
+			lf.items.Add(1)
+		}
 	} else if errors.Is(err, errInvalidPayload) {
 		err = fmt.Errorf("%w: %T: %w", ErrInvalidPayload, data, err)
 	} else {

@@ -36,7 +36,6 @@ type Logger struct {
 	retry  *logFile
 	perm   *logFile
 	quar   quarantine
-	counts itemCounts
 	bufs   sync.Pool              // line buffers
 	buf    atomic.Pointer[[]byte] // one line buffer kept for the next Log
 	closed atomic.Bool
@@ -60,6 +59,10 @@ type Logger struct {
 	closeErr  error
 
 	dropped atomic.Int64
+
+	// after, when set, replaces Replay's timer (tests with an injected
+	// clock): it returns a channel that fires once the clock advanced by d.
+	after func(d time.Duration) <-chan time.Time
 }
 
 // filePerm is the permission of every file a Logger creates: dead letters
@@ -74,6 +77,9 @@ type logFile struct {
 	maxSize int64
 	mu      sync.Mutex // serialises rotations
 	last    time.Time  // newest backup time, so names sort in creation order
+	// items is how many items the log holds (see Count): counted once by
+	// New, then kept up to date by every write, Replay and retention.
+	items atomic.Int64
 }
 
 // New creates a Logger that writes to filename (retry log) and
@@ -134,6 +140,10 @@ func New(filename string, opts ...Option) (*Logger, error) {
 	l.quar.path = filepath.Join(dir, "quarantine-"+filepath.Base(filename))
 	l.quar.opts = l.appendOptions("")
 	if err := l.openLogs(filename); err != nil {
+		_ = l.closeFiles()
+		return nil, err
+	}
+	if err := l.countAtOpen(); err != nil {
 		_ = l.closeFiles()
 		return nil, err
 	}

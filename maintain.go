@@ -2,7 +2,6 @@ package dletter
 
 import (
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/dletter/dletter/internal/checkpoint"
 	"github.com/dletter/dletter/internal/fsutil"
-	"github.com/dletter/dletter/internal/linereader"
 )
 
 // maintain runs the background work on rotated files after each rotation:
@@ -113,7 +111,7 @@ func compress(b backup) error {
 }
 
 // cleanup removes what an interrupted compression or replay left: temporary
-// compressed copies, compressed copies whose plain file still exists, and
+// compressed copies and sorted deferral files, compressed copies whose plain file still exists, and
 // state files of consumed backups. It finishes a state move that a
 // compression did not get to.
 func (l *Logger) cleanup(f family) {
@@ -124,7 +122,8 @@ func (l *Logger) cleanup(f family) {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case strings.HasSuffix(name, gzExt+fsutil.TempSuffix):
+		case strings.HasSuffix(name, fsutil.TempSuffix):
+			// An unfinished compressed copy, or deferral file rewrite.
 			if _, ok := f.parse(strings.TrimSuffix(name, fsutil.TempSuffix)); ok {
 				l.removeLeftover(filepath.Join(f.dir, name))
 			}
@@ -184,6 +183,7 @@ func (l *Logger) enforceRetention(lf *logFile, bs []backup) []backup {
 			continue
 		}
 		_ = fsutil.RemoveDurable(b.statePath())
+		lf.items.Add(-items)
 		l.dropped.Add(items)
 		l.log.Warn("dletter: retention dropped items that were never replayed (WithLossyRetention)",
 			"file", b.path, "items", items, "dropped_total", l.dropped.Load())
@@ -191,34 +191,19 @@ func (l *Logger) enforceRetention(lf *logFile, bs []backup) []backup {
 	return bs
 }
 
-// countItems counts the non-blank lines of b after its replay checkpoint
-// (when withCheckpoint).
+// countItems counts the items of b (the lines that decode) after its replay
+// checkpoint (when withCheckpoint), as Count does.
 func countItems(b backup, withCheckpoint bool) (int64, error) {
-	var skip uint64
+	s := source{path: b.path, gz: b.gz}
 	if withCheckpoint {
 		var err error
-		if skip, err = checkpoint.Read(b.statePath()); err != nil {
+		if s.skip, err = checkpoint.Read(b.statePath()); err != nil {
 			return 0, err
 		}
 	}
-	lines, err := openLines(b.path, b.gz, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer lines.Close()
 	var n int64
-	var seen uint64
-	for {
-		line, err := lines.Next()
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil && !errors.Is(err, linereader.ErrUnterminated) {
-			return n, fmt.Errorf("dletter: count items in %s: %w", b.path, err)
-		}
-		seen++
-		if seen > skip && skipWS(line, 0) != len(line) {
-			n++
-		}
+	if err := s.scan(func([]byte, int64, int64) bool { n++; return true }); err != nil {
+		return n, fmt.Errorf("dletter: count items in %s: %w", b.path, err)
 	}
+	return n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dletter/dletter/internal/appendlog"
 )
@@ -17,6 +18,8 @@ type quarantine struct {
 	mu   sync.Mutex
 	app  *appendlog.Appender
 	done bool
+	// lines counts the file's lines: counted by New, then by add.
+	lines atomic.Int64
 }
 
 // add appends line (without its newline) to the quarantine file.
@@ -44,6 +47,7 @@ func (q *quarantine) add(line []byte) error {
 		}
 		return fmt.Errorf("dletter: quarantine: %w", err)
 	}
+	q.lines.Add(1)
 	return nil
 }
 

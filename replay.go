@@ -60,19 +60,28 @@ func (o *ReplayOptions) validate() error {
 // (this Logger's, or go-dletter's in the same directory). For each line:
 //
 //   - An item that has failed MaxAttempts times moves to the permanent log.
-//   - Otherwise Replay waits until the item is due (its last failure time plus
-//     the backoff of ReplayOptions; an item already due is not waited for),
-//     then calls handler. If handler fails, the item is re-logged to the
-//     active retry log with attempt+1, the same id and its first-failure time;
-//     the next Replay delivers it.
+//   - An item that is due (its last failure time plus the backoff of
+//     ReplayOptions has passed) is handed to handler at once. If handler
+//     fails, the item is re-logged to the active retry log with attempt+1,
+//     the same id and its first-failure time; the next Replay delivers it.
+//   - An item that is not due yet is copied, unchanged, to a new rotated file
+//     (the deferral file, named after the files being replayed), so that it
+//     never holds up the due items after it.
 //   - A line that cannot be decoded, or has no payload, is copied verbatim to
 //     the quarantine file.
 //
+// Once every rotated file has been read, the deferral file, if any, is
+// rewritten in the order its items become due, and Replay delivers them in
+// that order, waiting only until the next one is due: a due item never waits
+// for one that is not. Items logged while Replay runs, and items re-logged by
+// a failed handler, are left for the next Replay.
+//
 // A line counts as consumed only after its outcome is written (as durable as
-// the Logger's Durability), and the count is checkpointed after every line in
-// a memory-mapped "<backup>-state" file: a process killed at any moment
-// resumes at the next line, delivering at most the item in flight twice.
-// A fully consumed file and its state are deleted.
+// the Logger's Durability; a deferred item once its copy is written), and the
+// count is checkpointed after every line in a memory-mapped "<backup>-state"
+// file: a process killed at any moment resumes at the next line, delivering
+// at most the item in flight twice. A fully consumed file and its state are
+// deleted.
 //
 // If writing an outcome fails, Replay returns the error and the line stays.
 // When ctx is cancelled it returns promptly with context.Cause(ctx), and
@@ -116,15 +125,34 @@ func (l *Logger) Replay(ctx context.Context, handler Handler, opts ReplayOptions
 	if err != nil {
 		return err
 	}
-	r := replayer{l: l, ctx: ctx, done: ctx.Done(), handler: handler, opts: &opts}
+	r := replayer{l: l, ctx: ctx, done: ctx.Done(), handler: handler, opts: &opts, deferring: true}
 	r.timer = time.NewTimer(time.Hour)
 	r.timer.Stop()
+	defer r.def.close()
 	for _, b := range backups {
 		if err := r.file(b); err != nil {
 			return err
 		}
 	}
-	return nil
+	return r.deferred()
+}
+
+// deferred delivers the items the pass over the rotated files set aside,
+// in the order they become due, waiting for each one that is not due yet.
+func (r *replayer) deferred() error {
+	d := &r.def
+	if d.app == nil {
+		return nil
+	}
+	if err := d.close(); err != nil {
+		return fmt.Errorf("dletter: replay: %w", err)
+	}
+	dues, err := d.sortByDue()
+	if err != nil {
+		return err
+	}
+	r.deferring, r.dues = false, dues
+	return r.file(d.b)
 }
 
 // replayer is the state of one Replay call.
@@ -135,7 +163,17 @@ type replayer struct {
 	handler Handler
 	opts    *ReplayOptions
 	timer   *time.Timer
-	lastNow time.Time // the latest clock reading, see waitDue
+	lastNow time.Time // the latest clock reading, see due
+
+	// deferring is set during the pass over the rotated files: items not
+	// due yet go to def instead of being waited for.
+	deferring bool
+	def       deferral
+	buf       []byte
+	// dues holds the due time of each line of the sorted deferral file
+	// while it is replayed; line is the index of the current line.
+	dues []time.Time
+	line int
 }
 
 func (r *replayer) cause() error { return context.Cause(r.ctx) }
@@ -186,11 +224,16 @@ func (r *replayer) file(b backup) error {
 			return r.cause()
 		default:
 		}
-		if err := r.line(line); err != nil {
+		r.line = int(consumed)
+		item, err := r.consume(line)
+		if err != nil {
 			return err
 		}
 		consumed++
 		cp.Store(consumed)
+		if item {
+			r.l.retry.items.Add(-1)
+		}
 		if last {
 			return r.finish(b, lines, cp)
 		}
@@ -219,51 +262,76 @@ func (r *replayer) finish(b backup, lines *lineFile, cp *checkpoint.Checkpoint) 
 	return fsutil.SyncDir(filepath.Dir(b.path))
 }
 
-// line handles one line: quarantine, move to the permanent log, or deliver
-// when due and re-log on failure. It returns nil once the line's outcome is
-// written.
-func (r *replayer) line(text []byte) error {
+// consume handles one line: quarantine, move to the permanent log, set
+// aside or wait when not due, deliver and re-log on failure. It returns nil
+// once the line's outcome is written, and whether the line held an item.
+func (r *replayer) consume(text []byte) (bool, error) {
 	if skipWS(text, 0) == len(text) {
-		return nil // a blank line carries nothing
+		return false, nil // a blank line carries nothing
 	}
 	rec, err := decodeLine(text)
 	if err != nil {
-		return r.l.quarantineLine(text, err)
+		return false, r.l.quarantineLine(text, err)
 	}
 	if r.opts.MaxAttempts > 0 && rec.attempt >= r.opts.MaxAttempts {
-		return r.l.movePermanent(&rec)
+		return true, r.l.movePermanent(&rec)
 	}
-	if err := r.waitDue(&rec); err != nil {
-		return err
+	if due, ok := r.due(&rec); !ok {
+		if r.deferring {
+			return true, r.deferLine(text, due)
+		}
+		if err := r.waitUntil(due); err != nil {
+			return true, err
+		}
 	}
 	if herr := r.handler(rec.payload); herr != nil {
-		return r.l.relog(&rec, herr)
+		return true, r.l.relog(&rec, herr)
 	}
-	return nil
+	return true, nil
 }
 
-// waitDue waits until rec is due, or the context ends.
-func (r *replayer) waitDue(rec *record) error {
+// due reports whether rec is due and, when it is not, when it will be. In
+// the sorted deferral file the time computed when the item was set aside is
+// used, so that the jitter drawn then keeps the file's order.
+func (r *replayer) due(rec *record) (time.Time, bool) {
 	if r.opts.InitialWait <= 0 {
-		return nil
+		return time.Time{}, true
+	}
+	if r.dues != nil && r.line < len(r.dues) {
+		due := r.dues[r.line]
+		if !r.lastNow.IsZero() && !r.lastNow.Before(due) {
+			return due, true
+		}
+		r.lastNow = r.l.now()
+		return due, !r.lastNow.Before(due)
 	}
 	// An item due by the clock reading of an earlier item is due now: most
 	// replayed items are long overdue and cost no clock reading.
 	if !r.lastNow.IsZero() && !r.lastNow.Before(dueAt(rec.ts, rec.attempt, r.opts, r.lastNow, r.opts.Rand)) {
-		return nil
+		return time.Time{}, true
 	}
 	now := r.l.now()
 	r.lastNow = now
 	due := dueAt(rec.ts, rec.attempt, r.opts, now, r.opts.Rand)
-	if !now.Before(due) {
-		return nil
+	return due, !now.Before(due)
+}
+
+// waitUntil waits until the clock reaches due, or the context ends.
+func (r *replayer) waitUntil(due time.Time) error {
+	d := due.Sub(r.lastNow)
+	var fired <-chan time.Time
+	if r.l.after != nil {
+		fired = r.l.after(d)
+	} else {
+		r.timer.Reset(d)
+		defer r.timer.Stop()
+		fired = r.timer.C
 	}
-	r.timer.Reset(due.Sub(now))
 	select {
 	case <-r.done:
-		r.timer.Stop()
 		return r.cause()
-	case <-r.timer.C:
+	case <-fired:
+		r.lastNow = time.Time{}
 		return nil
 	}
 }
