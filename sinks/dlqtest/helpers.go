@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dletter/dletter/sinks"
+	"github.com/dletter/dletter/sinks/internal/sinktest"
 )
 
 // Address is the typed recipient of the suite's sink.
@@ -80,54 +81,18 @@ func (s *mailSink) sendCalls() int {
 	return s.calls
 }
 
-// fakeClock moves only when slept on, so nothing in the suite waits.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	sleeps  []time.Duration
-	onSleep func()
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: base.Add(1000 * time.Hour)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.sleeps = append(c.sleeps, d)
-	if d > 0 {
-		c.now = c.now.Add(d)
-	}
-	hook := c.onSleep
-	c.mu.Unlock()
-	if hook != nil {
-		hook()
-	}
-	return ctx.Err()
-}
-
-func (c *fakeClock) slept() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
-
 // replayBundle is a store wired to a registry of the suite's sink, wrapped
 // in Retriers with 2 attempts and a fake clock.
 type replayBundle struct {
 	st    sinks.Store
 	reg   *sinks.Registry
 	mail  *mailSink
-	clock *fakeClock
+	clock *sinktest.Clock
 }
 
 func setupReplay(t *testing.T, newStore NewStore) *replayBundle {
 	t.Helper()
-	b := &replayBundle{mail: &mailSink{name: "mail"}, clock: newFakeClock()}
+	b := &replayBundle{mail: &mailSink{name: "mail"}, clock: sinktest.NewClock(base.Add(1000 * time.Hour))}
 	b.st = newStore(t)
 	attempts := 2
 	b.reg = sinks.NewRegistry(

@@ -1,5 +1,7 @@
-// Package sinktest holds the test clock shared by the reference sinks'
-// tests: a sinks.Clock that never sleeps.
+// Package sinktest holds the test clock shared by the tests of the sinks'
+// packages (the reference sinks' tests and the dlqtest conformance suite):
+// a sinks.Clock that never sleeps. It lives here, not in package sinks, so
+// that sinks exports no test-only API.
 package sinktest
 
 import (
