@@ -357,3 +357,42 @@ func spread(g, n int, fn func() error) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkStats: Stats on a log of 1,000,000 items (a rotated file) beside
+// counting the lines of the same file with a bufio.Scanner, the least a
+// Stats that read the log would cost.
+func BenchmarkStats(b *testing.B) {
+	dir := b.TempDir()
+	path := writeReplayFile(b, dir, replayItems)
+	b.Run("dletter", func(b *testing.B) {
+		l, err := New(filepath.Join(dir, "orders.log"), WithCompress(false))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			st, err := l.Stats()
+			if err != nil || st.Pending != replayItems {
+				b.Fatalf("Stats = %+v, %v", st, err)
+			}
+		}
+	})
+	b.Run("bufio-count", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			f, err := os.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for sc := bufio.NewScanner(f); sc.Scan(); {
+				n++
+			}
+			_ = f.Close()
+			if n != replayItems {
+				b.Fatalf("%d lines", n)
+			}
+		}
+	})
+}

@@ -16,7 +16,7 @@ import (
 // will deliver before it sets the file aside.
 func (l *Logger) countAtOpen() error {
 	for _, k := range []Kind{RetryLog, PermanentLog} {
-		srcs, _, err := l.sources(k)
+		srcs, err := l.sources(k)
 		if err != nil {
 			return err
 		}

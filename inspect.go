@@ -72,35 +72,26 @@ type source struct {
 // sources lists the files of one log, oldest first: rotated files (with
 // their replay checkpoint for the retry log) and then the active file, read
 // up to the size it has now.
-func (l *Logger) sources(kind Kind) ([]source, int64, error) {
-	lf := l.retry
-	if kind == PermanentLog {
-		lf = l.perm
-	}
+func (l *Logger) sources(kind Kind) ([]source, error) {
+	lf := l.file(kind)
 	bs, err := lf.fam.list()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	var out []source
-	var bytes int64
 	for _, b := range bs {
 		s := source{path: b.path, gz: b.gz}
 		if kind == RetryLog {
 			if s.skip, err = checkpoint.Read(b.statePath()); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
-		}
-		if fi, err := os.Stat(b.path); err == nil {
-			bytes += fi.Size()
 		}
 		out = append(out, s)
 	}
-	size := lf.app.Size()
-	bytes += size
-	if size > 0 {
+	if size := lf.app.Size(); size > 0 {
 		out = append(out, source{path: lf.fam.active, limit: size})
 	}
-	return out, bytes, nil
+	return out, nil
 }
 
 // Items returns an iterator over the items of one log without consuming
@@ -115,7 +106,7 @@ func (l *Logger) Items(kind Kind, order Order) iter.Seq2[Item, error] {
 			yield(Item{}, ErrClosed)
 			return
 		}
-		srcs, _, err := l.sources(kind)
+		srcs, err := l.sources(kind)
 		if err != nil {
 			yield(Item{}, err)
 			return
