@@ -42,8 +42,8 @@ func (r *replayer) deferLine(text []byte, due time.Time) error {
 		}
 	}
 	r.buf = append(append(r.buf[:0], text...), '\n')
-	off := d.app.Size()
-	if err := d.app.Append(r.buf); err != nil {
+	off, err := d.app.AppendAt(r.buf)
+	if err != nil {
 		return fmt.Errorf("dletter: replay: set aside an item that is not due: %w", err)
 	}
 	r.l.retry.items.Add(1)

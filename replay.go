@@ -53,8 +53,9 @@ func (o *ReplayOptions) validate() error {
 	return nil
 }
 
-// Replay delivers every item logged before it started to handler, once, in
-// the order the items were logged, oldest rotated file first.
+// Replay delivers every item logged before it started to handler, once:
+// the items that are due in the order they were logged, oldest rotated file
+// first, then the others in the order they become due.
 //
 // It first rotates the active retry log, then consumes the rotated files
 // (this Logger's, or go-dletter's in the same directory). For each line:
@@ -74,7 +75,9 @@ func (o *ReplayOptions) validate() error {
 // rewritten in the order its items become due, and Replay delivers them in
 // that order, waiting only until the next one is due: a due item never waits
 // for one that is not. Items logged while Replay runs, and items re-logged by
-// a failed handler, are left for the next Replay.
+// a failed handler, are left for the next Replay. Setting an item aside
+// costs one write of its line; a deferral file not already in due order is
+// rewritten once, synced, and renamed over itself.
 //
 // A line counts as consumed only after its outcome is written (as durable as
 // the Logger's Durability; a deferred item once its copy is written), and the
