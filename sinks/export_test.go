@@ -14,3 +14,19 @@ func SetAfterSnapshot(f *FileDLQ, fn func()) {
 	f.afterSnapshot = fn
 	f.mu.Unlock()
 }
+
+// SetAfterAppend runs fn in f's writes between their append to the log and
+// their publication in the index.
+func SetAfterAppend(f *FileDLQ, fn func()) {
+	f.mu.Lock()
+	f.afterAppend = fn
+	f.mu.Unlock()
+}
+
+// Paused reports whether f holds new writes back while a compaction waits
+// for the writes in flight.
+func Paused(f *FileDLQ) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.paused
+}

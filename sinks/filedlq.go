@@ -37,7 +37,9 @@ var ErrLocked = errors.New("sinks: the DLQ directory is in use by another proces
 //
 // Every write (Push, Update, Discard) is one record appended to a log file
 // before it returns, as durable as WithDurability says (by default it
-// survives the process being killed at any instant). Open rebuilds an
+// survives the process being killed at any instant). Concurrent writes go
+// out together: they share one write(2) and, with SurvivesPowerLoss, one
+// fdatasync (see filedlq_write.go). Open rebuilds an
 // in-memory index from the log (a million items in about a second), so Count
 // is O(1) and Items is O(limit): one positioned read per item returned.
 // Discard appends a tombstone; when dead records outweigh live ones the log
@@ -54,14 +56,18 @@ type FileDLQ struct {
 	opts storeOptions
 
 	mu          sync.RWMutex
+	changed     sync.Cond // on mu: a write was published, or writes may start again
 	app         *appendlog.Appender
 	rf          *os.File // for positioned reads of items
 	idx         *itemIndex[fileLoc]
 	seq         uint64 // the last ID assigned
 	dropped     int64
 	quarantined int64
-	live        int64 // bytes of the records that hold live items
-	buf         []byte
+	live        int64               // bytes of the records that hold live items
+	busy        map[uint64]struct{} // items that a write in flight changes
+	inflight    int                 // writes between their reservation and their publication
+	growing     int                 // adds in flight that drop nothing: Count will grow by these
+	paused      bool                // a compaction waits for the writes in flight; no new ones start
 	broken      error
 	closed      bool
 	lock        *filelock.Lock
@@ -70,11 +76,10 @@ type FileDLQ struct {
 	failedAt    int64 // log size when a compaction last failed; 0 when none did
 
 	afterSnapshot func() // test hook: runs between the phases of a compaction
+	afterAppend   func() // test hook: runs between a write's append and its publication
 
 	lookupMu sync.Mutex
 	lookup   RegistryLookup
-
-	syncs syncGroup // SurvivesPowerLoss: concurrent writers share fdatasyncs
 }
 
 var _ Store = (*FileDLQ)(nil)
@@ -118,9 +123,11 @@ func OpenFileDLQ(dir string, opts ...StoreOption) (*FileDLQ, error) {
 		dir: dir, path: filepath.Join(dir, fileDLQLog),
 		opts:       o,
 		idx:        newItemIndex[fileLoc](),
+		busy:       make(map[uint64]struct{}),
 		lock:       lk,
 		minGarbage: minGarbage,
 	}
+	f.changed.L = &f.mu
 	if err := f.load(); err != nil {
 		f.closeFiles()
 		_ = lk.Unlock()
@@ -132,8 +139,11 @@ func OpenFileDLQ(dir string, opts ...StoreOption) (*FileDLQ, error) {
 // openFiles opens the log for appending (repairing a torn tail) and for
 // reading.
 func (f *FileDLQ) openFiles() error {
-	mode := appendlog.SyncWrite // SurvivesPowerLoss syncs after the write, outside the lock
-	if f.opts.durability == dletter.SyncedPeriodically {
+	mode := appendlog.SyncWrite
+	switch f.opts.durability {
+	case dletter.SurvivesPowerLoss:
+		mode = appendlog.SyncData // concurrent writers share fdatasyncs
+	case dletter.SyncedPeriodically:
 		mode = appendlog.SyncPeriodic
 	}
 	app, err := appendlog.Open(f.path, appendlog.Options{
@@ -247,20 +257,7 @@ func (f *FileDLQ) apply(rec record, off int64, lineLen int) bool {
 	return true
 }
 
-// begin checks ctx and the store's state and takes the write lock.
-func (f *FileDLQ) begin(ctx context.Context, op string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	if err := f.usableLocked(op); err != nil {
-		f.mu.Unlock()
-		return err
-	}
-	return nil
-}
-
-// beginRead is begin with the read lock.
+// beginRead checks ctx and the store's state and takes the read lock.
 func (f *FileDLQ) beginRead(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -281,66 +278,6 @@ func (f *FileDLQ) usableLocked(op string) error {
 		return Errorf(CodeInternal, op, "the DLQ must be reopened: %w", f.broken)
 	}
 	return nil
-}
-
-// appendLocked appends rec and returns its offset in the log.
-func (f *FileDLQ) appendLocked(op string, rec []byte) (int64, error) {
-	off := f.app.Size()
-	if err := f.app.Append(rec); err != nil {
-		if errors.Is(err, appendlog.ErrBroken) {
-			f.broken = err
-		}
-		return 0, Errorf(CodeInternal, op, "%w", err)
-	}
-	return off, nil
-}
-
-// ticketLocked returns the sync ticket of the write just made, when the
-// durability asks for syncs.
-func (f *FileDLQ) ticketLocked() uint64 {
-	if f.opts.durability != dletter.SurvivesPowerLoss {
-		return 0
-	}
-	return f.syncs.wrote()
-}
-
-// syncIfAsked makes the write with ticket survive a power loss. It runs
-// outside the store's lock, so concurrent writers share syncs (see
-// syncGroup).
-func (f *FileDLQ) syncIfAsked(op string, ticket uint64) error {
-	if ticket == 0 {
-		return nil
-	}
-	if err := f.syncs.wait(ticket, f.syncData); err != nil {
-		return Errorf(CodeInternal, op, "written but not synced: %w", err)
-	}
-	return nil
-}
-
-// syncData fdatasyncs the log through the read descriptor, which flushes
-// the file's data whichever descriptor wrote it. It holds no lock while
-// syncing, so writes go on meanwhile and the next sync covers them. A
-// compaction may swap the file during the sync (after syncing the new one
-// itself): then the sync is made again on the new file.
-func (f *FileDLQ) syncData() error {
-	for {
-		f.mu.RLock()
-		rf, closed := f.rf, f.closed
-		f.mu.RUnlock()
-		if closed || rf == nil {
-			return Errorf(CodeClosed, "FileDLQ.sync", "the DLQ is closed")
-		}
-		err := fsutil.Fdatasync(rf)
-		if err == nil {
-			return nil
-		}
-		f.mu.RLock()
-		swapped := f.rf != rf && !f.closed
-		f.mu.RUnlock()
-		if !swapped {
-			return err
-		}
-	}
 }
 
 // encodeItem returns the JSON the log keeps for item, and its At in Unix
@@ -376,61 +313,59 @@ func (f *FileDLQ) Push(ctx context.Context, item DLQItem) error {
 }
 
 // Add records item and returns the ID it assigned. A full DLQ applies its
-// OverflowPolicy.
+// OverflowPolicy; with OverflowDropOldest the item dropped is the oldest
+// one that no other write is changing at that moment.
 func (f *FileDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
 	const op = "FileDLQ.Add"
 	data, at, err := encodeItem(op, item)
 	if err != nil {
 		return "", err
 	}
-	if err := f.begin(ctx, op); err != nil {
+	if err := f.lockWrite(ctx, op); err != nil {
 		return "", err
 	}
-	id, err := f.addLocked(op, item.Sink, data, at)
-	ticket := f.ticketLocked()
-	f.mu.Unlock()
-	if err != nil {
-		return "", err
-	}
-	return id, f.syncIfAsked(op, ticket)
-}
-
-func (f *FileDLQ) addLocked(op, sink string, data []byte, at int64) (string, error) {
-	buf := f.buf[:0]
-	var victim *indexNode[fileLoc]
-	if max := f.opts.maxItems; max > 0 && f.idx.count("") >= max {
+	var victim uint64
+	for max := f.opts.maxItems; max > 0 && f.idx.count("")+f.growing >= max; {
 		if f.opts.overflow != OverflowDropOldest {
+			f.mu.Unlock()
 			return "", Errorf(CodeDLQOverflow, op, "the DLQ holds its maximum of %d items", max)
 		}
-		victim = f.idx.oldest()
-		buf = appendMarkRecord(buf, opDrop, victim.seq)
+		if victim = f.freeOldestLocked(); victim != 0 {
+			break
+		}
+		// Every item is being changed (or none is published yet): wait.
+		if err := f.waitLocked(op); err != nil {
+			return "", err
+		}
 	}
-	markLen := len(buf)
-	seq := f.seq + 1
-	buf, itemStart := appendItemRecord(buf, opAdd, seq, at, sink, data)
-	f.buf = buf
-	off, err := f.appendLocked(op, buf)
-	if err != nil {
+	f.seq++
+	seq := f.seq
+	w := fileWrite{app: f.app, grows: victim == 0}
+	f.reserveLocked(&w, victim)
+	f.mu.Unlock()
+	if victim != 0 {
+		w.line = appendMarkRecord(w.line, opDrop, victim)
+		w.add(record{op: opDrop, seq: victim}, len(w.line))
+	}
+	markLen := len(w.line)
+	var itemStart int
+	w.line, itemStart = appendItemRecord(w.line, opAdd, seq, at, item.Sink, data)
+	w.add(record{op: opAdd, seq: seq, at: at, sink: item.Sink, itemStart: itemStart - markLen}, len(w.line)-markLen)
+	if err := f.write(op, &w); err != nil {
 		return "", err
 	}
-	if victim != nil {
-		f.idx.remove(victim.seq)
-		f.live -= int64(victim.val.lineLen)
-		f.dropped++
-	}
-	f.seq = seq
-	lineLen := len(buf) - markLen
-	f.idx.add(seq, sink, fileLoc{off: off + int64(markLen), lineLen: uint32(lineLen), itemOff: uint32(itemStart - markLen), at: at})
-	f.live += int64(lineLen)
-	f.shrinkBuf()
 	return formatID(seq), nil
 }
 
-// shrinkBuf drops a record buffer grown by a huge item.
-func (f *FileDLQ) shrinkBuf() {
-	if cap(f.buf) > 1<<20 {
-		f.buf = nil
+// freeOldestLocked returns the oldest item that no write in flight
+// changes, or 0 when there is none.
+func (f *FileDLQ) freeOldestLocked() uint64 {
+	for n := f.idx.oldest(); n != nil; n = n.newer[0] {
+		if _, busy := f.busy[n.seq]; !busy {
+			return n.seq
+		}
 	}
+	return 0
 }
 
 // Update replaces the item with item.ID, keeping its place in the order.
@@ -440,71 +375,46 @@ func (f *FileDLQ) Update(ctx context.Context, item DLQItem) error {
 	if err != nil {
 		return err
 	}
-	if err := f.begin(ctx, op); err != nil {
-		return err
-	}
-	err = f.updateLocked(op, item, data, at)
-	ticket, compact := f.ticketLocked(), f.needsCompactionLocked()
-	f.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return f.afterWrite(op, ticket, compact)
-}
-
-func (f *FileDLQ) updateLocked(op string, item DLQItem, data []byte, at int64) error {
 	seq, ok := parseID(item.ID)
+	if err := f.lockItem(ctx, op, seq); err != nil {
+		return err
+	}
 	n, found := f.idx.get(seq)
 	if !ok || !found {
+		f.mu.Unlock()
 		return Errorf(CodeNotFound, op, "no item %q", item.ID)
 	}
 	if n.sink != item.Sink {
+		f.mu.Unlock()
 		return Errorf(CodeInvalidArgument, op, "item %s belongs to sink %q, not %q", item.ID, n.sink, item.Sink)
 	}
-	buf, itemStart := appendItemRecord(f.buf[:0], opUpd, seq, at, item.Sink, data)
-	f.buf = buf
-	off, err := f.appendLocked(op, buf)
-	if err != nil {
-		return err
-	}
-	f.live += int64(len(buf)) - int64(n.val.lineLen)
-	n.val = fileLoc{off: off, lineLen: uint32(len(buf)), itemOff: uint32(itemStart), at: at}
-	f.shrinkBuf()
-	return nil
+	w := fileWrite{app: f.app}
+	f.reserveLocked(&w, seq)
+	f.mu.Unlock()
+	var itemStart int
+	w.line, itemStart = appendItemRecord(w.line, opUpd, seq, at, item.Sink, data)
+	w.add(record{op: opUpd, seq: seq, at: at, sink: item.Sink, itemStart: itemStart}, len(w.line))
+	return f.write(op, &w)
 }
 
 // Discard removes id durably (a tombstone record), in O(1). A missing id is
 // not an error.
 func (f *FileDLQ) Discard(ctx context.Context, id string) error {
 	const op = "FileDLQ.Discard"
-	if err := f.begin(ctx, op); err != nil {
-		return err
-	}
-	err := f.discardLocked(op, id)
-	ticket, compact := f.ticketLocked(), f.needsCompactionLocked()
-	f.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return f.afterWrite(op, ticket, compact)
-}
-
-func (f *FileDLQ) discardLocked(op, id string) error {
 	seq, ok := parseID(id)
-	if !ok {
-		return nil
-	}
-	n, found := f.idx.get(seq)
-	if !found {
-		return nil
-	}
-	f.buf = appendMarkRecord(f.buf[:0], opDel, seq)
-	if _, err := f.appendLocked(op, f.buf); err != nil {
+	if err := f.lockItem(ctx, op, seq); err != nil {
 		return err
 	}
-	f.idx.remove(seq)
-	f.live -= int64(n.val.lineLen)
-	return nil
+	if _, found := f.idx.get(seq); !ok || !found {
+		f.mu.Unlock()
+		return nil
+	}
+	w := fileWrite{app: f.app}
+	f.reserveLocked(&w, seq)
+	f.mu.Unlock()
+	w.line = appendMarkRecord(w.line, opDel, seq)
+	w.add(record{op: opDel, seq: seq}, len(w.line))
+	return f.write(op, &w)
 }
 
 // Get returns the item with id.
@@ -654,8 +564,9 @@ func (f *FileDLQ) Replay(ctx context.Context, id string) error {
 	return ReplayItem(ctx, f, lookup, id)
 }
 
-// Close releases the log and the directory lock. It is idempotent; later
-// calls return errors matching ErrClosed.
+// Close waits for the writes in flight, syncs the log unless the
+// durability is SurvivesCrash, and releases the log and the directory lock.
+// It is idempotent; later calls return errors matching ErrClosed.
 func (f *FileDLQ) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -663,13 +574,13 @@ func (f *FileDLQ) Close() error {
 		return nil
 	}
 	f.closed = true
-	var err error
-	if f.opts.durability == dletter.SurvivesPowerLoss && f.rf != nil && f.broken == nil {
-		// Sync once more for the writers still waiting for a sync.
-		if err = fsutil.Fdatasync(f.rf); err == nil {
-			f.syncs.coverAll()
-		}
+	// Writes in flight finish (they are in the log, so they are kept);
+	// writes waiting for their turn see the DLQ closed.
+	for f.inflight > 0 {
+		f.changed.Wait()
 	}
+	f.changed.Broadcast()
+	var err error
 	if f.app != nil {
 		if cerr := f.app.Close(); cerr != nil && err == nil {
 			err = cerr

@@ -21,6 +21,10 @@ import (
 //     syncs, renames the file into place, syncs the directory, and points
 //     the index at the new offsets.
 //
+// Both phases begin by waiting for the writes in flight (see
+// filedlq_write.go) to be published, so that the index accounts for every
+// record of the log it copies.
+//
 // A crash at any point leaves either the old log or the new one, each
 // complete; a temporary file left behind is removed at open.
 
@@ -34,20 +38,6 @@ func (f *FileDLQ) needsCompactionLocked() bool {
 		return false
 	}
 	return f.failedAt == 0 || size > 2*f.failedAt
-}
-
-// afterWrite finishes a write outside the lock: the sync the durability
-// asks for, then a compaction if the write made one due. A failed
-// compaction does not fail the write (which is done and durable); it is
-// retried once the log has doubled, and Compact reports it.
-func (f *FileDLQ) afterWrite(op string, ticket uint64, compact bool) error {
-	if err := f.syncIfAsked(op, ticket); err != nil {
-		return err
-	}
-	if compact {
-		_ = f.compact()
-	}
-	return nil
 }
 
 // Compact rewrites the log with only the live items. It runs by itself
@@ -81,12 +71,23 @@ func (f *FileDLQ) compact() (err error) {
 		return nil
 	}
 	f.compacting = true
+	// Every record in the log up to snapSize is in the index: a record
+	// written but not yet published would be in neither the snapshot nor
+	// the tail.
+	f.drainLocked()
+	if err := f.usableLocked("FileDLQ.Compact"); err != nil { // closed meanwhile
+		f.compacting = false
+		f.resumeLocked()
+		f.mu.Unlock()
+		return err
+	}
 	snapSize, rf := f.app.Size(), f.rf
 	meta := appendMetaRecord(nil, f.seq, f.dropped)
 	snap := make([]snapItem, 0, f.idx.count(""))
 	for n := f.idx.oldest(); n != nil; n = n.newer[0] {
 		snap = append(snap, snapItem{seq: n.seq, sink: n.sink, loc: n.val})
 	}
+	f.resumeLocked()
 	f.mu.Unlock()
 
 	tmp := f.path + fsutil.TempSuffix
@@ -94,7 +95,9 @@ func (f *FileDLQ) compact() (err error) {
 		f.mu.Lock()
 		f.compacting = false
 		if err != nil {
-			f.failedAt = f.app.Size()
+			if f.app != nil {
+				f.failedAt = f.app.Size()
+			}
 			_ = os.Remove(tmp)
 		} else {
 			f.failedAt = 0
@@ -119,9 +122,12 @@ func (f *FileDLQ) compact() (err error) {
 		f.afterSnapshot()
 	}
 
-	// Phase 2: the tail and the swap, with the lock.
+	// Phase 2: the tail and the swap, with the lock, once the writes in
+	// flight are in the index (their offsets are remapped below).
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.drainLocked()
+	defer f.resumeLocked()
 	if err := f.usableLocked("FileDLQ.Compact"); err != nil {
 		return err
 	}
