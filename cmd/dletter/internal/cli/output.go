@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -36,17 +37,55 @@ func (t *table) row(cells ...string) {
 
 func (t *table) flush() error { return t.tw.Flush() }
 
-// oneLine keeps a cell on one line.
+// oneLine keeps a cell on one line of visible text: newlines and tabs
+// become spaces, other controls are shown escaped (see visible).
 func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
+	return visible(strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == '\t' {
 			return ' '
 		}
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
 		return r
-	}, s)
+	}, s))
+}
+
+// visible makes text that a message's sender controls (subject, body,
+// metadata, the far end's error text) safe to print on a terminal: every
+// control character but newline and tab (ESC, a carriage return that would
+// overwrite the line, the C1 controls such as CSI) and every bidirectional
+// formatting character (which can reorder what the operator reads) is shown
+// as an escape: \x1b, \r, \u009b, \u202e.
+func visible(s string) string {
+	clean := true
+	for _, r := range s {
+		if hidden(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !hidden(r):
+			b.WriteRune(r)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+func hidden(r rune) bool {
+	if r == '\n' || r == '\t' {
+		return false
+	}
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 func clip(n int, s string) string {

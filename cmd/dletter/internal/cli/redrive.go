@@ -84,7 +84,7 @@ delivered). Exits with 4 when some items failed again.`,
 				fmt.Fprintf(g.streams.Out, "redrive %s %s: %d matched, %d delivered, %d failed again\n",
 					job.ID, job.State, p.Matched, p.Delivered, p.Failed)
 				if job.Error != "" {
-					fmt.Fprintf(g.streams.Out, "error: %s\n", job.Error)
+					fmt.Fprintf(g.streams.Out, "error: %s\n", visible(job.Error))
 				}
 			}
 			switch {

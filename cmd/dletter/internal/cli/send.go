@@ -92,7 +92,7 @@ the message was not delivered.`,
 				_ = writeJSON(g.streams.Out, map[string]any{"status": "failed", "sink": name, "error": err.Error(),
 					"transient": sinks.IsTransient(err), "took": took.String()})
 			} else {
-				fmt.Fprintf(g.streams.Out, "not delivered through %s after %s: %v\nthe error is %s\n", name, took, err, class)
+				fmt.Fprintf(g.streams.Out, "not delivered through %s after %s: %s\nthe error is %s\n", name, took, visible(err.Error()), class)
 			}
 			return &exitError{code: ExitFailed, err: errSilent}
 		},
@@ -135,7 +135,7 @@ func sendVia(cmd *cobra.Command, g *globals, via, tokenFile, name string, req ap
 			fmt.Fprintf(g.streams.Out, "queued for %s (delivery id %s)\n", name, res.DeliveryID)
 		default:
 			fmt.Fprintf(g.streams.Out, "not delivered through %s after %d attempts: %s\nparked in the DLQ as %s\n",
-				name, res.Attempts, res.Error, res.ID)
+				name, res.Attempts, visible(res.Error), res.ID)
 		}
 	}
 	if res.Status == relay.StatusDeadLettered {
