@@ -2,6 +2,7 @@ package dletter
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,7 @@ type deferral struct {
 
 // deferredItem is one line of the deferral file.
 type deferredItem struct {
-	due time.Time
+	due int64 // unix nanoseconds
 	off int64 // offset of the line in the file
 	n   int   // length of the line, with its newline
 }
@@ -47,7 +48,7 @@ func (r *replayer) deferLine(text []byte, due time.Time) error {
 		return fmt.Errorf("dletter: replay: set aside an item that is not due: %w", err)
 	}
 	r.l.retry.items.Add(1)
-	d.items = append(d.items, deferredItem{due: due, off: off, n: len(r.buf)})
+	d.items = append(d.items, deferredItem{due: due.UnixNano(), off: off, n: len(r.buf)})
 	return nil
 }
 
@@ -89,36 +90,59 @@ func (d *deferral) close() error {
 // the file holds either the old or the new order of the same lines. It
 // returns the due times in the file's new order.
 func (d *deferral) sortByDue() ([]time.Time, error) {
-	byDue := func(a, b deferredItem) int { return a.due.Compare(b.due) }
+	byDue := func(a, b deferredItem) int { return cmp.Or(cmp.Compare(a.due, b.due), cmp.Compare(a.off, b.off)) }
 	if !slices.IsSortedFunc(d.items, byDue) {
-		slices.SortStableFunc(d.items, byDue)
-		src, err := os.Open(d.b.path)
-		if err != nil {
-			return nil, fmt.Errorf("dletter: replay: %w", err)
-		}
-		defer src.Close()
-		err = fsutil.WriteFileAtomic(d.b.path, filePerm, func(w io.Writer) error {
-			bw := bufio.NewWriterSize(w, 1<<20)
-			var buf []byte
-			for _, it := range d.items {
-				buf = slices.Grow(buf[:0], it.n)[:it.n]
-				if _, err := src.ReadAt(buf, it.off); err != nil {
-					return err
-				}
-				if _, err := bw.Write(buf); err != nil {
-					return err
-				}
-			}
-			return bw.Flush()
-		})
-		if err != nil {
+		slices.SortFunc(d.items, byDue)
+		if err := d.rewrite(); err != nil {
 			return nil, fmt.Errorf("dletter: replay: sort the items that are not due: %w", err)
 		}
 	}
 	dues := make([]time.Time, len(d.items))
 	for i, it := range d.items {
-		dues[i] = it.due
+		dues[i] = time.Unix(0, it.due)
 	}
 	d.items = nil
 	return dues, nil
+}
+
+// maxSortInMemory is the largest deferral file read whole to be sorted;
+// a larger one is read a line at a time.
+const maxSortInMemory = 256 << 20
+
+// rewrite writes the lines of the deferral file in the order of d.items.
+func (d *deferral) rewrite() error {
+	src, err := os.Open(d.b.path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	var whole []byte
+	if fi.Size() <= maxSortInMemory {
+		whole = make([]byte, fi.Size())
+		if _, err := io.ReadFull(src, whole); err != nil {
+			return err
+		}
+	}
+	return fsutil.WriteFileAtomic(d.b.path, filePerm, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		var buf []byte
+		for _, it := range d.items {
+			if whole != nil {
+				buf = whole[it.off : it.off+int64(it.n)]
+			} else {
+				buf = slices.Grow(buf[:0], it.n)[:it.n]
+				if _, err := src.ReadAt(buf, it.off); err != nil {
+					return err
+				}
+			}
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
 }

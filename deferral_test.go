@@ -3,6 +3,7 @@ package dletter
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 )
@@ -125,4 +126,31 @@ func retryItems(t *testing.T, l *Logger) []Item {
 		out = append(out, it)
 	}
 	return out
+}
+
+// A sorted copy of a deferral file left by a crash is removed by the
+// background work; the deferral file itself stays and is replayed.
+func TestLeftoverSortedDeferralIsRemoved(t *testing.T) {
+	b := setup(t)
+	logN(t, b.l, 0, 1, 1)
+	if err := b.l.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	bs, err := b.l.retry.fam.list()
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("backups %v, %v", bs, err)
+	}
+	tmp := bs[0].path + ".tmp"
+	if err := os.WriteFile(tmp, []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.l.maintainLog(b.l.retry)
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("leftover %s: %v", tmp, err)
+	}
+	c := &collector{}
+	replayAll(t, b.l, c, ReplayOptions{})
+	if !equal(c.got(), wantIDs(0, 1)) {
+		t.Fatalf("delivered %v", c.got())
+	}
 }
