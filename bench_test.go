@@ -428,3 +428,19 @@ func BenchmarkReplayNotDue(b *testing.B) {
 	}
 	b.ReportMetric(float64(items)/b.Elapsed().Seconds(), "items/s")
 }
+
+// BenchmarkNewCounts: New on a log of 1,000,000 items, which reads the log
+// once to count them (see Count). One op is one New and Close.
+func BenchmarkNewCounts(b *testing.B) {
+	dir := b.TempDir()
+	writeReplayFile(b, dir, replayItems)
+	b.ReportAllocs()
+	for b.Loop() {
+		l, err := New(filepath.Join(dir, "orders.log"), WithCompress(false))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = l.Close()
+	}
+	b.ReportMetric(float64(b.N)*replayItems/b.Elapsed().Seconds(), "items/s")
+}

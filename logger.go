@@ -88,7 +88,8 @@ type logFile struct {
 // go-dletter v0.2.0, left there are picked up as they are: rotated backups
 // (plain or gzip-compressed) and their "-state" replay positions. A torn last
 // line left by a crash is moved to the quarantine file and the log continues
-// on a fresh line.
+// on a fresh line. New reads both logs once, to count their items, so that
+// Count and Stats need not read them again.
 //
 // New fails with an error wrapping ErrLocked when another Logger holds the
 // same log, and with a descriptive error for an invalid option.
