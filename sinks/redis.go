@@ -41,9 +41,14 @@ const DefaultRedisPushTimeout = 10 * time.Second
 //   - The set of sinks lives in Redis ("<prefix>:dlq-sinks"), not in the
 //     process, so a new process or another machine sees every sink's items.
 //   - Items("") merges every sink newest first by stream order, with the
-//     limit applied to the merged result. Entry IDs come from the server's
-//     clock to the microsecond (not Redis' per-stream counter), so the
-//     items of different sinks merge in the order they arrived.
+//     limit applied to the merged result. Entry IDs are the server's own
+//     (its clock in milliseconds, then a sequence number per stream), so
+//     the items of different sinks merge in the order they arrived to the
+//     millisecond; within one millisecond, by sequence number, then by sink
+//     name, descending.
+//   - A push is one plain XADD (with MAXLEN ~ when capped): the sink is
+//     added to the set of sinks only when this process has not done so in
+//     the last minute, not on every push.
 //   - A push runs on a context detached from the caller's cancellation
 //     (with a timeout of its own): a caller that gives up loses nothing.
 //   - Trimming by MAXLEN loses items; Stats.Dropped counts them (from the
@@ -59,6 +64,13 @@ const DefaultRedisPushTimeout = 10 * time.Second
 //
 // It needs Redis 6.2 or later (exclusive XREVRANGE ranges); Stats.Dropped
 // needs 7.0. The client belongs to the caller: Close does not close it.
+//
+// An item is as durable as the server makes its writes: run Redis with
+// "appendonly yes" and "appendfsync always" when an acknowledged push must
+// survive a crash. With the default "appendfsync everysec" even a crash of
+// redis-server alone can lose the pushes of the last second or two: while
+// its background fsync runs, Redis answers writes it has not yet written
+// to the file.
 type RedisDLQ struct {
 	client      redis.UniversalClient
 	prefix      string
@@ -199,22 +211,21 @@ func (d *RedisDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
 }
 
 func (d *RedisDLQ) add(ctx context.Context, op string, item DLQItem) (string, error) {
-	return d.push(ctx, op, item, func(ctx context.Context, k redisKeys, data []byte) (string, error) {
-		ids, err := addScript.Run(ctx, d.client, []string{k.stream}, d.maxLen, data).StringSlice()
-		if err == nil && len(ids) != 1 {
-			err = fmt.Errorf("script returned %d ids for 1 item", len(ids))
-		}
-		if err != nil {
-			return "", err
-		}
-		return ids[0], nil
+	return d.push(ctx, op, item, func(ctx context.Context, stream string, data []byte) (string, error) {
+		return d.client.XAdd(ctx, d.xaddArgs(stream, data)).Result()
 	})
+}
+
+// xaddArgs is the XADD of one item: the server picks the ID, and MAXLEN ~
+// caps the stream when a cap is set.
+func (d *RedisDLQ) xaddArgs(stream string, data []byte) *redis.XAddArgs {
+	return &redis.XAddArgs{Stream: stream, MaxLen: d.maxLen, Approx: true, Values: []any{"item", data}}
 }
 
 // push validates and stamps item, registers its sink, and runs write (which
 // returns the stream ID) on a context detached from the caller's
 // cancellation and bounded by the push timeout.
-func (d *RedisDLQ) push(ctx context.Context, op string, item DLQItem, write func(context.Context, redisKeys, []byte) (string, error)) (string, error) {
+func (d *RedisDLQ) push(ctx context.Context, op string, item DLQItem, write func(context.Context, string, []byte) (string, error)) (string, error) {
 	data, err := d.prepare(op, &item)
 	if err != nil {
 		return "", err
@@ -224,10 +235,10 @@ func (d *RedisDLQ) push(ctx context.Context, op string, item DLQItem, write func
 	if err := d.register(ctx, op, item.Sink); err != nil {
 		return "", err
 	}
-	k := d.keys(item.Sink)
-	streamID, err := write(ctx, k, data)
+	stream := d.streamKey(item.Sink)
+	streamID, err := write(ctx, stream, data)
 	if err != nil {
-		return "", redisFailed(op, "adding to "+k.stream, err)
+		return "", redisFailed(op, "adding to "+stream, err)
 	}
 	return formatRedisID(item.Sink, streamID), nil
 }
@@ -271,12 +282,13 @@ func (d *RedisDLQ) register(ctx context.Context, op, sink string) error {
 const maxScriptBatch = 1000
 
 // AddBatch appends items and returns their IDs in order: one script per
-// sink and up to 1000 items (each adding its items in order), all in one
-// pipelined round trip (per Cluster node). Items are validated first: one that cannot be
-// stored fails the call before anything is written. When the server fails
-// for some sinks, ids holds the IDs of the items that were added ("" for
-// the others) beside the error. Like Add, it ignores the cancellation of
-// ctx and is bounded by the push timeout.
+// sink and up to 1000 items (each adding its items in order, with IDs the
+// server picks, as Add's), all in one pipelined round trip (per Cluster
+// node). Items are validated first: one that cannot be stored fails the
+// call before anything is written. When the server fails for some sinks,
+// ids holds the IDs of the items that were added ("" for the others)
+// beside the error. Like Add, it ignores the cancellation of ctx and is
+// bounded by the push timeout.
 func (d *RedisDLQ) AddBatch(ctx context.Context, items []DLQItem) (ids []string, err error) {
 	const op = "RedisDLQ.AddBatch"
 	type group struct {
@@ -311,7 +323,7 @@ func (d *RedisDLQ) AddBatch(ctx context.Context, items []DLQItem) (ids []string,
 	}
 	cmds := make([]*redis.Cmd, len(groups))
 	_ = d.runPipelined(ctx, addScript, len(groups), func(i int) ([]string, []any) {
-		return []string{d.keys(groups[i].sink).stream}, groups[i].args
+		return []string{d.streamKey(groups[i].sink)}, groups[i].args
 	}, cmds)
 	for i, g := range groups {
 		got, cerr := cmds[i].StringSlice()
@@ -320,7 +332,7 @@ func (d *RedisDLQ) AddBatch(ctx context.Context, items []DLQItem) (ids []string,
 		}
 		if cerr != nil {
 			if err == nil {
-				err = redisFailed(op, "adding to "+d.keys(g.sink).stream, cerr)
+				err = redisFailed(op, "adding to "+d.streamKey(g.sink), cerr)
 			}
 			continue
 		}
@@ -342,8 +354,8 @@ func (d *RedisDLQ) AddOnce(ctx context.Context, key string, item DLQItem) (strin
 		return "", Errorf(CodeInvalidArgument, op, "empty once key")
 	}
 	once := d.onceKey(item.Sink, key)
-	return d.push(ctx, op, item, func(ctx context.Context, k redisKeys, data []byte) (string, error) {
-		return addOnceScript.Run(ctx, d.client, []string{k.stream, once},
+	return d.push(ctx, op, item, func(ctx context.Context, stream string, data []byte) (string, error) {
+		return addOnceScript.Run(ctx, d.client, []string{stream, once},
 			data, d.maxLen, int64(onceTTL/time.Second)).Text()
 	})
 }

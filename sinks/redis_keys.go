@@ -30,7 +30,7 @@ type redisKeys struct {
 }
 
 func (d *RedisDLQ) keys(sink string) redisKeys {
-	stream := d.prefix + ":dlq:" + sink
+	stream := d.streamKey(sink)
 	return redisKeys{
 		stream:   stream,
 		updates:  redisCompanionKey(stream, "updates"),
@@ -42,8 +42,10 @@ func (d *RedisDLQ) keys(sink string) redisKeys {
 // and any key, however long or odd, makes a short unambiguous name.
 func (d *RedisDLQ) onceKey(sink, key string) string {
 	sum := sha256.Sum256([]byte(key))
-	return redisCompanionKey(d.prefix+":dlq:"+sink, "once:"+hex.EncodeToString(sum[:16]))
+	return redisCompanionKey(d.streamKey(sink), "once:"+hex.EncodeToString(sum[:16]))
 }
+
+func (d *RedisDLQ) streamKey(sink string) string { return d.prefix + ":dlq:" + sink }
 
 func (d *RedisDLQ) sinksKey() string { return d.prefix + ":dlq-sinks" }
 

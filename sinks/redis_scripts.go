@@ -75,51 +75,19 @@ if type(bytes) ~= 'number' then bytes = -1 end
 return {redis.call('XLEN', KEYS[1]), added, discarded, bytes}
 `)
 
-// luaXAdd appends an item to a stream under an ID taken from the server's
-// clock to the microsecond: "<ms>-<µs within the ms × 1000>". Redis' own
-// IDs number entries per stream, so two streams' IDs of one millisecond say
-// nothing of which came first; these order the entries of every stream on
-// one server (and of every node whose clocks agree) by arrival, which is
-// what merging sinks newest first needs. When the stream's last ID is not
-// below that (a clock that went back, two pushes in one microsecond), the
-// server picks the next ID itself, as plain XADD does. Later items of the
-// same script (a batch, which runs at one instant) take the next sequence
-// numbers.
+// luaXAdd appends an item to a stream with an ID the server picks, as a
+// plain XADD does, capped by MAXLEN ~ when maxlen > 0.
 const luaXAdd = `
-local prevms, prevseq, args, at
 local function xadd(stream, maxlen, data)
-  if prevms then
-    -- A later item of this script: the next ID is free, being one more
-    -- than the last ID this script gave the stream.
-    prevseq = prevseq + 1
-    args[at] = string.format('%.0f-%.0f', prevms, prevseq)
-    args[at + 2] = data
-    return redis.call(unpack(args))
-  end
-  local t = redis.call('TIME')
-  local us = tonumber(t[2])
-  args = {'XADD', stream}
   if tonumber(maxlen) > 0 then
-    args[#args + 1] = 'MAXLEN'
-    args[#args + 1] = '~'
-    args[#args + 1] = maxlen
+    return redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'item', data)
   end
-  at = #args + 1
-  args[at] = string.format('%.0f-%d', tonumber(t[1]) * 1000 + math.floor(us / 1000), (us % 1000) * 1000)
-  args[at + 1] = 'item'
-  args[at + 2] = data
-  local r = redis.pcall(unpack(args))
-  if type(r) == 'table' and r.err then
-    args[at] = '*'
-    r = redis.call(unpack(args))
-  end
-  local m, q = string.match(r, '^(%d+)-(%d+)$')
-  prevms, prevseq = tonumber(m), tonumber(q)
-  return r
+  return redis.call('XADD', stream, '*', 'item', data)
 end
 `
 
-// addScript appends items to one stream (see luaXAdd), in order.
+// addScript appends items to one stream (see luaXAdd), in order: a batch
+// in one step, where a pipeline would cost the client a command per item.
 //
 // KEYS[1] stream. ARGV[1] MAXLEN (<= 0: none), ARGV[2...] the items' JSON.
 // Returns their stream ids.
@@ -132,7 +100,9 @@ return ids
 `)
 
 // addOnceScript adds an item unless the once key says it was added already;
-// either way it returns the item's stream id.
+// either way it returns the item's stream id. The check, the XADD (see
+// luaXAdd) and the record of the key are one atomic step, which is what
+// makes a repeated AddOnce add nothing.
 //
 // KEYS[1] stream, KEYS[2] once key.
 // ARGV[1] item JSON, ARGV[2] MAXLEN (<= 0: none), ARGV[3] once key TTL in

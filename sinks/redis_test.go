@@ -8,7 +8,9 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -76,6 +78,7 @@ func runRedisSuite(t *testing.T, c redis.UniversalClient) {
 		{"ItemsMergesNewestFirst", testRedisItemsMerge},
 		{"ListPagesAndFilters", testRedisListPaging},
 		{"PushIgnoresCancelledContext", testRedisPushCancelled},
+		{"PushIsOneXADD", testRedisPushIsOneXADD},
 		{"MaxLenTrimmingIsCounted", testRedisDropped},
 		{"UpdateKeepsIDAndPlace", testRedisUpdate},
 		{"HostileSinkNames", testRedisHostileSinks},
@@ -616,6 +619,93 @@ func testRedisForeignEntry(t *testing.T, c redis.UniversalClient) {
 	}
 	if n, _ := d.Count(ctx, "email"); n != 3 {
 		t.Errorf("Count after discarding the foreign entry = %d", n)
+	}
+}
+
+// commandCalls returns the calls of each command so far, summed over the
+// servers of c (every master of a Cluster), from INFO commandstats.
+func commandCalls(t *testing.T, c redis.UniversalClient) map[string]int64 {
+	t.Helper()
+	calls := make(map[string]int64)
+	var mu sync.Mutex
+	read := func(ctx context.Context, n *redis.Client) error {
+		info, err := n.Info(ctx, "commandstats").Result()
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for line := range strings.SplitSeq(info, "\n") {
+			// cmdstat_xadd:calls=3,usec=12,...
+			name, stats, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
+			if !ok {
+				continue
+			}
+			v, _, _ := strings.Cut(stats, ",")
+			k, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("INFO commandstats line %q: %w", line, err)
+			}
+			calls[name] += k
+		}
+		return nil
+	}
+	var err error
+	ctx := context.Background()
+	switch cc := c.(type) {
+	case *redis.ClusterClient:
+		err = cc.ForEachMaster(ctx, read)
+	case *redis.Client:
+		err = read(ctx, cc)
+	default:
+		t.Fatalf("commandCalls: client %T", c)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return calls
+}
+
+// testRedisPushIsOneXADD checks what a push costs the server: one plain
+// XADD, no script, and the sink registered once per process, not per push.
+func testRedisPushIsOneXADD(t *testing.T, c redis.UniversalClient) {
+	ctx := context.Background()
+	d := newRedisDLQ(t, c).WithMaxLen(100)
+	before := commandCalls(t, c)
+	const n = 300
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range n / 4 {
+				if err := d.Push(ctx, DLQItem{Sink: []string{"a", "b"}[i%2], Attempts: w}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	after := commandCalls(t, c)
+	calls := func(cmd string) int64 { return after[cmd] - before[cmd] }
+	if got := calls("xadd"); got != n {
+		t.Errorf("%d pushes ran XADD %d times", n, got)
+	}
+	// Four goroutines may all find a sink unregistered at first.
+	if got := calls("sadd"); got < 2 || got > 8 {
+		t.Errorf("%d pushes to 2 sinks ran SADD %d times, want 2 (at most 8: one per goroutine and sink)", n, got)
+	}
+	for _, cmd := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall"} {
+		if got := calls(cmd); got != 0 {
+			t.Errorf("%d pushes ran %s %d times, want none", n, cmd, got)
+		}
+	}
+	// MAXLEN ~ 100 capped the streams, and the trimming is counted.
+	st, err := d.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Items+st.Dropped != n || st.Items >= n || st.BySink["a"] > 200 || st.BySink["b"] > 200 {
+		t.Errorf("Stats after %d capped pushes = %+v; want Items+Dropped = %d and each sink near 100", n, st, n)
 	}
 }
 
