@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -99,6 +100,13 @@ func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error)
 			return nil, err
 		}
 	}
+	if cfg.DLQ.Backend == config.BackendFile && !df.create {
+		// A mistyped directory must not look like an empty DLQ (nor be
+		// created): only import fills a new one.
+		if err := mustExist(daemon.FileDLQDir(cfg.DataDir)); err != nil {
+			return nil, fmt.Errorf("no file DLQ in %s: %w (is the data directory right? 'dletter serve' and 'dlq import' create one)", cfg.DataDir, err)
+		}
+	}
 	opts := daemon.Options{Logger: quietLogger(g.streams.Err)}
 	if cfg.DLQ.Backend == config.BackendRedis {
 		// No data directory of ours: keep the audit trail in the user's state directory.
@@ -107,11 +115,21 @@ func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error)
 	core, err := daemon.Open(cfg, opts)
 	if err != nil {
 		if errors.Is(err, sinks.ErrLocked) {
-			return nil, fmt.Errorf("%w\n(is 'dletter serve' running on this data directory? then use --dlq http://127.0.0.1:8080)", err)
+			return nil, fmt.Errorf("%w\n(is 'dletter serve' running on this data directory? then use --dlq http://%s)", err, cfg.Listen)
 		}
 		return nil, err
 	}
 	return local{Relay: core.Relay, core: core}, nil
+}
+
+// mustExist is nil when path exists; otherwise an error that says so
+// plainly (and wraps fs.ErrNotExist) or the stat error.
+func mustExist(path string) error {
+	_, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s does not exist: %w", path, fs.ErrNotExist)
+	}
+	return err
 }
 
 // stateDir is $XDG_STATE_HOME, or ~/.local/state.

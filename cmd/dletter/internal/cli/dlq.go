@@ -23,6 +23,9 @@ type dlqFlags struct {
 	target    string // --dlq
 	config    string // --config
 	tokenFile string // --token-file
+	// create lets openBackend create a file DLQ that does not exist yet
+	// (import); every other command refuses a missing one.
+	create bool
 }
 
 func (f *dlqFlags) register(cmd *cobra.Command) {
@@ -434,6 +437,7 @@ id in the target DLQ; every other field is kept. Works on a DLQ directly
 names its line number; the lines before it are imported.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			df.create = true
 			b, err := openBackend(cmd.Context(), g, df)
 			if err != nil {
 				return err

@@ -30,7 +30,7 @@ func newLogStatsCmd(g *globals) *cobra.Command {
 		Short: "Count pending, permanent, quarantined and dropped items",
 		Args:  exactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := dletter.New(args[0])
+			l, err := openExistingLog(args[0])
 			if err != nil {
 				return err
 			}
@@ -102,7 +102,7 @@ item; what was not consumed stays for the next run.`,
 					return nil
 				}
 			}
-			l, err := dletter.New(args[0])
+			l, err := openExistingLog(args[0])
 			if err != nil {
 				return err
 			}
@@ -126,6 +126,16 @@ item; what was not consumed stays for the next run.`,
 	f.DurationVar(&opts.InitialWait, "initial-wait", time.Second, "backoff after the first failure (doubles per attempt)")
 	f.DurationVar(&opts.MaxWait, "max-wait", 30*time.Second, "backoff cap")
 	return cmd
+}
+
+// openExistingLog opens the dletter log at path, refusing a path where no
+// log is: dletter.New would create one, and a mistyped path would then look
+// like an empty log.
+func openExistingLog(path string) (*dletter.Logger, error) {
+	if err := mustExist(path); err != nil {
+		return nil, fmt.Errorf("no dletter log: %w", err)
+	}
+	return dletter.New(path)
 }
 
 // buildOneSink builds the sink called name from the configuration at path.

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode"
@@ -42,5 +44,36 @@ func TestItemTextCannotDriveTheTerminal(t *testing.T) {
 	_ = tb.flush()
 	if got := strings.Count(row.String(), "\n"); got != 2 || strings.ContainsAny(row.String(), "\x1b\u009b\r\u202e") {
 		t.Errorf("a table row is not one line of visible text: %q", row.String())
+	}
+}
+
+// TestMissingPathsAreErrors: a mistyped data directory or log path is an
+// error that names it, not an empty DLQ or log created on the spot, which
+// would tell an operator in the middle of an outage that nothing failed.
+func TestMissingPathsAreErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "dletter-dta")
+	for _, args := range [][]string{
+		{"dlq", "count", "--dlq", "file:" + missing},
+		{"dlq", "ls", "--dlq", "file:" + missing},
+		{"dlq", "export", "--dlq", "file:" + missing},
+		{"log", "stats", filepath.Join(missing, "orders.log")},
+		{"log", "stats", filepath.Join(dir, "orders.log")},
+		{"log", "replay", filepath.Join(dir, "orders.log"), "--print"},
+	} {
+		_, errOut, code := run(t, "", args...)
+		if code != ExitError || !strings.Contains(errOut, "does not exist") {
+			t.Errorf("%v: exit %d, %s", args, code, errOut)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the commands created %v", entries)
+	}
+	// import is how a new DLQ directory is filled: it may create it.
+	if _, errOut, code := run(t, "", "dlq", "import", "--dlq", "file:"+missing); code != 0 {
+		t.Fatalf("import into a new directory: %d %s", code, errOut)
+	}
+	if _, errOut, code := run(t, "", "dlq", "count", "--dlq", "file:"+missing); code != 0 {
+		t.Fatalf("count after import: %d %s", code, errOut)
 	}
 }
