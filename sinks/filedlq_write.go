@@ -33,8 +33,8 @@ type fileWrite struct {
 	recs  [2]record // what line holds: a drop and an add, or one record
 	lens  [2]int    // the length of each record's line
 	n     int
-	seqs  [2]uint64 // the items marked busy (0 = none)
-	grows bool      // an add that drops nothing
+	busy  uint64 // the item it marked busy: updated, discarded or dropped (0 = none)
+	grows bool   // an add that drops nothing
 }
 
 // add notes that w.line ends with rec, a line of lineLen bytes.
@@ -102,7 +102,7 @@ func (f *FileDLQ) reserveLocked(w *fileWrite, seq uint64) {
 	}
 	if seq != 0 {
 		f.busy[seq] = struct{}{}
-		w.seqs[0] = seq
+		w.busy = seq
 	}
 	w.buf = lineBufs.Get().(*[]byte)
 	w.line = (*w.buf)[:0]
@@ -122,9 +122,7 @@ func (f *FileDLQ) write(op string, w *fileWrite) error {
 	if w.grows {
 		f.growing--
 	}
-	for _, seq := range w.seqs {
-		delete(f.busy, seq)
-	}
+	delete(f.busy, w.busy)
 	if err == nil {
 		for i := range w.n {
 			f.apply(w.recs[i], off, w.lens[i]) // the reservation makes every record apply
