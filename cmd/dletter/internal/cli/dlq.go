@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dletter/dletter/cmd/dletter/internal/display"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 	"github.com/dletter/dletter/sinks"
 )
@@ -176,13 +177,13 @@ func printItem(w io.Writer, it sinks.DLQItem) error {
 	_ = t.flush()
 	if it.Recipient != nil {
 		rcpt, _ := json.Marshal(it.Recipient)
-		fmt.Fprintf(bw, "\nRecipient:\n  %s\n", visible(string(rcpt)))
+		fmt.Fprintf(bw, "\nRecipient:\n  %s\n", display.Visible(string(rcpt)))
 	}
 	if len(it.Message.Metadata) > 0 {
 		md, _ := json.Marshal(it.Message.Metadata)
-		fmt.Fprintf(bw, "\nMetadata:\n  %s\n", visible(string(md)))
+		fmt.Fprintf(bw, "\nMetadata:\n  %s\n", display.Visible(string(md)))
 	}
-	fmt.Fprintf(bw, "\nBody:\n%s\n", visible(it.Message.Body))
+	fmt.Fprintf(bw, "\nBody:\n%s\n", display.Visible(it.Message.Body))
 	if len(it.History) > 0 {
 		fmt.Fprintf(bw, "\nAttempt history (oldest first):\n")
 		ht := newTable(bw, "  WHEN", "ERROR")
@@ -272,7 +273,7 @@ history updated, and the command exits with 4.`,
 				}
 				fmt.Fprintf(g.streams.Out, "delivered %s through %s; %s\n", res.ID, res.Sink, removed)
 			} else {
-				fmt.Fprintf(g.streams.Out, "replay of %s failed again: %s\n", res.ID, visible(res.Error))
+				fmt.Fprintf(g.streams.Out, "replay of %s failed again: %s\n", res.ID, display.Visible(res.Error))
 				if strings.Contains(res.Error, "is not registered") {
 					fmt.Fprintln(g.streams.Err, "hint: pass --config with the daemon's configuration, or --dlq http://HOST:PORT to replay through the daemon")
 				}

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/display"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -38,54 +39,14 @@ func (t *table) row(cells ...string) {
 func (t *table) flush() error { return t.tw.Flush() }
 
 // oneLine keeps a cell on one line of visible text: newlines and tabs
-// become spaces, other controls are shown escaped (see visible).
+// become spaces, other controls are shown escaped (see display.Visible).
 func oneLine(s string) string {
-	return visible(strings.Map(func(r rune) rune {
+	return display.Visible(strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == '\t' {
 			return ' '
 		}
 		return r
 	}, s))
-}
-
-// visible makes text that a message's sender controls (subject, body,
-// metadata, the far end's error text) safe to print on a terminal: every
-// control character but newline and tab (ESC, a carriage return that would
-// overwrite the line, the C1 controls such as CSI) and every bidirectional
-// formatting character (which can reorder what the operator reads) is shown
-// as an escape: \x1b, \r, \u009b, \u202e.
-func visible(s string) string {
-	clean := true
-	for _, r := range s {
-		if hidden(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case !hidden(r):
-			b.WriteRune(r)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-	}
-	return b.String()
-}
-
-func hidden(r rune) bool {
-	if r == '\n' || r == '\t' {
-		return false
-	}
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 func clip(n int, s string) string {

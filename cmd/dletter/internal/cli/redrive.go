@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dletter/dletter/cmd/dletter/internal/display"
 	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 )
@@ -84,7 +85,7 @@ delivered). Exits with 4 when some items failed again.`,
 				fmt.Fprintf(g.streams.Out, "redrive %s %s: %d matched, %d delivered, %d failed again\n",
 					job.ID, job.State, p.Matched, p.Delivered, p.Failed)
 				if job.Error != "" {
-					fmt.Fprintf(g.streams.Out, "error: %s\n", visible(job.Error))
+					fmt.Fprintf(g.streams.Out, "error: %s\n", display.Visible(job.Error))
 				}
 			}
 			switch {

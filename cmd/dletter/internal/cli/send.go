@@ -11,6 +11,7 @@ import (
 
 	"github.com/dletter/dletter/cmd/dletter/internal/api"
 	"github.com/dletter/dletter/cmd/dletter/internal/client"
+	"github.com/dletter/dletter/cmd/dletter/internal/display"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 	"github.com/dletter/dletter/sinks"
 )
@@ -92,7 +93,7 @@ the message was not delivered.`,
 				_ = writeJSON(g.streams.Out, map[string]any{"status": "failed", "sink": name, "error": err.Error(),
 					"transient": sinks.IsTransient(err), "took": took.String()})
 			} else {
-				fmt.Fprintf(g.streams.Out, "not delivered through %s after %s: %s\nthe error is %s\n", name, took, visible(err.Error()), class)
+				fmt.Fprintf(g.streams.Out, "not delivered through %s after %s: %s\nthe error is %s\n", name, took, display.Visible(err.Error()), class)
 			}
 			return &exitError{code: ExitFailed, err: errSilent}
 		},
@@ -135,7 +136,7 @@ func sendVia(cmd *cobra.Command, g *globals, via, tokenFile, name string, req ap
 			fmt.Fprintf(g.streams.Out, "queued for %s (delivery id %s)\n", name, res.DeliveryID)
 		default:
 			fmt.Fprintf(g.streams.Out, "not delivered through %s after %d attempts: %s\nparked in the DLQ as %s\n",
-				name, res.Attempts, visible(res.Error), res.ID)
+				name, res.Attempts, display.Visible(res.Error), res.ID)
 		}
 	}
 	if res.Status == relay.StatusDeadLettered {

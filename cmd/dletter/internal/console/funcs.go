@@ -9,13 +9,16 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/display"
 )
 
 var funcs = template.FuncMap{
 	"ago":      ago,
 	"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"truncate": truncate,
-	"pretty":   prettyJSON,
+	"pretty":   func(v any) string { return display.Visible(prettyJSON(v)) },
+	"visible":  display.Visible,
 	"percent":  percent,
 	"query":    func(v url.Values) string { return v.Encode() },
 	"inList":   inList,
@@ -51,8 +54,10 @@ func ago(t time.Time) string {
 	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }
 
-// truncate shortens s to n runes, marking the cut.
+// truncate shortens s to n runes, marking the cut, after making hidden
+// characters visible (see display.Visible).
 func truncate(n int, s string) string {
+	s = display.Visible(s)
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

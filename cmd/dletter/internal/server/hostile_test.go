@@ -2,12 +2,16 @@ package server_test
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dletter/dletter/sinks"
 )
 
 // TestBadInputNamesTheField: every malformed request is a 400 whose answer
@@ -77,5 +81,35 @@ func TestStalledBody(t *testing.T) {
 	r := e.do("POST", "/v1/sinks/hook/messages", `{"subject":"slow sink","delivery_id":"slow-1"}`)
 	if r.status != http.StatusOK || e.hook.Delivered()["slow-1"] != 1 {
 		t.Fatalf("a slow delivery after the body was read: %d %s", r.status, r.body)
+	}
+}
+
+// TestConsoleShowsHiddenCharacters: a bidirectional override or a control
+// character in a field the sender controls cannot reorder or hide what the
+// operator reads: the console shows it as an escape.
+func TestConsoleShowsHiddenCharacters(t *testing.T) {
+	e := setup(t, setupOpts{})
+	const hostile = "refund \u202e0001$ \x1b[8mhidden\u2066"
+	rcpt, _ := json.Marshal(map[string]string{"url": hostile})
+	id, err := e.core.Store.Add(context.Background(), sinks.DLQItem{
+		Sink: "hook", At: time.Now(), LastError: hostile, DeliveryID: hostile,
+		Message:   sinks.Message{Subject: hostile, Body: hostile, Metadata: map[string]string{hostile: hostile}},
+		Recipient: json.RawMessage(rcpt),
+		History:   []sinks.Attempt{{At: time.Now(), Error: hostile}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/items", "/items/" + id, "/items/" + id + "/discard"} {
+		r := e.do("GET", p, "")
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", p, r.status)
+		}
+		if strings.ContainsAny(r.body, "\u202e\u2066\x1b") {
+			t.Errorf("GET %s shows a hidden character as it is", p)
+		}
+		if !strings.Contains(r.body, `refund \u202e0001$ \x1b[8mhidden\u2066`) {
+			t.Errorf("GET %s does not show the escaped text", p)
+		}
 	}
 }
