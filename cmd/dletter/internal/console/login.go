@@ -2,7 +2,9 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/api"
 	"github.com/dletter/dletter/cmd/dletter/internal/auth"
@@ -47,9 +49,15 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login?flash=logged-out", http.StatusSeeOther)
 }
 
-// localPath keeps a redirect target on this site.
+// localPath keeps a redirect target on this site: an absolute path, with no
+// scheme, host, backslash, space or control character (browsers drop tabs
+// and newlines from a Location and read a backslash as a slash, which would
+// turn "/\t/evil.example" into "//evil.example").
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil ||
+		!strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		return "/"
 	}
 	return p

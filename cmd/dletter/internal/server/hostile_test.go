@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,27 @@ func TestConsoleShowsHiddenCharacters(t *testing.T) {
 		}
 		if !strings.Contains(r.body, `refund \u202e0001$ \x1b[8mhidden\u2066`) {
 			t.Errorf("GET %s does not show the escaped text", p)
+		}
+	}
+}
+
+// TestLoginNeverRedirectsOffSite: browsers drop tabs and newlines from a
+// Location and read a backslash as a slash, so "/\t/evil.example" is
+// "//evil.example": after logging in, next stays on this console.
+func TestLoginNeverRedirectsOffSite(t *testing.T) {
+	e := setup(t, setupOpts{token: "tok-123"})
+	r := e.do("GET", "/login", "")
+	csrf := cookie(r, "dletter_csrf")
+	for _, next := range []string{
+		"//evil.example/x", "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example",
+		"/\\evil.example", "/%09/evil.example", "https://evil.example/", "/ /evil.example",
+	} {
+		form := url.Values{"csrf": {csrf}, "token": {"tok-123"}, "next": {next}}
+		r := e.form("/login", form, "dletter_csrf="+csrf)
+		loc := r.header.Get("Location")
+		u, err := url.Parse(strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(loc))
+		if r.status != http.StatusSeeOther || err != nil || u.Host != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+			t.Errorf("next %q: %d Location %q", next, r.status, loc)
 		}
 	}
 }
