@@ -87,6 +87,9 @@ func TestEndToEndSyncRedrive(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "3 delivered, 0 failed") {
 		t.Fatalf("redrive: %d %s %s", code, out, errOut)
 	}
+	if strings.Contains(errOut, "\r") {
+		t.Errorf("a progress bar was drawn on a standard error that is not a terminal: %q", errOut)
+	}
 	got := hook.Delivered()
 	if len(got) != n {
 		t.Fatalf("receiver got %v", got)

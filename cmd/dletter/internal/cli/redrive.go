@@ -36,9 +36,10 @@ func newDLQRedriveCmd(g *globals, df *dlqFlags) *cobra.Command {
 		Use:   "redrive",
 		Short: "Replay every item matching a filter, at a given rate",
 		Long: `Replay every item matching the filter through its sink, at --rate items per
-second. Delivered items leave the DLQ; the others stay, updated. A progress
-bar is drawn on standard error; Ctrl-C cancels (items already delivered stay
-delivered). Exits with 4 when some items failed again.`,
+second. Delivered items leave the DLQ; the others stay, updated. When
+standard error is a terminal a progress bar is drawn on it; Ctrl-C cancels
+(items already delivered stay delivered). Exits with 4 when some items failed
+again.`,
 		Example: `  dletter dlq redrive --sink orders --dry-run
   dletter dlq redrive --sink orders --since 2h --rate 5`,
 		Args: exactArgs(0),
@@ -72,7 +73,7 @@ delivered). Exits with 4 when some items failed again.`,
 			if err != nil {
 				return err
 			}
-			job, err = follow(ctx, b, job, g.streams.Err, g.output != "json")
+			job, err = follow(ctx, b, job, g.streams.Err, g.output != "json" && isTerminal(g.streams.Err))
 			if err != nil {
 				return err
 			}
@@ -133,6 +134,17 @@ func follow(ctx context.Context, b backend, job relay.Redrive, w io.Writer, bar 
 		fmt.Fprintln(w)
 	}
 	return job, nil
+}
+
+// isTerminal reports whether w is a terminal: a progress bar redrawn with
+// carriage returns is for people, not for log files, pipes or CI output.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func drawBar(w io.Writer, p jobs.Progress) {
