@@ -107,6 +107,9 @@ type page struct {
 	CSRF     string
 	ReadOnly bool
 	AuthOn   bool
+	// In is false only when a token is required and this request has
+	// none: the layout then offers nothing but the login form.
+	In       bool
 	Actor    string
 	Flash    string
 	FlashBad bool
@@ -117,6 +120,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	p.CSRF = c.csrfToken(w, r)
 	p.ReadOnly = c.relay.ReadOnly()
 	p.AuthOn = c.auth.Enabled()
+	p.In = !p.AuthOn || c.auth.Check(r)
 	p.Actor = actorName(r)
 	if p.Flash == "" {
 		p.Flash, p.FlashBad = flashText(r.URL.Query().Get("flash"))

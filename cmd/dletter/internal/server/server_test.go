@@ -618,3 +618,21 @@ func FuzzSendBody(f *testing.F) {
 		}
 	})
 }
+
+// TestLoginPageOffersOnlyLogin: before logging in, the console offers no
+// "Log out" and no menu whose every entry leads back to the login page;
+// once logged in, it offers both.
+func TestLoginPageOffersOnlyLogin(t *testing.T) {
+	e := setup(t, setupOpts{token: "tok-123"})
+	r := e.do("GET", "/login", "")
+	if r.status != http.StatusOK || strings.Contains(r.body, `action="/logout"`) || strings.Contains(r.body, `href="/items"`) {
+		t.Fatalf("login page before logging in: %d\n%s", r.status, r.body)
+	}
+	csrf := cookie(r, "dletter_csrf")
+	r = e.form("/login", url.Values{"csrf": {csrf}, "token": {"tok-123"}, "next": {"/items"}}, "dletter_csrf="+csrf)
+	sess := cookie(r, auth.SessionCookie)
+	r = e.do("GET", "/items", "", "Cookie", auth.SessionCookie+"="+sess+"; dletter_csrf="+csrf)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `action="/logout"`) || !strings.Contains(r.body, `href="/redrives"`) {
+		t.Fatalf("items page once logged in: %d\n%s", r.status, r.body)
+	}
+}
