@@ -135,3 +135,24 @@ func TestLoginNeverRedirectsOffSite(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthWithoutTokenSaysOnlyTheStatus: /healthz needs no token, so on a
+// token-protected daemon its failure answer carries the status alone; the
+// DLQ's error (paths, addresses) is for those with the token.
+func TestHealthWithoutTokenSaysOnlyTheStatus(t *testing.T) {
+	e := setup(t, setupOpts{token: "tok-123"})
+	if err := e.core.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("GET", "/healthz", "")
+	var got map[string]string
+	r.json(t, &got)
+	if r.status != http.StatusServiceUnavailable || got["status"] != "unavailable" || got["error"] != "" {
+		t.Fatalf("healthz without a token: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/healthz", "", "Authorization", "Bearer tok-123")
+	r.json(t, &got)
+	if r.status != http.StatusServiceUnavailable || got["error"] == "" {
+		t.Fatalf("healthz with the token: %d %s", r.status, r.body)
+	}
+}

@@ -63,8 +63,14 @@ func Handler(o Options) http.Handler {
 		defer cancel()
 		w.Header().Set("Content-Type", "application/json")
 		if _, err := o.Relay.Count(ctx, ""); err != nil {
+			// /healthz needs no token: the error (paths, addresses) is
+			// only for those who have it.
+			answer := map[string]string{"status": "unavailable"}
+			if !authn.Enabled() || authn.Check(r) {
+				answer["error"] = "dlq: " + err.Error()
+			}
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "error": "dlq: " + err.Error()})
+			_ = json.NewEncoder(w).Encode(answer)
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
