@@ -349,10 +349,10 @@ func report(g *globals, dryRun bool, n int) error {
 		return writeJSON(g.streams.Out, map[string]any{key: n, "dry_run": dryRun})
 	}
 	if dryRun {
-		_, err := fmt.Fprintf(g.streams.Out, "%d items would be discarded (dry run)\n", n)
+		_, err := fmt.Fprintf(g.streams.Out, "%s would be discarded (dry run)\n", countOf(n))
 		return err
 	}
-	_, err := fmt.Fprintf(g.streams.Out, "discarded %d items\n", n)
+	_, err := fmt.Fprintf(g.streams.Out, "discarded %s\n", countOf(n))
 	return err
 }
 
@@ -393,7 +393,7 @@ func newDLQExportCmd(g *globals, df *dlqFlags) *cobra.Command {
 					return err
 				}
 			}
-			fmt.Fprintf(g.streams.Err, "exported %d items\n", n)
+			fmt.Fprintf(g.streams.Err, "exported %s\n", countOf(n))
 			return nil
 		},
 	}
@@ -458,7 +458,7 @@ names its line number; the lines before it are imported.`,
 				r = file
 			}
 			n, err := importItems(cmd.Context(), adder, r)
-			fmt.Fprintf(g.streams.Err, "imported %d items\n", n)
+			fmt.Fprintf(g.streams.Err, "imported %s\n", countOf(n))
 			return err
 		},
 	}

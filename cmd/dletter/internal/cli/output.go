@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -47,6 +48,14 @@ func oneLine(s string) string {
 		}
 		return r
 	}, s))
+}
+
+// countOf says "1 item" or "n items".
+func countOf(n int) string {
+	if n == 1 {
+		return "1 item"
+	}
+	return strconv.Itoa(n) + " items"
 }
 
 func clip(n int, s string) string {

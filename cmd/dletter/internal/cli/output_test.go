@@ -77,3 +77,11 @@ func TestMissingPathsAreErrors(t *testing.T) {
 		t.Fatalf("count after import: %d %s", code, errOut)
 	}
 }
+
+func TestCountOf(t *testing.T) {
+	for n, want := range map[int]string{0: "0 items", 1: "1 item", 2: "2 items"} {
+		if got := countOf(n); got != want {
+			t.Errorf("countOf(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

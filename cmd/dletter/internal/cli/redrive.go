@@ -66,7 +66,11 @@ again.`,
 				if g.output == "json" {
 					return writeJSON(g.streams.Out, map[string]any{"matched": n, "dry_run": true})
 				}
-				_, err = fmt.Fprintf(g.streams.Out, "%d items match %s (dry run: nothing sent)\n", n, relay.DescribeFilter(f))
+				verb := "match"
+				if n == 1 {
+					verb = "matches"
+				}
+				_, err = fmt.Fprintf(g.streams.Out, "%s %s %s (dry run: nothing sent)\n", countOf(n), verb, relay.DescribeFilter(f))
 				return err
 			}
 			job, err := b.StartRedrive(ctx, cliActor(), opts)
