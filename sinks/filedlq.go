@@ -78,8 +78,7 @@ type FileDLQ struct {
 	afterSnapshot func() // test hook: runs between the phases of a compaction
 	afterAppend   func() // test hook: runs between a write's append and its publication
 
-	lookupMu sync.Mutex
-	lookup   RegistryLookup
+	lookup lookupSlot
 }
 
 var _ Store = (*FileDLQ)(nil)
@@ -550,18 +549,11 @@ func (f *FileDLQ) Stats(ctx context.Context) (Stats, error) {
 
 // SetRegistryLookup wires Replay to the sinks (NewRegistry with WithDLQ
 // does it).
-func (f *FileDLQ) SetRegistryLookup(fn RegistryLookup) {
-	f.lookupMu.Lock()
-	f.lookup = fn
-	f.lookupMu.Unlock()
-}
+func (f *FileDLQ) SetRegistryLookup(fn RegistryLookup) { f.lookup.set(fn) }
 
 // Replay re-sends id through its sink; see ReplayItem.
 func (f *FileDLQ) Replay(ctx context.Context, id string) error {
-	f.lookupMu.Lock()
-	lookup := f.lookup
-	f.lookupMu.Unlock()
-	return ReplayItem(ctx, f, lookup, id)
+	return ReplayItem(ctx, f, f.lookup.get(), id)
 }
 
 // Close waits for the writes in flight, syncs the log unless the

@@ -22,7 +22,7 @@ type MemoryDLQ struct {
 	seq     uint64
 	dropped int64
 	closed  bool
-	lookup  RegistryLookup
+	lookup  lookupSlot
 }
 
 var _ Store = (*MemoryDLQ)(nil)
@@ -187,18 +187,11 @@ func (m *MemoryDLQ) Stats(ctx context.Context) (Stats, error) {
 
 // SetRegistryLookup wires Replay to the sinks (NewRegistry with WithDLQ
 // does it).
-func (m *MemoryDLQ) SetRegistryLookup(fn RegistryLookup) {
-	m.mu.Lock()
-	m.lookup = fn
-	m.mu.Unlock()
-}
+func (m *MemoryDLQ) SetRegistryLookup(fn RegistryLookup) { m.lookup.set(fn) }
 
 // Replay re-sends id through its sink; see ReplayItem.
 func (m *MemoryDLQ) Replay(ctx context.Context, id string) error {
-	m.mu.Lock()
-	lookup := m.lookup
-	m.mu.Unlock()
-	return ReplayItem(ctx, m, lookup, id)
+	return ReplayItem(ctx, m, m.lookup.get(), id)
 }
 
 // Close empties the DLQ and makes later calls fail with ErrClosed. It is

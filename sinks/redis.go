@@ -144,26 +144,6 @@ func (d *RedisDLQ) WithClock(now func() time.Time) *RedisDLQ {
 // at any time.
 func (d *RedisDLQ) SetRegistryLookup(fn RegistryLookup) { d.lookup.set(fn) }
 
-// lookupSlot holds a RegistryLookup that may be set while Replay runs.
-type lookupSlot struct {
-	p atomic.Pointer[RegistryLookup]
-}
-
-func (l *lookupSlot) set(fn RegistryLookup) {
-	if fn == nil {
-		l.p.Store(nil)
-		return
-	}
-	l.p.Store(&fn)
-}
-
-func (l *lookupSlot) get() RegistryLookup {
-	if p := l.p.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
-
 // Close marks the DLQ closed: later calls return an error matching
 // ErrClosed. It does not close the client. Close is idempotent.
 func (d *RedisDLQ) Close() error {
