@@ -18,7 +18,7 @@ import (
 // seq is the item's ID; at is DLQItem.At in Unix nanoseconds; crc is the
 // CRC-32C of the item's JSON. The fixed field order lets Open read a line's
 // header without decoding the item, so that it indexes a million items in
-// about a second; Items decodes only the items it returns.
+// a second or two; Items decodes only the items it returns.
 
 const (
 	opAdd  = "add"
