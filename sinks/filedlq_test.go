@@ -2,9 +2,11 @@ package sinks_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -622,5 +624,39 @@ func TestFileDLQDamageTable(t *testing.T) {
 				t.Fatalf("%d items after a second open, %d before", m, n)
 			}
 		})
+	}
+}
+
+// A compaction that fails after the write that triggered it succeeded loses
+// nothing and is reported through the store's logger, not dropped.
+func TestFileDLQReportsFailedCompaction(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var logged bytes.Buffer
+	f := openFile(t, dir, sinks.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	sinks.SetCompactionThreshold(f, 1)
+	// The compaction's temporary file cannot be created where a directory
+	// stands.
+	if err := os.Mkdir(filepath.Join(dir, "dlq.log.tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < 20; i++ {
+		id, err := f.Add(ctx, fileItem("a", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids[:15] {
+		if err := f.Discard(ctx, id); err != nil {
+			t.Fatalf("Discard %s: %v (a failed compaction must not fail the write)", id, err)
+		}
+	}
+	if !strings.Contains(logged.String(), "compaction failed") {
+		t.Fatalf("failed compaction not reported; log: %q", logged.String())
+	}
+	if n, _ := f.Count(ctx, ""); n != 5 {
+		t.Fatalf("Count = %d after a failed compaction, want 5", n)
 	}
 }

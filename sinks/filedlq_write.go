@@ -142,7 +142,12 @@ func (f *FileDLQ) write(op string, w *fileWrite) error {
 		return Errorf(CodeInternal, op, "%w", err)
 	}
 	if compact {
-		_ = f.compact()
+		// The write itself succeeded; a failed compaction loses nothing
+		// (the log stays as it was) but must not pass unseen.
+		if err := f.compact(); err != nil && !errors.Is(err, ErrClosed) {
+			f.opts.logger.Error("sinks: FileDLQ compaction failed; the log keeps growing until one succeeds",
+				"dir", f.dir, "err", err)
+		}
 	}
 	return nil
 }

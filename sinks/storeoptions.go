@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -49,6 +50,7 @@ type storeOptions struct {
 	overflow     OverflowPolicy
 	durability   dletter.Durability
 	syncInterval time.Duration
+	logger       *slog.Logger
 }
 
 // WithMaxItems bounds the store to n items; 0 keeps the store's default
@@ -76,10 +78,18 @@ func WithSyncInterval(d time.Duration) StoreOption {
 	return func(o *storeOptions) { o.syncInterval = d }
 }
 
+// WithLogger sets where a store reports what no caller is waiting for,
+// such as a FileDLQ compaction that failed after the write that started it
+// had succeeded (default slog.Default()).
+func WithLogger(l *slog.Logger) StoreOption { return func(o *storeOptions) { o.logger = l } }
+
 func buildStoreOptions(defMax int, opts []StoreOption) storeOptions {
 	var o storeOptions
 	for _, fn := range opts {
 		fn(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.Default()
 	}
 	switch {
 	case o.maxItems == 0:

@@ -30,7 +30,7 @@ const fallbackDir = "dlq-fallback"
 // moved to Redis, each exactly once, when it is back; the daemon starts even
 // when Redis does not answer yet.
 func OpenStore(cfg *config.Config, fallback bool, log *slog.Logger) (sinks.Store, error) {
-	var opts []sinks.StoreOption
+	opts := []sinks.StoreOption{sinks.WithLogger(log)}
 	if cfg.DLQ.MaxLen > 0 {
 		opts = append(opts, sinks.WithMaxItems(int(cfg.DLQ.MaxLen)))
 	}
