@@ -307,12 +307,30 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Token resolves the bearer token from auth.token_env or auth.token_file.
-// It returns "" when neither is set. The error names the variable or the
+// ErrBlankToken is returned (wrapped in *Error) for a token source that
+// holds only whitespace: it would otherwise turn authentication off.
+var ErrBlankToken = errors.New("config: the token is empty or only whitespace")
+
+// Token resolves the bearer token from auth.token_env or auth.token_file,
+// with surrounding whitespace removed. It returns "" only when neither is
+// set: a source that yields nothing but whitespace is an error, because an
+// empty token disables authentication. The error names the variable or the
 // file, never the token.
 func (c *Config) Token() (string, error) {
 	tok, err := c.secret("auth", "token", c.Auth.TokenEnv, c.Auth.TokenFile)
-	return strings.TrimSpace(tok), err
+	if err != nil {
+		return "", err
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" && c.Auth.TokenEnv != "" {
+		return "", &Error{File: c.File, Key: "auth.token_env", Value: c.Auth.TokenEnv, Err: ErrBlankToken,
+			Reason: "the environment variable holds only whitespace: set it to the token (a blank token would turn authentication off)"}
+	}
+	if tok == "" && c.Auth.TokenFile != "" {
+		return "", &Error{File: c.File, Key: "auth.token_file", Value: c.Auth.TokenFile, Err: ErrBlankToken,
+			Reason: "the file holds only whitespace: write the token into it (a blank token would turn authentication off)"}
+	}
+	return tok, nil
 }
 
 // RedisPassword resolves dlq.password_env or dlq.password_file ("" when

@@ -150,6 +150,45 @@ func TestToken(t *testing.T) {
 	}
 }
 
+// TestTokenBlankIsAnError: a token source holding only whitespace is a
+// configuration error naming the variable or the file (never the value),
+// not a silently disabled authentication.
+func TestTokenBlankIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	blankFile := filepath.Join(dir, "blank-token")
+	if err := os.WriteFile(blankFile, []byte(" \t \r\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DLETTER_TEST_BLANK_TOKEN", " \t ")
+	for _, c := range []struct {
+		auth      Auth
+		key, name string
+	}{
+		{Auth{TokenEnv: "DLETTER_TEST_BLANK_TOKEN"}, "auth.token_env", "DLETTER_TEST_BLANK_TOKEN"},
+		{Auth{TokenFile: blankFile}, "auth.token_file", blankFile},
+	} {
+		cfg := Default()
+		cfg.Auth = c.auth
+		tok, err := cfg.Token()
+		if err == nil || tok != "" {
+			t.Errorf("%s: token %q, err %v: want an error", c.key, tok, err)
+			continue
+		}
+		msg := err.Error()
+		if !errors.Is(err, ErrInvalid) || !errors.Is(err, ErrBlankToken) ||
+			!strings.Contains(msg, c.key) || !strings.Contains(msg, c.name) || strings.Contains(msg, "\t") {
+			t.Errorf("%s: %v", c.key, err)
+		}
+	}
+	// Whitespace around a real token is still trimmed.
+	t.Setenv("DLETTER_TEST_BLANK_TOKEN", "  tok \n")
+	cfg := Default()
+	cfg.Auth = Auth{TokenEnv: "DLETTER_TEST_BLANK_TOKEN"}
+	if tok, err := cfg.Token(); err != nil || tok != "tok" {
+		t.Errorf("padded token: %q %v", tok, err)
+	}
+}
+
 func TestIsLoopback(t *testing.T) {
 	for addr, want := range map[string]bool{
 		"127.0.0.1:8080": true, "127.5.5.5:1": true, "[::1]:80": true, "localhost:80": true,
