@@ -14,14 +14,19 @@ import (
 )
 
 // ConfigError reports a bad configuration key. It names the sink, the key
-// and the offending value (never the value of a secret), and matches
-// ErrInvalidConfig.
+// and the offending value, and matches ErrInvalidConfig. The value is never
+// shown when it is secret: when the key holds one (see IsSecretKey) or when
+// Secret is set, which DecodeConfig and BuildSink do for every value that
+// came from the environment or a file.
 type ConfigError struct {
 	Kind   string // the sink kind, such as "webhook"
 	Sink   string // the user's name for the sink
 	Key    string // the key, such as "timeout" or "headers.X-Token"
 	Value  any    // the offending value; nil when missing or secret
 	Reason string // what is wrong, such as "is required"
+	// Secret says that the value is not to be shown: Error names the key
+	// only. Whoever sets it also leaves Value nil.
+	Secret bool
 }
 
 // Error formats the error as
@@ -40,7 +45,12 @@ func (e *ConfigError) Error() string {
 		fmt.Fprintf(&b, "key %q: ", e.Key)
 	}
 	b.WriteString(e.Reason)
-	if e.Value != nil {
+	switch {
+	case e.Secret || IsSecretKey(e.Key):
+		if e.Value != nil || e.Secret {
+			b.WriteString(" (value not shown: it is secret or came from the environment or a file)")
+		}
+	case e.Value != nil:
 		fmt.Fprintf(&b, " (got %#v)", e.Value)
 	}
 	return b.String()
@@ -58,13 +68,20 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig 
 //   - a value of the wrong type is an error naming the key and the value;
 //   - "${NAME}" in a string value is replaced by the environment variable
 //     NAME, and an unset NAME is an error ("$${" stands for a literal "${");
-//   - a Duration field takes Go's duration syntax ("500ms", "30s").
+//   - a Duration field takes Go's duration syntax ("500ms", "30s");
+//   - an error never shows a value that holds anything from the environment,
+//     nor the value of a secret key (see IsSecretKey): it names the key.
 //
 // Checking required keys is left to the factory, which returns a
 // *ConfigError with Reason "is required".
 func DecodeConfig(kind, name string, raw map[string]any, dst any) error {
+	fromEnv := make(map[string]bool) // keys whose value holds an expansion
 	fail := func(key string, value any, reason string) error {
-		return &ConfigError{Kind: kind, Sink: name, Key: key, Value: value, Reason: reason}
+		e := &ConfigError{Kind: kind, Sink: name, Key: key, Value: value, Reason: reason}
+		if fromEnv[topKey(key)] || IsSecretKey(key) {
+			e.Value, e.Secret = nil, value != nil
+		}
+		return e
 	}
 	rv := reflect.ValueOf(dst)
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
@@ -84,11 +101,12 @@ func DecodeConfig(kind, name string, raw map[string]any, dst any) error {
 		if _, ok := known[k]; !ok {
 			return fail(k, nil, "unknown key (known keys: "+strings.Join(sortedKeys(known), ", ")+")")
 		}
-		v, err := expandEnv(k, raw[k])
+		v, expanded, err := expandEnv(raw[k])
 		if err != nil {
 			return fail(k, nil, err.Error())
 		}
 		clean[k] = v
+		fromEnv[k] = expanded
 	}
 	if err := decodeInto(clean, dst); err != nil {
 		key, value := culprit(keys, clean, rv.Elem().Type())
@@ -190,59 +208,76 @@ func describeType(t reflect.Type) string {
 
 var envRef = regexp.MustCompile(`\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
+// expandString replaces each ${NAME} in s with the environment's value and
+// calls found with each value it put in. An unset NAME is an error.
+func expandString(s string, found func(value string)) (string, error) {
+	var missing string
+	out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		if ref == "$${" {
+			return "${"
+		}
+		name := ref[2 : len(ref)-1]
+		val, ok := os.LookupEnv(name)
+		if !ok && missing == "" {
+			missing = name
+		}
+		if found != nil {
+			found(val)
+		}
+		return val
+	})
+	if missing != "" {
+		return "", fmt.Errorf("environment variable %s is not set", missing)
+	}
+	return out, nil
+}
+
 // expandEnv replaces ${NAME} in the strings of v (recursively through lists
-// and maps) with the environment's value.
-func expandEnv(key string, v any) (any, error) {
+// and maps) with the environment's value, and reports whether it replaced
+// any.
+func expandEnv(v any) (out any, expanded bool, err error) {
 	switch v := v.(type) {
 	case string:
-		var missing string
-		out := envRef.ReplaceAllStringFunc(v, func(ref string) string {
-			if ref == "$${" {
-				return "${"
-			}
-			name := ref[2 : len(ref)-1]
-			val, ok := os.LookupEnv(name)
-			if !ok && missing == "" {
-				missing = name
-			}
-			return val
-		})
-		if missing != "" {
-			return nil, fmt.Errorf("environment variable %s is not set", missing)
-		}
-		return out, nil
+		s, err := expandString(v, func(string) { expanded = true })
+		return s, expanded, err
 	case []any:
-		out := make([]any, len(v))
+		list := make([]any, len(v))
 		for i, e := range v {
-			x, err := expandEnv(key, e)
+			x, exp, err := expandEnv(e)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			out[i] = x
+			list[i], expanded = x, expanded || exp
 		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			x, err := expandEnv(key, e)
+		return list, expanded, nil
+	case map[string]any, map[any]any:
+		m := make(map[string]any)
+		for k, e := range stringKeyed(v) {
+			x, exp, err := expandEnv(e)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			out[k] = x
+			m[k], expanded = x, expanded || exp
 		}
-		return out, nil
-	case map[any]any: // as YAML libraries of the v2 era decode mappings
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			x, err := expandEnv(key, e)
-			if err != nil {
-				return nil, err
-			}
-			out[fmt.Sprint(k)] = x
-		}
-		return out, nil
+		return m, expanded, nil
 	}
-	return v, nil
+	return v, false, nil
+}
+
+// stringKeyed returns m as a map[string]any: m is one already, or a
+// mapping as YAML libraries of the v2 era decode them (map[any]any).
+func stringKeyed(m any) map[string]any {
+	switch m := m.(type) {
+	case map[string]any:
+		return m
+	case map[any]any:
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			out[fmt.Sprint(k)] = v
+		}
+		return out
+	}
+	return nil
 }
 
 // ResolveSecret returns the secret configured under key in one of three ways:

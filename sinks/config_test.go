@@ -3,6 +3,7 @@ package sinks
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ type testConfig struct {
 	Retries int               `json:"retries"`
 	Headers map[string]string `json:"headers"`
 	Tags    []string          `json:"tags"`
+	APIKey  string            `json:"api_key"`
 	Nested  struct {
 		Port int `json:"port"`
 	} `json:"nested"`
@@ -175,5 +177,75 @@ func TestConfigErrorText(t *testing.T) {
 	e := &ConfigError{Kind: "webhook", Sink: "alerts", Key: "timeout", Value: "abc", Reason: "wants a duration"}
 	if got, want := e.Error(), `sinks: sink "alerts" (webhook): key "timeout": wants a duration (got "abc")`; got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// The value of a secret key, and any value that holds something from the
+// environment, is never printed: the error names the key only.
+func TestDecodeConfigErrorsHideSecrets(t *testing.T) {
+	const token = "SuperSecretTok123"
+	t.Setenv("DLETTER_TEST_TOKEN", token)
+	cases := []struct {
+		name string
+		raw  map[string]any
+		key  string
+	}{
+		{"map with an expanded secret where a number goes", map[string]any{
+			"retries": map[string]any{"Authorization": "Bearer ${DLETTER_TEST_TOKEN}"}}, "retries"},
+		{"headers value of the wrong type, holding an expanded secret", map[string]any{
+			"headers": map[string]any{"Authorization": map[string]any{"v": "Bearer ${DLETTER_TEST_TOKEN}"}}}, "headers"},
+		{"list with an expanded secret", map[string]any{"tags": []any{"${DLETTER_TEST_TOKEN}", 1}}, "tags"},
+		{"duration from the environment", map[string]any{"timeout": "${DLETTER_TEST_TOKEN}"}, "timeout"},
+		{"secret key of the wrong type", map[string]any{"api_key": 987654321}, "api_key"},
+		{"secret key inside a map", map[string]any{"headers": map[string]any{"X-Token": 987654321}}, "headers"},
+		{"url of the wrong type", map[string]any{"url": []any{"https://hooks.example/T0/B0/" + token}}, "url"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ce := decodeErr(t, c.raw)
+			if topKey(ce.Key) != c.key {
+				t.Errorf("key = %q, want %q", ce.Key, c.key)
+			}
+			msg := ce.Error()
+			for _, secret := range []string{token, "987654321"} {
+				if strings.Contains(msg, secret) || strings.Contains(fmt.Sprintf("%+v", *ce), secret) {
+					t.Errorf("error shows %q: %s", secret, msg)
+				}
+			}
+			if !ce.Secret || ce.Value != nil || !strings.Contains(msg, "value not shown") {
+				t.Errorf("error does not say the value is hidden: %+v: %s", *ce, msg)
+			}
+		})
+	}
+}
+
+func TestConfigErrorHidesSecretKeyValue(t *testing.T) {
+	for _, e := range []*ConfigError{
+		{Kind: "email", Sink: "mail", Key: "password", Value: "hunter22", Reason: "is wrong"},
+		{Kind: "slack", Sink: "ops", Key: "webhook_url", Value: "https://hooks.slack.com/services/T/B/hunter22", Reason: "is wrong"},
+		{Kind: "webhook", Sink: "h", Key: "headers.Authorization", Value: "Bearer hunter22", Reason: "is wrong"},
+		{Kind: "x", Sink: "y", Key: "addr", Value: "hunter22", Reason: "is wrong", Secret: true},
+	} {
+		if strings.Contains(e.Error(), "hunter22") {
+			t.Errorf("%s", e.Error())
+		}
+	}
+	// The name of a variable and a path are not secrets.
+	e := &ConfigError{Kind: "webhook", Sink: "h", Key: "secret_env", Value: "HOOK_SECRET", Reason: "is not set"}
+	if !strings.Contains(e.Error(), "HOOK_SECRET") {
+		t.Errorf("the variable's name is hidden: %s", e.Error())
+	}
+}
+
+func TestIsSecretKey(t *testing.T) {
+	for key, want := range map[string]bool{
+		"secret": true, "password": true, "webhook_url": true, "url": true, "token": true,
+		"api_key": true, "headers": true, "headers.X-A": true, "Authorization": true,
+		"recipient_secrets": true, "secret_env": false, "password_file": false,
+		"timeout": false, "from": false, "addr": false, "allow_recipient_hosts": false,
+	} {
+		if got := IsSecretKey(key); got != want {
+			t.Errorf("IsSecretKey(%q) = %v, want %v", key, got, want)
+		}
 	}
 }

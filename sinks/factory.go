@@ -56,7 +56,8 @@ func FactoryKinds() []string {
 // BuildSink builds the sink that the user named name from its configuration
 // block raw (whose "kind" key, if present, is ignored in favour of kind).
 // An unregistered kind is an error matching ErrInvalidConfig that lists the
-// registered kinds.
+// registered kinds. A *ConfigError from the factory never shows a value
+// that came from the environment (a key whose value in raw holds ${NAME}).
 func BuildSink(kind, name string, raw map[string]any) (Sink, error) {
 	if name == "" {
 		return nil, &ConfigError{Kind: kind, Key: "name", Reason: "a sink needs a name"}
@@ -74,6 +75,7 @@ func BuildSink(kind, name string, raw map[string]any) (Sink, error) {
 	}
 	s, err := f(name, clean)
 	if err != nil {
+		hideExpanded(err, name, clean)
 		return nil, err
 	}
 	if s == nil {

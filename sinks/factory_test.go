@@ -74,3 +74,30 @@ func TestDeliveryID(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// A factory checks values after they were expanded; BuildSink hides the
+// value of a key that holds a ${NAME} reference.
+func TestBuildSinkHidesExpandedValues(t *testing.T) {
+	type cfg struct {
+		Addr string `json:"addr"`
+	}
+	RegisterFactory("test-addr", func(name string, raw map[string]any) (Sink, error) {
+		var c cfg
+		if err := DecodeConfig("test-addr", name, raw, &c); err != nil {
+			return nil, err
+		}
+		return nil, &ConfigError{Kind: "test-addr", Sink: name, Key: "addr", Value: c.Addr, Reason: "wants host:port"}
+	})
+	t.Cleanup(func() { RegisterFactory("test-addr", nil) })
+	t.Setenv("DLETTER_TEST_ADDR", "internal-host-s3cr3t")
+
+	_, err := BuildSink("test-addr", "n", map[string]any{"addr": "${DLETTER_TEST_ADDR}"})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Key != "addr" || strings.Contains(err.Error(), "s3cr3t") || !ce.Secret {
+		t.Fatalf("expanded value: %v", err)
+	}
+	_, err = BuildSink("test-addr", "n", map[string]any{"addr": "plain-host"})
+	if !strings.Contains(err.Error(), `"plain-host"`) {
+		t.Fatalf("a value from the file itself is shown: %v", err)
+	}
+}

@@ -335,6 +335,30 @@ func TestFactoryErrors(t *testing.T) {
 	}
 }
 
+// The URL is the credential: a configuration error never shows it, even
+// when it is of the wrong type or came from the environment.
+func TestFactoryErrorsHideURL(t *testing.T) {
+	t.Setenv("DLETTER_TEST_SLACK_URL", "https://hooks.slack.com"+secretPath)
+	for name, raw := range map[string]map[string]any{
+		"list":          {"webhook_url": []any{"https://hooks.slack.com" + secretPath}},
+		"map":           {"webhook_url": map[string]any{"u": "https://hooks.slack.com" + secretPath}},
+		"number":        {"webhook_url": 12345678, "timeout": "1s"},
+		"env in a list": {"webhook_url": []any{"${DLETTER_TEST_SLACK_URL}"}},
+		"env, not http": {"webhook_url": "ftp://${DLETTER_TEST_SLACK_URL}"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := sinks.BuildSink("slack", "ops", raw)
+			var ce *sinks.ConfigError
+			if !errors.As(err, &ce) || ce.Key != "webhook_url" {
+				t.Fatalf("want ConfigError for webhook_url, got %v", err)
+			}
+			if strings.Contains(err.Error(), "XXXXsecret") || strings.Contains(err.Error(), "12345678") {
+				t.Errorf("error shows the URL: %v", err)
+			}
+		})
+	}
+}
+
 func TestPrintingHidesURL(t *testing.T) {
 	s := newSink(t, slack.Config{WebhookURL: "https://hooks.slack.com" + secretPath})
 	out := fmt.Sprintf("%v %+v %#v %s", s, s, s, s)
