@@ -200,7 +200,7 @@ func describeType(t reflect.Type) string {
 		return "a number"
 	case t.Kind() == reflect.Slice:
 		return "a list"
-	case t.Kind() == reflect.Map:
+	case t.Kind() == reflect.Map, t.Kind() == reflect.Struct, t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
 		return "a map"
 	}
 	return t.String()

@@ -23,6 +23,7 @@ type Registry struct {
 	policy   RetryPolicy
 	dlq      DLQ
 	retrOpts []RetrierOption
+	delivery *DeliveryPolicy // nil: no gates
 }
 
 // RegistryOption configures NewRegistry.
@@ -39,6 +40,24 @@ func WithRetryPolicy(p RetryPolicy) RegistryOption {
 // wires it to the registry, so that d.Replay finds the sinks.
 func WithDLQ(d DLQ) RegistryOption {
 	return func(r *Registry) { r.wrap, r.dlq = true, d }
+}
+
+// WithDeliveryPolicy wraps each registered sink in a Retrier whose sends
+// respect p.For(sink name): its concurrency, rate and circuit breaker. The
+// limits are shared by the synchronous Retrier and by a Dispatcher built on
+// the registry; a sink with the ConcurrencyAware capability is told its
+// concurrency. A Dispatcher needs this option (DeliveryPolicy{} gives the
+// defaults).
+func WithDeliveryPolicy(p DeliveryPolicy) RegistryOption {
+	return func(r *Registry) { r.wrap, r.delivery = true, &p }
+}
+
+// ConcurrencyAware is an optional capability of a Sink: a Registry built
+// WithDeliveryPolicy calls SetConcurrency once, before the sink is used,
+// with the most sends it will have in flight, so that a sink that pools
+// connections (the HTTP sinks) keeps as many open.
+type ConcurrencyAware interface {
+	SetConcurrency(n int)
 }
 
 // WithRetrierOptions passes opts to every Retrier the registry creates.
@@ -70,7 +89,15 @@ func (r *Registry) Register(s Sink) error {
 		return Errorf(CodeInvalidArgument, "Registry.Register", "a sink needs a name")
 	}
 	if r.wrap && !IsRetried(s) {
-		s = NewRetrier(s, r.policy.For(name), r.dlq, r.retrOpts...)
+		opts := r.retrOpts
+		if r.delivery != nil {
+			g := newGate(name, r.delivery.For(name))
+			if c, ok := findCapability[ConcurrencyAware](s); ok {
+				c.SetConcurrency(g.cfg.Concurrency)
+			}
+			opts = append(opts[:len(opts):len(opts)], withGate(g))
+		}
+		s = NewRetrier(s, r.policy.For(name), r.dlq, opts...)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -147,15 +174,22 @@ func IsRetried(s Sink) bool {
 // wrappers (s itself first), so that a replay through a Retrier, or any
 // wrapper with an Unwrap() Sink method, rebuilds the inner sink's recipient.
 func FindRecipientDecoder(s Sink) (RecipientDecoder, bool) {
+	return findCapability[RecipientDecoder](s)
+}
+
+// findCapability returns the first sink in s's chain of wrappers (s itself
+// first) that implements T.
+func findCapability[T any](s Sink) (T, bool) {
 	for i := 0; s != nil && i < maxUnwrap; i++ {
-		if d, ok := s.(RecipientDecoder); ok {
-			return d, true
+		if c, ok := s.(T); ok {
+			return c, true
 		}
 		u, ok := s.(interface{ Unwrap() Sink })
 		if !ok {
-			return nil, false
+			break
 		}
 		s = u.Unwrap()
 	}
-	return nil, false
+	var zero T
+	return zero, false
 }

@@ -43,6 +43,7 @@ type retrierOptions struct {
 	observer       Observer
 	clock          Clock
 	random         func() float64
+	gate           *gate // the sink's delivery limits; nil for none
 }
 
 // RetrierOption configures a Retrier built by NewRetrier.
@@ -74,6 +75,11 @@ func WithClock(c Clock) RetrierOption {
 // A constant 0.5 gives waits without jitter.
 func WithRandom(fn func() float64) RetrierOption {
 	return func(o *retrierOptions) { o.random = fn }
+}
+
+// withGate makes every attempt pass g (see WithDeliveryPolicy).
+func withGate(g *gate) RetrierOption {
+	return func(o *retrierOptions) { o.gate = g }
 }
 
 // NewRetrier wraps inner with cfg (normalized) and dlq (nil for none).
@@ -113,7 +119,17 @@ func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
 	attempt := 0
 	for {
 		attempt++
-		elapsed, err := r.attempt(ctx, id, attempt, to, m)
+		elapsed, err := r.tryOnce(ctx, ctx, id, attempt, to, m, false)
+		if errors.Is(err, ErrCircuitOpen) {
+			// Dead-letter at once rather than spend the attempts on a sink
+			// known to be down: the refusal is in the history, but it was
+			// no Send call.
+			lastErr = err
+			failed.RecordFailure(r.now(), err)
+			failed.Attempts--
+			attempt--
+			break
+		}
 		if err == nil {
 			if run != nil {
 				r.endReplay(run, id, attempt, &failed, nil)
@@ -147,6 +163,42 @@ func (r *Retrier) endReplay(run *replayRun, id string, attempts int, failed *DLQ
 	run.sends += attempts
 	run.failures = append(run.failures, failed.History...)
 	r.observe(Event{Kind: EventReplay, Sink: r.Name(), DeliveryID: id, Attempt: attempts, Err: err, ItemID: run.itemID})
+}
+
+// tryOnce makes attempt n through the sink's gate, when it has one: it
+// waits for a slot and a rate token on waitCtx, then sends on ctx. With
+// waitCircuit an open circuit is waited out; without, it is a
+// *CircuitOpenError at once. The outcome is reported to the circuit.
+func (r *Retrier) tryOnce(waitCtx, ctx context.Context, id string, n int, to Recipient, m Message, waitCircuit bool) (time.Duration, error) {
+	g := r.opts.gate
+	if g == nil {
+		return r.attempt(ctx, id, n, to, m)
+	}
+	t, err := g.acquire(waitCtx, waitCircuit)
+	if err != nil {
+		if errors.Is(err, ErrCircuitOpen) {
+			return 0, err
+		}
+		return 0, &notAdmittedError{err: err}
+	}
+	elapsed, err := r.attempt(ctx, id, n, to, m)
+	g.release(t, r.outcomeOf(ctx, err), err)
+	return elapsed, err
+}
+
+// outcomeOf says what err tells of the sink's health: a transient failure
+// counts against it, a success or a terminal failure (the sink answered)
+// for it, and a send cut short by the caller says nothing.
+func (r *Retrier) outcomeOf(ctx context.Context, err error) outcome {
+	switch {
+	case err == nil:
+		return outcomeSuccess
+	case ctx.Err() != nil:
+		return outcomeNeutral
+	case r.transient(err):
+		return outcomeFailure
+	}
+	return outcomeSuccess
 }
 
 // attempt makes one Send call, bounded by the attempt timeout, and says how
@@ -277,6 +329,13 @@ func (e *attemptTimeoutError) Error() string {
 func (e *attemptTimeoutError) Unwrap() error   { return e.err }
 func (e *attemptTimeoutError) Timeout() bool   { return true }
 func (e *attemptTimeoutError) Transient() bool { return true }
+
+// notAdmittedError is a send that never started: waitCtx ended while it
+// waited for its sink's gate.
+type notAdmittedError struct{ err error }
+
+func (e *notAdmittedError) Error() string { return e.err.Error() }
+func (e *notAdmittedError) Unwrap() error { return e.err }
 
 // NotDeliveredError is returned by Retrier.Send when a message was neither
 // delivered nor dead-lettered because the DLQ refused it: the caller still

@@ -96,12 +96,7 @@ func (p RetryPolicy) Validate() error {
 	if err := p.RetryOverride.validate("retry."); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(p.PerSink))
-	for name := range p.PerSink {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range sortedNames(p.PerSink) {
 		if err := p.PerSink[name].validate("retry.per_sink." + name + "."); err != nil {
 			return err
 		}
@@ -116,25 +111,72 @@ func (p RetryPolicy) Validate() error {
 // the value in every error.
 func DecodeRetryPolicy(raw map[string]any) (RetryPolicy, error) {
 	var p RetryPolicy
-	var top struct {
-		RetryOverride
-		PerSink map[string]map[string]any `json:"per_sink"`
+	per, err := decodeSection(raw, "retry", &p.RetryOverride)
+	if err != nil {
+		return p, err
 	}
-	if err := DecodeConfig("", "", raw, &top); err != nil {
-		return p, rekey(err, "retry.")
-	}
-	p.RetryOverride = top.RetryOverride
-	for name, block := range top.PerSink {
-		var o RetryOverride
-		if err := DecodeConfig("", "", block, &o); err != nil {
-			return p, rekey(err, "retry.per_sink."+name+".")
-		}
-		if p.PerSink == nil {
-			p.PerSink = make(map[string]RetryOverride)
-		}
-		p.PerSink[name] = o
+	if p.PerSink, err = decodePerSink[RetryOverride](per, "retry"); err != nil {
+		return p, err
 	}
 	return p, p.Validate()
+}
+
+// decodeSection decodes the global block of a configuration section with
+// per-sink overrides (such as `retry:`) into global and returns the raw
+// per_sink blocks by sink name; errors name keys under section.
+func decodeSection(raw map[string]any, section string, global any) (map[string]map[string]any, error) {
+	rest := make(map[string]any, len(raw))
+	for k, v := range raw {
+		if k != "per_sink" {
+			rest[k] = v
+		}
+	}
+	if err := DecodeConfig("", "", rest, global); err != nil {
+		return nil, rekey(err, section+".")
+	}
+	var per map[string]map[string]any
+	if v, ok := raw["per_sink"]; ok && v != nil {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, &ConfigError{Key: section + ".per_sink", Value: v, Reason: "wants a map of sink names to blocks"}
+		}
+		per = make(map[string]map[string]any, len(m))
+		for name, block := range m {
+			b, ok := block.(map[string]any)
+			if !ok && block != nil {
+				return nil, &ConfigError{Key: section + ".per_sink." + name, Value: block, Reason: "wants a map"}
+			}
+			per[name] = b
+		}
+	}
+	return per, nil
+}
+
+// decodePerSink decodes the per_sink blocks of section, in name order so
+// that the first error is always the same; nil when there are none.
+func decodePerSink[O any](per map[string]map[string]any, section string) (map[string]O, error) {
+	var out map[string]O
+	for _, name := range sortedNames(per) {
+		var o O
+		if err := DecodeConfig("", "", per[name], &o); err != nil {
+			return nil, rekey(err, section+".per_sink."+name+".")
+		}
+		if out == nil {
+			out = make(map[string]O, len(per))
+		}
+		out[name] = o
+	}
+	return out, nil
+}
+
+// sortedNames returns the keys of m, sorted.
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // rekey prefixes the key of a *ConfigError with the block's path.
