@@ -26,6 +26,13 @@ const (
 	minGarbage   = 32 << 20       // a log compacts when its dead bytes exceed this...
 	garbageRatio = 1              // ...and this many times its live bytes
 	maxItemBytes = 1 << 30        // the largest item a record holds (offsets are 32-bit)
+
+	// filePerm is the permission of every file of a FileDLQ that holds
+	// payloads (the log, its compaction copy, torn tails, damaged records):
+	// dead letters often carry customer data. dirPerm is the directory's
+	// when OpenFileDLQ creates it.
+	filePerm = 0o600
+	dirPerm  = 0o750
 )
 
 // ErrLocked matches the error of OpenFileDLQ when another FileDLQ (in this
@@ -109,7 +116,7 @@ func OpenFileDLQ(dir string, opts ...StoreOption) (*FileDLQ, error) {
 	if o.overflow != OverflowReject && o.overflow != OverflowDropOldest {
 		return nil, Errorf(CodeInvalidArgument, op, "unknown overflow policy %d", int(o.overflow))
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return nil, Errorf(CodeInternal, op, "%w", err)
 	}
 	lk, err := filelock.TryLock(filepath.Join(dir, fileDLQLock))
@@ -147,7 +154,7 @@ func (f *FileDLQ) openFiles() error {
 		mode = appendlog.SyncPeriodic
 	}
 	app, err := appendlog.Open(f.path, appendlog.Options{
-		Sync: mode, Interval: f.opts.syncInterval, TornPath: filepath.Join(f.dir, fileDLQTorn),
+		Sync: mode, Interval: f.opts.syncInterval, Perm: filePerm, TornPath: filepath.Join(f.dir, fileDLQTorn),
 	})
 	if err != nil {
 		return err
@@ -202,7 +209,7 @@ func (f *FileDLQ) load() error {
 		rec, ok := parseRecord(line, intern)
 		if unterminated || !ok || !f.apply(rec, r.Offset(), len(line)+1) {
 			if bad == nil {
-				if bad, err = os.OpenFile(filepath.Join(f.dir, fileDLQBad), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+				if bad, err = os.OpenFile(filepath.Join(f.dir, fileDLQBad), os.O_WRONLY|os.O_APPEND|os.O_CREATE, filePerm); err != nil {
 					return err
 				}
 			}

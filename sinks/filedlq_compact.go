@@ -106,7 +106,7 @@ func (f *FileDLQ) compact() (err error) {
 	}()
 
 	// Phase 1: the snapshot, without the lock.
-	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
 	if err != nil {
 		return err
 	}

@@ -269,6 +269,20 @@ func TestFileDLQCompaction(t *testing.T) {
 	}
 }
 
+// addItems adds n items of sink "a" to f and returns their ids.
+func addItems(t *testing.T, f sinks.Store, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := 0; i < n; i++ {
+		id, err := f.Add(context.Background(), fileItem("a", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 func appendBytes(t *testing.T, path, s string) {
 	t.Helper()
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -640,14 +654,7 @@ func TestFileDLQReportsFailedCompaction(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "dlq.log.tmp"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for i := 0; i < 20; i++ {
-		id, err := f.Add(ctx, fileItem("a", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
+	ids := addItems(t, f, 20)
 	for _, id := range ids[:15] {
 		if err := f.Discard(ctx, id); err != nil {
 			t.Fatalf("Discard %s: %v (a failed compaction must not fail the write)", id, err)

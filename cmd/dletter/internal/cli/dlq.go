@@ -377,7 +377,8 @@ func newDLQExportCmd(g *globals, df *dlqFlags) *cobra.Command {
 			defer b.Close()
 			w := g.streams.Out
 			if out != "" && out != "-" {
-				file, err := os.Create(out)
+				// The items hold payloads: the file is for its owner only.
+				file, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 				if err != nil {
 					return err
 				}
