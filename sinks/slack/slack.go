@@ -41,7 +41,9 @@ type Sink struct {
 	url    *url.URL
 	target string
 	client *http.Client
-	now    func() time.Time
+	// ownTransport is set when the client's transport is ours to tune.
+	ownTransport bool
+	now          func() time.Time
 }
 
 var _ sinks.RecipientDecoder = (*Sink)(nil)
@@ -74,6 +76,8 @@ func New(name string, cfg Config) (*Sink, error) {
 		target: "slack incoming webhook on " + u.Hostname(),
 		client: httpsink.NewClient(timeout, cfg.Transport),
 		now:    cfg.Now,
+
+		ownTransport: cfg.Transport == nil,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -132,6 +136,12 @@ func noRecipient(to sinks.Recipient) bool {
 // DecodeRecipient returns nil: a Slack sink has no per-call recipient. It
 // implements sinks.RecipientDecoder.
 func (s *Sink) DecodeRecipient(json.RawMessage) (sinks.Recipient, error) { return nil, nil }
+
+// SetConcurrency holds the sink to n connections per host and keeps them
+// open when idle, so that n sends in flight reuse them (unless
+// Config.Transport was given). It implements
+// sinks.ConcurrencyAware; call it before the sink is used.
+func (s *Sink) SetConcurrency(n int) { httpsink.SetConcurrency(s.client, n, s.ownTransport) }
 
 // Close closes the sink's idle connections. The sink stays usable.
 func (s *Sink) Close() error {

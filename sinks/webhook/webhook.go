@@ -57,6 +57,8 @@ type Sink struct {
 	keys   [][]byte
 	allow  []hostRule
 	client *http.Client
+	// ownTransport is set when the client's transport is ours to tune.
+	ownTransport bool
 	now    func() time.Time
 }
 
@@ -123,6 +125,7 @@ func New(name string, cfg Config) (*Sink, error) {
 		timeout = DefaultTimeout
 	}
 	s.client = httpsink.NewClient(timeout, cfg.Transport)
+	s.ownTransport = cfg.Transport == nil
 	return s, nil
 }
 
@@ -199,6 +202,12 @@ func (s *Sink) resolve(to sinks.Recipient) (destination, error) {
 	return destination{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
 		"sink %q: recipient URL %s refused: host %q is not in allow_recipient_hosts", s.name, text, u.Host)
 }
+
+// SetConcurrency holds the sink to n connections per host and keeps them
+// open when idle, so that n sends in flight reuse them (unless
+// Config.Transport was given). It implements
+// sinks.ConcurrencyAware; call it before the sink is used.
+func (s *Sink) SetConcurrency(n int) { httpsink.SetConcurrency(s.client, n, s.ownTransport) }
 
 // Close closes the sink's idle connections. The sink stays usable.
 func (s *Sink) Close() error {

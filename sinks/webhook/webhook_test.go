@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/dletter/dletter/internal/testenv"
 	"github.com/dletter/dletter/sinks"
 	"github.com/dletter/dletter/sinks/internal/httpsink/httpsinktest"
 	"github.com/dletter/dletter/sinks/webhook"
@@ -478,5 +480,29 @@ func TestTLS(t *testing.T) {
 	s = newSink(t, webhook.Config{URL: srv.URL + "/in", Transport: srv.Client().Transport})
 	if err := s.Send(context.Background(), nil, sinks.Message{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestConcurrentSendsReuseConnections(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	s, err := webhook.New("hook", webhook.Config{URL: hook.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetConcurrency(24)
+	var wg sync.WaitGroup
+	for range 24 {
+		wg.Go(func() {
+			for range 40 {
+				if err := s.Send(t.Context(), nil, sinks.Message{Body: "{}"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := hook.Connections(); n > 24 {
+		t.Errorf("960 sends from 24 goroutines opened %d connections, want at most 24", n)
 	}
 }

@@ -31,10 +31,15 @@ const (
 
 // NewClient returns an HTTP client with the given overall timeout that
 // does not follow redirects: a 3xx response is returned as is and reported
-// as a failure. rt nil means a clone of http.DefaultTransport.
+// as a failure. rt nil means a clone of http.DefaultTransport that keeps
+// sinks.DefaultConcurrency idle connections per host (the default's 2
+// would make steady concurrent load open a connection per request; see
+// SetConcurrency).
 func NewClient(timeout time.Duration, rt http.RoundTripper) *http.Client {
 	if rt == nil {
-		rt = http.DefaultTransport.(*http.Transport).Clone()
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = sinks.DefaultConcurrency
+		rt = t
 	}
 	return &http.Client{
 		Transport: rt,
@@ -43,6 +48,21 @@ func NewClient(timeout time.Duration, rt http.RoundTripper) *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
+}
+
+// SetConcurrency makes the client built by NewClient hold at most n
+// connections per host, a sink's concurrency, and keep them all when idle,
+// so that n sends in flight reuse their connections instead of racing to
+// dial new ones. A transport supplied by the caller is left as it is. Call
+// it before the client is used.
+func SetConcurrency(c *http.Client, n int, own bool) {
+	t, ok := c.Transport.(*http.Transport)
+	if !own || !ok || n <= 0 {
+		return
+	}
+	t.MaxIdleConnsPerHost = n
+	t.MaxConnsPerHost = n
+	t.MaxIdleConns = max(t.MaxIdleConns, n)
 }
 
 // Request is one POST.
