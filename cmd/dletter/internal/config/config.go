@@ -1,5 +1,6 @@
 // Package config loads the configuration of `dletter serve`: a YAML file
-// whose top-level keys are listen, data_dir, sinks, retry, dlq and auth.
+// whose top-level keys are listen, data_dir, sinks, retry, delivery, dlq and
+// auth.
 //
 // Every mistake is reported with the file, the line, the key and the value
 // (never the value of a secret). Unknown keys are errors: a typo such as
@@ -9,8 +10,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,6 +47,9 @@ type Config struct {
 	// Retry is the raw retry block (max_attempts, base_backoff, max_backoff,
 	// jitter_fraction, per_sink), decoded by the sinks package.
 	Retry map[string]any `yaml:"retry"`
+	// Delivery is the raw delivery block (concurrency, rate, burst,
+	// circuit, shutdown_timeout, per_sink), decoded by the sinks package.
+	Delivery map[string]any `yaml:"delivery"`
 	// DLQ picks where dead letters are kept.
 	DLQ DLQ `yaml:"dlq"`
 	// Auth protects the API and the console.
@@ -83,7 +89,7 @@ type Auth struct {
 }
 
 var (
-	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "dlq", "auth"}
+	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "delivery", "dlq", "auth"}
 	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len", "db", "password_env", "password_file"}
 	authKeys = []string{"token_env", "token_file", "read_only"}
 )
@@ -179,6 +185,10 @@ func Parse(data []byte, file string) (*Config, error) {
 		case "retry":
 			if err = checkMapping(file, "retry", val, nil); err == nil {
 				err = decode(file, "retry", val, &cfg.Retry)
+			}
+		case "delivery":
+			if err = checkMapping(file, "delivery", val, nil); err == nil {
+				err = decode(file, "delivery", val, &cfg.Delivery)
 			}
 		case "listen":
 			err = decode(file, key, val, &cfg.Listen)
@@ -303,6 +313,56 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.TokenEnv != "" && c.Auth.TokenFile != "" {
 		return fail("auth", nil, "set only one of token_env and token_file")
+	}
+	if _, err := c.RetryPolicy(); err != nil {
+		return err
+	}
+	_, err := c.DeliveryPolicy()
+	return err
+}
+
+// RetryPolicy decodes the retry block. A per_sink block for a sink that is
+// not configured is an error naming it.
+func (c *Config) RetryPolicy() (sinks.RetryPolicy, error) {
+	p, err := sinks.DecodeRetryPolicy(c.Retry)
+	if err != nil {
+		return p, c.sectionError(err)
+	}
+	return p, knownSinksOf(c, "retry", p.PerSink)
+}
+
+// DeliveryPolicy decodes the delivery block. A per_sink block for a sink
+// that is not configured is an error naming it.
+func (c *Config) DeliveryPolicy() (sinks.DeliveryPolicy, error) {
+	p, err := sinks.DecodeDeliveryPolicy(c.Delivery)
+	if err != nil {
+		return p, c.sectionError(err)
+	}
+	return p, knownSinksOf(c, "delivery", p.PerSink)
+}
+
+// sectionError turns the *sinks.ConfigError of a retry or delivery block
+// into an *Error naming the file.
+func (c *Config) sectionError(err error) error {
+	var ce *sinks.ConfigError
+	if !errors.As(err, &ce) {
+		return &Error{File: c.File, Reason: err.Error(), Err: err}
+	}
+	return &Error{File: c.File, Key: ce.Key, Value: ce.Value, Reason: ce.Reason, Err: err}
+}
+
+// knownSinksOf reports the first per_sink name of section that names no
+// configured sink: a typo would otherwise leave the sink on the defaults.
+func knownSinksOf[V any](c *Config, section string, per map[string]V) error {
+	for _, name := range slices.Sorted(maps.Keys(per)) {
+		if _, ok := c.Sinks[name]; !ok {
+			configured := strings.Join(c.SinkNames(), ", ")
+			if configured == "" {
+				configured = "none"
+			}
+			return &Error{File: c.File, Key: section + ".per_sink." + name,
+				Reason: fmt.Sprintf("no sink called %q is configured (configured: %s)", name, configured)}
+		}
 	}
 	return nil
 }

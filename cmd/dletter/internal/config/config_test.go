@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dletter/dletter/sinks"
 )
 
 func TestParseFull(t *testing.T) {
@@ -226,4 +229,63 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted config does not validate: %v", err)
 		}
 	})
+}
+
+func TestParseDelivery(t *testing.T) {
+	doc := `
+sinks:
+  mail: {kind: webhook, url: "http://127.0.0.1:9/mail"}
+  hook: {kind: webhook, url: "http://127.0.0.1:9/hook"}
+delivery:
+  concurrency: 8
+  circuit: {failures: 3, cooldown: 10s}
+  shutdown_timeout: 5s
+  per_sink:
+    mail: {concurrency: 2, rate: 10, circuit: {failures: 0}}
+`
+	cfg, err := Parse([]byte(doc), "dletter.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cfg.DeliveryPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.For("hook"); got.Concurrency != 8 || got.Circuit.Failures != 3 || got.Circuit.Cooldown != 10*time.Second {
+		t.Errorf("hook = %+v", got)
+	}
+	if got := p.For("mail"); got.Concurrency != 2 || got.Rate != 10 || got.Burst != 10 || got.Circuit.Failures != sinks.CircuitOff ||
+		got.Circuit.Cooldown != 10*time.Second {
+		t.Errorf("mail = %+v, want concurrency 2, rate 10, breaker off, the global cooldown", got)
+	}
+	if p.Shutdown() != 5*time.Second {
+		t.Errorf("shutdown = %v", p.Shutdown())
+	}
+}
+
+func TestParseDeliveryErrors(t *testing.T) {
+	for _, tc := range []struct{ doc, key, text string }{
+		{"delivery: {concurrency: -1}", "delivery.concurrency", "-1"},
+		{"delivery: {rate: fast}", "delivery.rate", "fast"},
+		{"delivery: {burst: -3}", "delivery.burst", "-3"},
+		{"delivery: {circuit: {failures: -2}}", "delivery.circuit.failures", "-2"},
+		{"delivery: {circuit: {cooldown: -1s}}", "delivery.circuit", "-1s"},
+		{"delivery: {circuit: {cooldown: 0s}}", "delivery.circuit.cooldown", "positive"},
+		{"delivery: {concurrency: [1]}", "delivery.concurrency", "wants a number"},
+		{"delivery: {per_sink: {mial: {rate: 1}}}", "delivery.per_sink.mial", `no sink called "mial"`},
+		{"retry: {per_sink: {mial: {max_attempts: 2}}}", "retry.per_sink.mial", `no sink called "mial"`},
+		{"delivery: 5", "delivery", "mapping"},
+	} {
+		t.Run(tc.doc, func(t *testing.T) {
+			doc := "sinks:\n  mail: {kind: webhook, url: \"http://127.0.0.1:9/\"}\n" + tc.doc
+			_, err := Parse([]byte(doc), "dletter.yaml")
+			var ce *Error
+			if !errors.As(err, &ce) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want a config error", err)
+			}
+			if ce.Key != tc.key || !strings.Contains(err.Error(), tc.text) || !strings.Contains(err.Error(), "dletter.yaml") {
+				t.Errorf("err = %v (key %q), want key %q, %q and the file in it", err, ce.Key, tc.key, tc.text)
+			}
+		})
+	}
 }
