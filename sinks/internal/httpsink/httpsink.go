@@ -153,7 +153,8 @@ func stripURL(err error) error {
 }
 
 func readDetail(body io.Reader) string {
-	buf := make([]byte, DetailLimit)
+	// One byte more than is kept, so that Sanitize sees a cut.
+	buf := make([]byte, DetailLimit+1)
 	n, _ := io.ReadFull(body, buf)
 	return Sanitize(string(buf[:n]), DetailLimit)
 }
@@ -165,7 +166,9 @@ func closeBody(body io.ReadCloser) {
 
 // Sanitize makes s safe to put in an error or a log line: invalid UTF-8 and
 // control characters become spaces, runs of spaces collapse, and the result
-// is cut to at most limit bytes on a rune boundary.
+// is cut to at most limit bytes. A word the cut would split is left out
+// whole, so that a token the far end echoes back never shows even in part
+// (whole values are scrubbed by those who know them).
 func Sanitize(s string, limit int) string {
 	var b strings.Builder
 	space := false
@@ -173,6 +176,14 @@ func Sanitize(s string, limit int) string {
 		if r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) {
 			space = true
 			continue
+		}
+		if !space && b.Len()+utf8.RuneLen(r) > limit {
+			// r continues the last word: drop that word.
+			out := b.String()
+			if i := strings.LastIndexByte(out, ' '); i >= 0 {
+				return out[:i]
+			}
+			return ""
 		}
 		if space && b.Len() > 0 {
 			b.WriteByte(' ')
@@ -183,7 +194,7 @@ func Sanitize(s string, limit int) string {
 		}
 		b.WriteRune(r)
 	}
-	return b.String()
+	return strings.TrimRight(b.String(), " ")
 }
 
 // Redact returns u as text fit for an error message: its scheme and host

@@ -1,9 +1,17 @@
 package httpsink
 
 import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dletter/dletter/sinks"
 )
 
 func TestRedact(t *testing.T) {
@@ -33,11 +41,36 @@ func TestSanitize(t *testing.T) {
 		{"  invalid_payload\n", 256, "invalid_payload"},
 		{"a\r\nb\x00c\td", 256, "a b c d"},
 		{"bad\xffutf8", 256, "bad utf8"},
-		{"ééé", 5, "éé"},
-		{strings.Repeat("x", 300), 256, strings.Repeat("x", 256)},
+		{"ééé", 5, ""},
+		{"é é é", 6, "é é"},
+		{strings.Repeat("x", 300), 256, ""},
+		{"echo: Bearer SuperSecretTok123", 25, "echo: Bearer"},
+		{"echo: Bearer SuperSecretTok123 and more", 31, "echo: Bearer SuperSecretTok123"},
+		{"echo: Bearer SuperSecretTok123", 30, "echo: Bearer SuperSecretTok123"},
 	} {
 		if got := Sanitize(tc.in, tc.limit); got != tc.want {
 			t.Errorf("Sanitize(%q, %d) = %q, want %q", tc.in, tc.limit, got, tc.want)
 		}
+	}
+}
+
+// A response body cut at DetailLimit keeps no part of the word the cut
+// falls in: an echoed token never shows even in part.
+func TestDetailDropsTheCutWord(t *testing.T) {
+	token := strings.Repeat("T0k", 20)
+	body := strings.Repeat("x ", (DetailLimit-10)/2) + "Bearer " + token
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	err := Post(context.Background(), NewClient(time.Second, nil), Request{URL: u, Target: Redact(u)})
+	var se *sinks.StatusError
+	if !errors.As(err, &se) || se.StatusCode != http.StatusBadRequest {
+		t.Fatalf("Post: %v", err)
+	}
+	if strings.Contains(se.Detail, "T0k") || !strings.HasSuffix(se.Detail, "Bearer") || len(se.Detail) > DetailLimit {
+		t.Fatalf("detail %q", se.Detail)
 	}
 }

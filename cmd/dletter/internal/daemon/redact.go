@@ -2,9 +2,6 @@ package daemon
 
 import (
 	"context"
-	"net/url"
-	"os"
-	"sort"
 	"strings"
 
 	"github.com/dletter/dletter/sinks"
@@ -20,9 +17,11 @@ type redactedSink struct {
 	secrets []string // longest first
 }
 
-// redact wraps s when its configuration block holds secrets.
+// redact wraps s when its configuration block holds secrets: the values
+// sinks.SecretValues finds, which are the expanded ones (what ${NAME}, a
+// *_env or a *_file key gave), not the text of the file.
 func redact(s sinks.Sink, block map[string]any) sinks.Sink {
-	secrets := secretsOf(block)
+	secrets := sinks.SecretValues(block)
 	if len(secrets) == 0 {
 		return s
 	}
@@ -61,77 +60,4 @@ func scrub(s string, secrets []string) string {
 		s = strings.ReplaceAll(s, sec, "[redacted]")
 	}
 	return s
-}
-
-// secretKey reports whether a configuration key names a secret or a URL.
-func secretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range []string{"url", "secret", "password", "token", "key", "auth", "headers"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// secretsOf collects the secret strings of a sink's block: the values of
-// secret-looking keys (for URLs also their path and query, which is where
-// Slack and most webhook providers put the credential), and the values that
-// *_env and *_file keys point at.
-func secretsOf(block map[string]any) []string {
-	set := map[string]bool{}
-	add := func(v string) {
-		if len(v) >= 6 {
-			set[v] = true
-		}
-	}
-	var walk func(key string, v any)
-	walk = func(key string, v any) {
-		switch v := v.(type) {
-		case string:
-			lk := strings.ToLower(key)
-			switch {
-			case strings.HasSuffix(lk, "_env"):
-				add(os.Getenv(v))
-			case strings.HasSuffix(lk, "_file"):
-				if b, err := os.ReadFile(v); err == nil {
-					add(strings.TrimSpace(string(b)))
-				}
-			case secretKey(key):
-				add(v)
-				if u, err := url.Parse(v); err == nil && u.Host != "" {
-					if len(u.Path) > 1 {
-						add(u.Path)
-					}
-					add(u.RawQuery)
-					if u.User != nil {
-						add(u.User.String())
-					}
-				}
-			}
-		case map[string]any:
-			for k, e := range v {
-				if secretKey(key) { // every value under headers: is a secret
-					walk(key, e)
-				} else {
-					walk(k, e)
-				}
-			}
-		case []any:
-			for _, e := range v {
-				walk(key, e)
-			}
-		}
-	}
-	for k, v := range block {
-		if k != "kind" {
-			walk(k, v)
-		}
-	}
-	out := make([]string, 0, len(set))
-	for s := range set {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
 }
