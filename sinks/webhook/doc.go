@@ -6,13 +6,25 @@
 // sinks.RegisterFactory. Its configuration keys are:
 //
 //	url                    the endpoint (required); http or https
-//	headers                extra request headers (a map); they cannot set
-//	                       Content-Type, Host, Content-Length or webhook-*
+//	headers                extra request headers (a map) for url only; they
+//	                       cannot set Content-Type, Host, Content-Length or
+//	                       webhook-*
 //	secret                 one or more whsec_ secrets, space-separated while
-//	                       a key is rotated (or secret_env / secret_file)
+//	                       a key is rotated (or secret_env / secret_file);
+//	                       signs the requests to url only
 //	timeout                per request, default 15s
 //	allow_recipient_hosts  hosts a per-call Recipient URL may aim at; empty
 //	                       (the default) refuses every per-call URL
+//	recipient_secrets      per-call hosts' own secrets: a map from a host
+//	                       (or host:port) to whsec_ secrets, each value a
+//	                       string (${NAME} allowed) or a map with one of
+//	                       secret, secret_env and secret_file
+//
+// A request to a per-call URL never carries the configured headers nor a
+// signature made with the configured secret, which are url's credentials:
+// it is signed with its host's recipient_secrets entry, or sent unsigned
+// when the host has none (see Config.RecipientSecrets for why unsigned
+// rather than refused).
 //
 // The request body is an [Envelope]:
 //
@@ -24,9 +36,9 @@
 // Every request carries webhook-id (the message's delivery id from
 // sinks.DeliveryID, or a digest of it when it holds characters a webhook-id
 // may not; stable across retries and replays so that the receiver can
-// deduplicate) and webhook-timestamp; with a secret it also carries
-// webhook-signature, "v1,<base64 HMAC-SHA256 of id.timestamp.body>" once per
-// secret.
+// deduplicate) and webhook-timestamp; with a secret for its destination it
+// also carries webhook-signature, "v1,<base64 HMAC-SHA256 of
+// id.timestamp.body>" once per secret.
 //
 // A 2xx response is success. 408, 425, 429 and 5xx are transient (a
 // Retry-After header is passed on to the Retrier); 410 is terminal and

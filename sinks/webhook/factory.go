@@ -17,6 +17,9 @@ type fileConfig struct {
 	SecretFile          string            `json:"secret_file"`
 	Timeout             sinks.Duration    `json:"timeout"`
 	AllowRecipientHosts []string          `json:"allow_recipient_hosts"`
+	// RecipientSecrets maps a host to its secret, in any of the forms
+	// that secret takes.
+	RecipientSecrets map[string]secretSource `json:"recipient_secrets"`
 }
 
 // Factory builds a webhook sink from its configuration block (see the
@@ -30,11 +33,24 @@ func Factory(name string, raw map[string]any) (sinks.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	var perHost map[string]string
+	for _, host := range sortedKeys(fc.RecipientSecrets) {
+		src := fc.RecipientSecrets[host]
+		v, err := sinks.ResolveSecret(Kind, name, "recipient_secrets["+host+"].secret", src.Secret, src.SecretEnv, src.SecretFile)
+		if err != nil {
+			return nil, err
+		}
+		if perHost == nil {
+			perHost = make(map[string]string, len(fc.RecipientSecrets))
+		}
+		perHost[host] = v
+	}
 	return New(name, Config{
 		URL:                 fc.URL,
 		Headers:             fc.Headers,
 		Secret:              secret,
 		Timeout:             time.Duration(fc.Timeout),
 		AllowRecipientHosts: fc.AllowRecipientHosts,
+		RecipientSecrets:    perHost,
 	})
 }

@@ -121,10 +121,15 @@ func validPort(p string) bool {
 }
 
 func (r hostRule) match(u *url.URL) bool {
-	host := strings.ToLower(u.Hostname())
 	if r.port != "" && r.port != effectivePort(u) {
 		return false
 	}
+	return r.matchHost(strings.ToLower(u.Hostname()))
+}
+
+// matchHost reports whether host (lower case) is r's host, or one of its
+// subdomains for a wildcard rule.
+func (r hostRule) matchHost(host string) bool {
 	if r.wildcard {
 		return strings.HasSuffix(host, "."+r.host)
 	}

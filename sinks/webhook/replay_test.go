@@ -34,7 +34,8 @@ func TestReplayFromFileDLQ(t *testing.T) {
 	}
 	defer dlq.Close()
 	reg := sinks.NewRegistry(sinks.WithDLQ(dlq), sinks.WithRetrierOptions(sinks.WithClock(sinktest.NewClock(time.Unix(0, 0)))))
-	if err := reg.Register(newSink(t, webhook.Config{URL: configured.URL, Secret: vectorSecret, AllowRecipientHosts: []string{otherURL.Host}})); err != nil {
+	if err := reg.Register(newSink(t, webhook.Config{URL: configured.URL, Secret: vectorSecret, AllowRecipientHosts: []string{otherURL.Host},
+		RecipientSecrets: map[string]string{otherURL.Host: partnerSecret}})); err != nil {
 		t.Fatal(err)
 	}
 	err = reg.Send(context.Background(), "hooks", webhook.Recipient{URL: other.URL + "/per-call"}, sinks.Message{Subject: "x"})
@@ -53,7 +54,7 @@ func TestReplayFromFileDLQ(t *testing.T) {
 	if again.Path != "/per-call" || again.Header.Get("Webhook-Id") != first.Header.Get("Webhook-Id") {
 		t.Fatalf("replay went to %s with id %q; first try had id %q", again.Path, again.Header.Get("Webhook-Id"), first.Header.Get("Webhook-Id"))
 	}
-	if err := verify(vectorSecret, again.Header.Get("Webhook-Id"), again.Header.Get("Webhook-Timestamp"), again.Header.Get("Webhook-Signature"), []byte(again.Body)); err != nil {
+	if err := verify(partnerSecret, again.Header.Get("Webhook-Id"), again.Header.Get("Webhook-Timestamp"), again.Header.Get("Webhook-Signature"), []byte(again.Body)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -27,13 +27,31 @@ const DefaultTimeout = 15 * time.Second
 type Config struct {
 	// URL is the endpoint, http or https (required).
 	URL string
-	// Headers are added to every request. They cannot set Content-Type,
-	// Content-Length, Host, Transfer-Encoding, Connection or any webhook-*
-	// header.
+	// Headers are added to every request to URL (never to a per-call
+	// Recipient URL: they often hold URL's credential). They cannot set
+	// Content-Type, Content-Length, Host, Transfer-Encoding, Connection or
+	// any webhook-* header.
 	Headers map[string]string
-	// Secret, when set, signs every request: one or more whsec_ secrets
-	// separated by spaces (all of them sign during a key rotation).
+	// Secret, when set, signs every request to URL (never one to a
+	// per-call Recipient URL, which RecipientSecrets signs): one or more
+	// whsec_ secrets separated by spaces (all of them sign during a key
+	// rotation).
 	Secret string
+	// RecipientSecrets signs the requests to per-call Recipient URLs. It
+	// maps a host, "hooks.partner.example" (any port) or
+	// "hooks.partner.example:8443" (that port, preferred over the former),
+	// to its own whsec_ secrets, in the form of Secret. Each host must be
+	// allowed by AllowRecipientHosts.
+	//
+	// A per-call URL whose host has no secret here is sent unsigned, and
+	// never with Secret or Headers, which belong to URL's receiver: a
+	// partner host must not get the API key of URL, nor signatures that
+	// URL accepts. Unsigned rather than refused, because that is what
+	// allowing the host without giving it a secret says: such hosts were
+	// allowed before per-host secrets existed, a receiver that does verify
+	// signatures refuses the request (and the message is dead-lettered
+	// with its answer, in sight), and one that does not loses nothing.
+	RecipientSecrets map[string]string
 	// Timeout bounds each request; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// AllowRecipientHosts lists the hosts a per-call Recipient URL may aim
@@ -52,14 +70,16 @@ type Config struct {
 type Sink struct {
 	name   string
 	url    *url.URL
-	target string // the URL's scheme and host (see httpsink.Redact)
-	header http.Header
-	keys   [][]byte
+	target string      // the URL's scheme and host (see httpsink.Redact)
+	header http.Header // for the configured URL: Headers and Content-Type
+	keys   [][]byte    // for the configured URL only
 	allow  []hostRule
-	client *http.Client
+	// recipientKeys sign per-call URLs, by host.
+	recipientKeys []hostKeys
+	client        *http.Client
 	// ownTransport is set when the client's transport is ours to tune.
 	ownTransport bool
-	now    func() time.Time
+	now          func() time.Time
 }
 
 var _ sinks.RecipientDecoder = (*Sink)(nil)
@@ -120,6 +140,9 @@ func New(name string, cfg Config) (*Sink, error) {
 		}
 		s.allow = append(s.allow, r)
 	}
+	if s.recipientKeys, err = parseRecipientSecrets(cfg.RecipientSecrets, s.allow, fail); err != nil {
+		return nil, err
+	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -154,12 +177,16 @@ func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) er
 	if err != nil {
 		return sinks.Terminal(sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send", "cannot encode the message: %w", err))
 	}
-	header := s.header.Clone()
+	header, keys := s.header, s.keys
+	if !target.configured {
+		header, keys = perCallHeader, s.recipientKeysFor(target.url)
+	}
+	header = header.Clone()
 	header.Set(HeaderID, id)
 	now := s.now()
 	header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	if len(s.keys) > 0 {
-		header.Set(HeaderSignature, Sign(s.keys, id, now, body))
+	if len(keys) > 0 {
+		header.Set(HeaderSignature, Sign(keys, id, now, body))
 	}
 	err = httpsink.Post(ctx, s.client, httpsink.Request{
 		URL: target.url, Header: header, Body: body, Target: target.text, Now: s.now,
@@ -171,9 +198,14 @@ func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) er
 }
 
 type destination struct {
-	url  *url.URL
-	text string
+	url        *url.URL
+	text       string
+	configured bool // url is Config.URL, not a per-call one
 }
+
+// perCallHeader is the header of a request to a per-call URL, before the
+// webhook-* headers: none of Config.Headers.
+var perCallHeader = http.Header{"Content-Type": {"application/json"}}
 
 // resolve checks the per-call recipient against the allowlist.
 func (s *Sink) resolve(to sinks.Recipient) (destination, error) {
@@ -182,7 +214,7 @@ func (s *Sink) resolve(to sinks.Recipient) (destination, error) {
 		return destination{}, err
 	}
 	if raw == "" {
-		return destination{s.url, s.target}, nil
+		return destination{s.url, s.target, true}, nil
 	}
 	u, err := parseEndpoint(raw)
 	if err != nil {
@@ -196,7 +228,7 @@ func (s *Sink) resolve(to sinks.Recipient) (destination, error) {
 	}
 	for _, r := range s.allow {
 		if r.match(u) {
-			return destination{u, text}, nil
+			return destination{u, text, false}, nil
 		}
 	}
 	return destination{}, sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
@@ -215,7 +247,7 @@ func (s *Sink) Close() error {
 	return nil
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
