@@ -43,3 +43,10 @@ func dueAt(ts int64, attempt int, o *ReplayOptions, now time.Time, rnd *rand.Ran
 	}
 	return base.Add(time.Duration(j))
 }
+
+// callerDue returns when an item that last failed at ts (unix seconds) is due
+// after the wait d that ReplayOptions.Backoff chose for it: ts + d, with a
+// timestamp in the future counted as now and a negative wait as 0.
+func callerDue(ts int64, d time.Duration, now time.Time) time.Time {
+	return time.Unix(min(ts, now.Unix()), 0).Add(max(d, 0))
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,9 @@ const (
 	childDirEnv = "DLETTER_CRASH_DIR"
 	// childWaitEnv sets the replaying child's ReplayOptions.InitialWait.
 	childWaitEnv = "DLETTER_CRASH_WAIT"
+	// childConcurrencyEnv sets the replaying child's
+	// ReplayOptions.Concurrency; its handler then takes up to 2 ms.
+	childConcurrencyEnv = "DLETTER_CRASH_CONCURRENCY"
 )
 
 func runChild(role string) {
@@ -79,8 +83,8 @@ func childLog(dir string) error {
 }
 
 // childReplay replays everything; the handler records each delivery in
-// delivered.txt (one write(2) per id) and prints "d", and fails every fifth
-// item once.
+// delivered.txt (one O_APPEND write(2) per id) and prints "d", and fails
+// every fifth item once.
 func childReplay(dir string) error {
 	l, err := New(filepath.Join(dir, "orders.log"), WithCompress(false))
 	if err != nil {
@@ -90,7 +94,16 @@ func childReplay(dir string) error {
 	if err != nil {
 		return err
 	}
+	var opts ReplayOptions
+	if c := os.Getenv(childConcurrencyEnv); c != "" {
+		if opts.Concurrency, err = strconv.Atoi(c); err != nil {
+			return err
+		}
+	}
 	handler := func(p []byte) error {
+		if opts.Concurrency > 1 { // a delivery takes a while, so many overlap
+			time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+		}
 		var o order
 		if err := json.Unmarshal(p, &o); err != nil {
 			return err
@@ -111,7 +124,6 @@ func childReplay(dir string) error {
 		_, _ = os.Stdout.Write([]byte("d\n"))
 		return nil
 	}
-	var opts ReplayOptions
 	if w := os.Getenv(childWaitEnv); w != "" {
 		if opts.InitialWait, err = time.ParseDuration(w); err != nil {
 			return err
@@ -211,11 +223,10 @@ func TestCrashWhileLogging(t *testing.T) {
 	}
 }
 
-// TestCrashWhileReplaying kills a replaying child again and again; in the
-// end every item was delivered, and duplicates are bounded by the kills.
-func TestCrashWhileReplaying(t *testing.T) {
-	dir := t.TempDir()
-	const items = 3000
+// logOrders logs ord-0..ord-<items-1>, all due, into rotated files of
+// perFile items each, and closes the Logger.
+func logOrders(t *testing.T, dir string, items, perFile int) {
+	t.Helper()
 	l, err := New(filepath.Join(dir, "orders.log"), WithMaxSize(0), WithCompress(false))
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +235,7 @@ func TestCrashWhileReplaying(t *testing.T) {
 		if err := Log(l, &order{ID: fmt.Sprintf("ord-%d", i)}, errTest, 1); err != nil {
 			t.Fatal(err)
 		}
-		if i%1000 == 999 {
+		if i%perFile == perFile-1 {
 			if err := l.Rotate(); err != nil {
 				t.Fatal(err)
 			}
@@ -233,7 +244,15 @@ func TestCrashWhileReplaying(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	crashReplays(t, dir, items)
+}
+
+// TestCrashWhileReplaying kills a replaying child again and again; in the
+// end every item was delivered, and duplicates are bounded by the kills.
+func TestCrashWhileReplaying(t *testing.T) {
+	dir := t.TempDir()
+	const items = 3000
+	logOrders(t, dir, items, 1000)
+	crashReplays(t, dir, items, 1)
 }
 
 // TestCrashWhileReplayingWithDeferrals is TestCrashWhileReplaying with a
@@ -268,16 +287,31 @@ func TestCrashWhileReplayingWithDeferrals(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	crashReplays(t, dir, items, childWaitEnv+"=300ms")
+	crashReplays(t, dir, items, 1, childWaitEnv+"=300ms")
+}
+
+// TestCrashWhileReplayingConcurrently is TestCrashWhileReplaying with
+// Concurrency 16: kills land while up to 16 deliveries are in flight and
+// finish out of order; every item is still delivered, and each kill repeats
+// at most the 16 lines in hand.
+func TestCrashWhileReplayingConcurrently(t *testing.T) {
+	dir := t.TempDir()
+	const items = 2400
+	logOrders(t, dir, items, 800)
+	crashReplays(t, dir, items, 16, childConcurrencyEnv+"=16")
 }
 
 // crashReplays runs replaying children on dir, killing each after a number
 // of deliveries that changes from run to run, until one finishes; then it
 // checks that each of the items ord-0..ord-<items-1> was delivered, with at
-// most one duplicate per kill.
-func crashReplays(t *testing.T, dir string, items int, env ...string) {
+// most perKill duplicates per kill.
+func crashReplays(t *testing.T, dir string, items, perKill int, env ...string) {
 	t.Helper()
 	kills := 0
+	d := &deliveries{path: filepath.Join(dir, "delivered.txt"), perKill: perKill, seen: map[string]bool{}}
+	defer func() {
+		t.Logf("the most duplicates delivered by one run after a kill: %d", d.most)
+	}()
 	for run := 0; ; run++ {
 		if run > 100 {
 			t.Fatal("replay never finished")
@@ -300,9 +334,11 @@ func crashReplays(t *testing.T, dir string, items int, env ...string) {
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("child: %v", err)
 			}
+			d.run(t, kills)
 			break
 		}
 		kill(t, cmd, out)
+		d.run(t, kills)
 		kills++
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "delivered.txt"))
@@ -321,10 +357,45 @@ func crashReplays(t *testing.T, dir string, items int, env ...string) {
 		}
 		dups += c - 1
 	}
-	if dups > kills {
-		t.Fatalf("%d duplicate deliveries after %d kills", dups, kills)
+	t.Logf("%d items, %d kills, %d duplicates (at most %d allowed per kill)", items, kills, dups, perKill)
+	if kills == 0 {
+		t.Fatal("the child was never killed")
 	}
-	t.Logf("%d kills, %d duplicates", kills, dups)
+	if dups > perKill*kills {
+		t.Fatalf("%d duplicate deliveries after %d kills, more than %d per kill", dups, kills, perKill)
+	}
+}
+
+// deliveries reads the delivery record after each run of a child, keeps
+// the most duplicates one run delivered, and checks that the duplicates so
+// far are at most perKill for each kill before the run.
+type deliveries struct {
+	path    string
+	perKill int
+	off     int
+	seen    map[string]bool
+	dups    int // so far
+	most    int
+}
+
+func (d *deliveries) run(t *testing.T, killsBefore int) {
+	t.Helper()
+	data, err := os.ReadFile(d.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	dups := 0
+	for _, id := range strings.Fields(string(data[d.off:])) {
+		if d.seen[id] {
+			dups++
+		}
+		d.seen[id] = true
+	}
+	d.off = len(data)
+	d.most = max(d.most, dups)
+	if d.dups += dups; d.dups > d.perKill*killsBefore {
+		t.Fatalf("%d duplicate deliveries after %d kills, more than %d per kill", d.dups, killsBefore, d.perKill)
+	}
 }
 
 // childFileSizeLimit logs under RLIMIT_FSIZE until Log fails, and prints how

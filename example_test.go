@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/dletter/dletter"
@@ -63,6 +65,47 @@ func Example() {
 	// Output:
 	// processing ord-42
 	// replay: <nil>
+}
+
+// Replay with a handler that takes a context and up to four deliveries at
+// once. The handler's context ends when Replay's does or the Logger closes,
+// so a slow delivery can stop; deliveries finish in any order.
+func ExampleLogger_ReplayContext() {
+	dir, _ := os.MkdirTemp("", "dletter-example")
+	defer os.RemoveAll(dir)
+	dlq, err := dletter.New(filepath.Join(dir, "orders.log"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer dlq.Close()
+	for i := 1; i <= 6; i++ {
+		_ = dletter.Log(dlq, &Order{ID: fmt.Sprintf("ord-%d", i)}, errors.New("database timeout"), 1)
+	}
+
+	var mu sync.Mutex
+	var delivered []string
+	send := func(ctx context.Context, payload []byte) error {
+		var o struct{ ID string }
+		if err := json.Unmarshal(payload, &o); err != nil {
+			return err
+		}
+		// A real handler passes ctx on, e.g. to http.NewRequestWithContext.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		mu.Lock()
+		delivered = append(delivered, o.ID)
+		mu.Unlock()
+		return nil
+	}
+	err = dlq.ReplayContext(context.Background(), send, dletter.ReplayOptions{Concurrency: 4, MaxAttempts: 5})
+	slices.Sort(delivered)
+	fmt.Println("replay:", err)
+	fmt.Println(delivered)
+	// Output:
+	// replay: <nil>
+	// [ord-1 ord-2 ord-3 ord-4 ord-5 ord-6]
 }
 
 // An operator's view: count and list what is waiting, without consuming it.

@@ -277,9 +277,9 @@ func (l *Logger) kickMaintenance() {
 // Close stops a running Replay (which returns ErrClosed, leaving everything
 // resumable), stops the background work, flushes and closes every file and
 // releases the lock. It waits for all of it, is idempotent, and returns the
-// first error. Log after Close returns ErrClosed. Close waits for a running
-// Replay's handler to return, so it must not be called from a handler, and a
-// handler that never returns blocks it.
+// first error. Log after Close returns ErrClosed. Close cancels the context
+// of a running Replay's handlers and waits for them to return, so it must not
+// be called from a handler, and a handler that never returns blocks it.
 func (l *Logger) Close() error {
 	l.closeOnce.Do(func() {
 		l.closed.Store(true)

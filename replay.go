@@ -20,6 +20,11 @@ import (
 // attempt count increased.
 type Handler func(payload []byte) error
 
+// ContextHandler is a Handler that also receives a context, cancelled when
+// the Replay's context is cancelled or the Logger is closed, so that a
+// delivery in flight can stop.
+type ContextHandler func(ctx context.Context, payload []byte) error
+
 // ReplayOptions configures Replay.
 type ReplayOptions struct {
 	// MaxAttempts moves an item to the permanent-failure log, instead of
@@ -32,6 +37,19 @@ type ReplayOptions struct {
 	MaxWait time.Duration
 	// Rand is the source of the jitter (the global source when nil).
 	Rand *rand.Rand
+	// Backoff, when set, replaces InitialWait, MaxWait and the jitter: an
+	// item whose line says it has failed attempt times is due
+	// Backoff(attempt, payload) after the time on its line (a negative
+	// result counts as 0; a time on the line in the future counts as now).
+	// It lets a caller that stores its own computed wait in the payload
+	// (with its own jitter, or a server's Retry-After) have Replay read it
+	// back. Backoff is called from one goroutine, once for each item read
+	// (not for one at MaxAttempts); payload is valid only during the call.
+	Backoff func(attempt int, payload []byte) time.Duration
+	// Concurrency is how many handler calls run at once. 0 or 1 calls the
+	// handler for one item at a time, in order; N > 1 lets up to N run at
+	// once (see Replay for what order still holds).
+	Concurrency int
 }
 
 func (o *ReplayOptions) maxWait() time.Duration {
@@ -41,6 +59,9 @@ func (o *ReplayOptions) maxWait() time.Duration {
 	return DefaultMaxWait
 }
 
+// width is how many lines past the checkpoint a Replay may have in hand.
+func (o *ReplayOptions) width() int { return max(o.Concurrency, 1) }
+
 func (o *ReplayOptions) validate() error {
 	switch {
 	case o.MaxAttempts < 0:
@@ -49,13 +70,27 @@ func (o *ReplayOptions) validate() error {
 		return fmt.Errorf("dletter: ReplayOptions.InitialWait %v is negative", o.InitialWait)
 	case o.MaxWait < 0:
 		return fmt.Errorf("dletter: ReplayOptions.MaxWait %v is negative", o.MaxWait)
+	case o.Concurrency < 0:
+		return fmt.Errorf("dletter: ReplayOptions.Concurrency %d is negative", o.Concurrency)
 	}
 	return nil
 }
 
 // Replay delivers every item logged before it started to handler, once:
 // the items that are due in the order they were logged, oldest rotated file
-// first, then the others in the order they become due.
+// first, then the others in the order they become due. It is ReplayContext
+// with a handler that takes no context; see ReplayContext.
+func (l *Logger) Replay(ctx context.Context, handler Handler, opts ReplayOptions) error {
+	if handler == nil {
+		return errors.New("dletter: Replay: nil handler")
+	}
+	return l.ReplayContext(ctx, func(_ context.Context, p []byte) error { return handler(p) }, opts)
+}
+
+// ReplayContext delivers every item logged before it started to handler,
+// once: the items that are due in the order they were logged, oldest rotated
+// file first, then the others in the order they become due. The handler's
+// context is cancelled when ctx is cancelled or the Logger is closed.
 //
 // It first rotates the active retry log, then consumes the rotated files
 // (this Logger's, or go-dletter's in the same directory). For each line:
@@ -81,20 +116,35 @@ func (o *ReplayOptions) validate() error {
 //
 // A line counts as consumed only after its outcome is written (as durable as
 // the Logger's Durability; a deferred item once its copy is written), and the
-// count is checkpointed after every line in a memory-mapped "<backup>-state"
-// file: a process killed at any moment resumes at the next line, delivering
-// at most the item in flight twice. A fully consumed file and its state are
-// deleted.
+// count is checkpointed in a memory-mapped "<backup>-state" file: a process
+// killed at any moment resumes at the first line not yet consumed. A fully
+// consumed file and its state are deleted.
 //
-// If writing an outcome fails, Replay returns the error and the line stays.
+// With ReplayOptions.Concurrency N > 1, up to N handler calls run at once,
+// each on its own goroutine with its own copy of the payload (valid for the
+// whole call). Handler calls start in the order given above (file order,
+// then due order) but finish in any order; a failed one re-logs its own item
+// and does not affect the others, so items re-logged by one Replay come back
+// in the order they failed, not in the order they were logged. The other
+// outcomes (permanent move, deferral, quarantine) are written in line order
+// by Replay's own goroutine. The checkpoint advances only to the oldest line
+// not yet finished, and Replay handles no line N or more lines past it: a
+// slow item holds up the rest once the N-1 lines after it are done, and a
+// crash re-delivers (or re-logs, or sets aside again) at most those N lines.
+// With 0 or 1, one line is handled at a time, in order, and a crash repeats
+// at most the item in flight.
+//
+// If writing an outcome fails, Replay returns the error (with N > 1 it first
+// cancels the handlers in flight and waits for them) and the line stays.
 // When ctx is cancelled it returns promptly with context.Cause(ctx), and
-// ErrClosed when the Logger is closed; everything not yet consumed stays for
-// the next Replay. Concurrent Replay calls run one after the other, so no
-// item is delivered twice; Log may be called at any time, including from the
-// handler.
-func (l *Logger) Replay(ctx context.Context, handler Handler, opts ReplayOptions) error {
+// ErrClosed when the Logger is closed; with N > 1 it cancels the handlers'
+// context and waits for them to return first, so no goroutine outlives it.
+// Everything not yet consumed stays for the next Replay. Concurrent Replay
+// calls run one after the other, so no item is delivered twice; Log may be
+// called at any time, including from the handler.
+func (l *Logger) ReplayContext(ctx context.Context, handler ContextHandler, opts ReplayOptions) error {
 	if handler == nil {
-		return errors.New("dletter: Replay: nil handler")
+		return errors.New("dletter: ReplayContext: nil handler")
 	}
 	if err := opts.validate(); err != nil {
 		return err
@@ -128,7 +178,8 @@ func (l *Logger) Replay(ctx context.Context, handler Handler, opts ReplayOptions
 	if err != nil {
 		return err
 	}
-	r := replayer{l: l, ctx: ctx, done: ctx.Done(), handler: handler, opts: &opts, deferring: true}
+	r := replayer{l: l, ctx: ctx, cancel: cancel, done: ctx.Done(), handler: handler, opts: &opts, deferring: true}
+	r.win.init(opts.width(), &l.retry.items)
 	r.timer = time.NewTimer(time.Hour)
 	r.timer.Stop()
 	defer r.def.close()
@@ -161,12 +212,14 @@ func (r *replayer) deferred() error {
 // replayer is the state of one Replay call.
 type replayer struct {
 	l       *Logger
-	ctx     context.Context
+	ctx     context.Context // the handlers' context
+	cancel  context.CancelCauseFunc
 	done    <-chan struct{}
-	handler Handler
+	handler ContextHandler
 	opts    *ReplayOptions
 	timer   *time.Timer
 	lastNow time.Time // the latest clock reading, see due
+	win     window    // the lines in hand past the checkpoint
 
 	// deferring is set during the pass over the rotated files: items not
 	// due yet go to def instead of being waited for.
@@ -206,20 +259,23 @@ func (r *replayer) file(b backup) error {
 	defer cp.Close()
 
 	skip := cp.Value()
-	var consumed uint64
+	r.win.start(cp, skip)
+	defer r.win.wait() // before cp.Close: the handlers in flight store to cp
+	var n uint64       // lines read
 	for {
 		line, err := lines.Next()
 		last := false
 		switch {
 		case err == io.EOF:
-			return r.finish(b, lines, cp)
+			return r.finish(b, lines, cp, n)
 		case errors.Is(err, linereader.ErrUnterminated):
 			last = true // a torn final line: used if it decodes, else quarantined
 		case err != nil:
+			r.win.wait()
 			return r.l.setAside(b, err)
 		}
-		if consumed < skip {
-			consumed++
+		if n < skip {
+			n++
 			continue
 		}
 		select {
@@ -227,26 +283,34 @@ func (r *replayer) file(b backup) error {
 			return r.cause()
 		default:
 		}
-		r.line = int(consumed)
-		item, err := r.consume(line)
-		if err != nil {
+		if !r.win.admit(n, r.done) {
+			return r.cause()
+		}
+		r.line = int(n)
+		if err := r.consume(n, line); err != nil {
 			return err
 		}
-		consumed++
-		cp.Store(consumed)
-		if item {
-			r.l.retry.items.Add(-1)
-		}
+		n++
 		if last {
-			return r.finish(b, lines, cp)
+			return r.finish(b, lines, cp, n)
 		}
 	}
 }
 
-// finish deletes a fully consumed file, then its state. A compressed copy
-// of a plain file (left by an interrupted compression) goes first: once the
-// plain file is gone, the copy would look like a backup not yet replayed.
-func (r *replayer) finish(b backup, lines *lineFile, cp *checkpoint.Checkpoint) error {
+// finish waits for the handlers in flight and, when every one of the n
+// lines of the file is consumed, deletes the file, then its state. A
+// compressed copy of a plain file (left by an interrupted compression) goes
+// first: once the plain file is gone, the copy would look like a backup not
+// yet replayed.
+func (r *replayer) finish(b backup, lines *lineFile, cp *checkpoint.Checkpoint, n uint64) error {
+	r.win.wait()
+	if r.win.consumed() < n {
+		// A handler's outcome could not be written: the cause says why.
+		if err := r.cause(); err != nil {
+			return err
+		}
+		return fmt.Errorf("dletter: replay: %s: %d of %d lines consumed", b.path, r.win.consumed(), n)
+	}
 	_ = lines.Close()
 	_ = cp.Close()
 	if !b.gz {
@@ -265,39 +329,77 @@ func (r *replayer) finish(b backup, lines *lineFile, cp *checkpoint.Checkpoint) 
 	return fsutil.SyncDir(filepath.Dir(b.path))
 }
 
-// consume handles one line: quarantine, move to the permanent log, set
-// aside or wait when not due, deliver and re-log on failure. It returns nil
-// once the line's outcome is written, and whether the line held an item.
-func (r *replayer) consume(text []byte) (bool, error) {
+// consume handles line n: quarantine, move to the permanent log, set aside
+// or wait when not due, deliver and re-log on failure. It returns once the
+// line's outcome is written, or, with Concurrency > 1, once a due item is
+// handed to a goroutine, which finishes the line when its outcome is.
+func (r *replayer) consume(n uint64, text []byte) error {
+	text = r.win.hold(n, text)
 	if skipWS(text, 0) == len(text) {
-		return false, nil // a blank line carries nothing
+		r.win.finish(n, false) // a blank line carries nothing
+		return nil
 	}
 	rec, err := decodeLine(text)
 	if err != nil {
-		return false, r.l.quarantineLine(text, err)
+		if err := r.l.quarantineLine(text, err); err != nil {
+			return err
+		}
+		r.win.finish(n, false)
+		return nil
 	}
 	if r.opts.MaxAttempts > 0 && rec.attempt >= r.opts.MaxAttempts {
-		return true, r.l.movePermanent(&rec)
+		if err := r.l.movePermanent(&rec); err != nil {
+			return err
+		}
+		r.win.finish(n, true)
+		return nil
 	}
 	if due, ok := r.due(&rec); !ok {
 		if r.deferring {
-			return true, r.deferLine(text, due)
+			if err := r.deferLine(text, due); err != nil {
+				return err
+			}
+			r.win.finish(n, true)
+			return nil
 		}
 		if err := r.waitUntil(due); err != nil {
-			return true, err
+			return err
 		}
 	}
-	if herr := r.handler(rec.payload); herr != nil {
-		return true, r.l.relog(&rec, herr)
+	if r.win.size > 1 {
+		r.goDeliver(n, rec)
+		return nil
 	}
-	return true, nil
+	return r.deliver(n, &rec)
+}
+
+// deliver hands rec, of line n, to the handler, re-logs it if the handler
+// fails, and then counts the line as consumed.
+func (r *replayer) deliver(n uint64, rec *record) error {
+	if herr := r.handler(r.ctx, rec.payload); herr != nil {
+		if err := r.l.relog(rec, herr); err != nil {
+			return err
+		}
+	}
+	r.win.finish(n, true)
+	return nil
+}
+
+// goDeliver runs deliver on a goroutine of the window. An outcome that
+// cannot be written cancels the Replay, with the error as the cause.
+func (r *replayer) goDeliver(n uint64, rec record) {
+	r.win.wg.Go(func() {
+		if err := r.deliver(n, &rec); err != nil {
+			r.cancel(err)
+		}
+	})
 }
 
 // due reports whether rec is due and, when it is not, when it will be. In
 // the sorted deferral file the time computed when the item was set aside is
 // used, so that the jitter drawn then keeps the file's order.
 func (r *replayer) due(rec *record) (time.Time, bool) {
-	if r.opts.InitialWait <= 0 {
+	if r.opts.InitialWait <= 0 && r.opts.Backoff == nil {
 		return time.Time{}, true
 	}
 	if r.dues != nil && r.line < len(r.dues) {
@@ -310,13 +412,29 @@ func (r *replayer) due(rec *record) (time.Time, bool) {
 	}
 	// An item due by the clock reading of an earlier item is due now: most
 	// replayed items are long overdue and cost no clock reading.
-	if !r.lastNow.IsZero() && !r.lastNow.Before(dueAt(rec.ts, rec.attempt, r.opts, r.lastNow, r.opts.Rand)) {
-		return time.Time{}, true
+	if !r.lastNow.IsZero() {
+		due := r.dueAt(rec, r.lastNow)
+		if !r.lastNow.Before(due) {
+			return due, true
+		}
+		if r.opts.Backoff != nil { // the same due time: call Backoff once
+			r.lastNow = r.l.now()
+			return due, !r.lastNow.Before(due)
+		}
 	}
 	now := r.l.now()
 	r.lastNow = now
-	due := dueAt(rec.ts, rec.attempt, r.opts, now, r.opts.Rand)
+	due := r.dueAt(rec, now)
 	return due, !now.Before(due)
+}
+
+// dueAt returns when rec is due by ReplayOptions.Backoff, or else by the
+// exponential backoff, judged at now.
+func (r *replayer) dueAt(rec *record, now time.Time) time.Time {
+	if r.opts.Backoff != nil {
+		return callerDue(rec.ts, r.opts.Backoff(rec.attempt, rec.payload), now)
+	}
+	return dueAt(rec.ts, rec.attempt, r.opts, now, r.opts.Rand)
 }
 
 // waitUntil waits until the clock reaches due, or the context ends.
