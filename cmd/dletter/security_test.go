@@ -3,12 +3,16 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
 )
 
 // startupFailure runs `dletter args...` as a child process with the extra
@@ -69,5 +73,68 @@ func TestServeRefusesBlankToken(t *testing.T) {
 			strings.Contains(errOut, "without a token") {
 			t.Errorf("%s %s on %s: exit %d\n%s", c.flag, c.value, c.listen, code, errOut)
 		}
+	}
+}
+
+// withHost sends method path to the daemon with the Host header host and
+// returns the status.
+func (d *daemon) withHost(method, path, host, body string) int {
+	d.t.Helper()
+	req, err := http.NewRequest(method, d.URL+path, strings.NewReader(body))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	req.Host = host
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		d.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.StatusCode
+}
+
+// TestDaemonRefusesForeignHost: a daemon without a token answers 421 on
+// every route to a Host that an attacker's page would send after pointing
+// its name at 127.0.0.1 (DNS rebinding): it cannot read the items, discard
+// them all or send. Loopback names are served whatever the port, and so
+// are the names of auth.allowed_hosts.
+func TestDaemonRefusesForeignHost(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, hook.URL, "retry: {max_attempts: 1}\nauth:\n  allowed_hosts: [dletter.proxy.example]")
+	d := startDaemon(t, "--config", cfg)
+	hook.Fail.Store(true)
+	if code := d.api("POST", "/v1/sinks/orders/messages", `{"subject":"parked"}`, nil); code != http.StatusAccepted {
+		t.Fatalf("park: %d", code)
+	}
+	port := d.URL[strings.LastIndex(d.URL, ":")+1:]
+	for _, host := range []string{"rebind.attacker.example:" + port, "rebind.attacker.example", "0.0.0.0:" + port} {
+		for _, r := range []struct{ method, path, body string }{
+			{"GET", "/v1/dlq/items", ""},
+			{"POST", "/v1/dlq/discard", `{"all":true}`},
+			{"POST", "/v1/sinks/orders/messages", `{"subject":"from the attacker"}`},
+			{"GET", "/items", ""},
+			{"GET", "/metrics", ""},
+			{"GET", "/healthz", ""},
+		} {
+			if code := d.withHost(r.method, r.path, host, r.body); code != http.StatusMisdirectedRequest {
+				t.Errorf("Host %s: %s %s answered %d", host, r.method, r.path, code)
+			}
+		}
+	}
+	if n := hook.Attempts(); n != 1 {
+		t.Errorf("the sink saw %d attempts, want the 1 of the parked message", n)
+	}
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "localhost", "[::1]:" + port, "127.0.0.2", "dletter.proxy.example:443"} {
+		if code := d.withHost("GET", "/v1/dlq/count", host, ""); code != http.StatusOK {
+			t.Errorf("Host %s: %d", host, code)
+		}
+	}
+	var cnt struct{ Count int }
+	d.api("GET", "/v1/dlq/count", "", &cnt)
+	if cnt.Count != 1 {
+		t.Fatalf("the DLQ holds %d items, want the parked one", cnt.Count)
 	}
 }

@@ -86,12 +86,16 @@ type Auth struct {
 	TokenFile string `yaml:"token_file"`
 	// ReadOnly refuses every request that changes the DLQ or sends.
 	ReadOnly bool `yaml:"read_only"`
+	// AllowedHosts are names, besides loopback addresses, localhost and the
+	// listen host, that a daemon without a token accepts in the Host
+	// header (such as a reverse proxy's name). Other Hosts get 421.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 var (
 	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "delivery", "dlq", "auth"}
 	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len", "db", "password_env", "password_file"}
-	authKeys = []string{"token_env", "token_file", "read_only"}
+	authKeys = []string{"token_env", "token_file", "read_only", "allowed_hosts"}
 )
 
 // ErrInvalid matches every configuration error.
@@ -314,6 +318,11 @@ func (c *Config) Validate() error {
 	if c.Auth.TokenEnv != "" && c.Auth.TokenFile != "" {
 		return fail("auth", nil, "set only one of token_env and token_file")
 	}
+	for _, h := range c.Auth.AllowedHosts {
+		if !validHostName(h) {
+			return fail("auth.allowed_hosts", h, "wants a host name or IP address, without scheme, port or path, such as dletter.example.com")
+		}
+	}
 	if _, err := c.RetryPolicy(); err != nil {
 		return err
 	}
@@ -365,6 +374,23 @@ func knownSinksOf[V any](c *Config, section string, per map[string]V) error {
 		}
 	}
 	return nil
+}
+
+// validHostName reports whether h is an IP address (IPv6 with or without
+// brackets) or a DNS name of letters, digits, dots, hyphens and underscores.
+func validHostName(h string) bool {
+	if net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")) != nil {
+		return true
+	}
+	if h == "" || strings.Trim(h, ".") == "" {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrBlankToken is returned (wrapped in *Error) for a token source that

@@ -35,6 +35,7 @@ dlq:
 auth:
   token_env: DLETTER_TOKEN
   read_only: true
+  allowed_hosts: [dletter.internal.example, "10.0.0.5", "[fd00::5]"]
 `
 	cfg, err := Parse([]byte(doc), "dletter.yaml")
 	if err != nil {
@@ -59,7 +60,7 @@ auth:
 	if cfg.DLQ.Backend != want.Backend || len(cfg.DLQ.Addrs) != 2 || cfg.DLQ.Prefix != want.Prefix || cfg.DLQ.MaxLen != want.MaxLen {
 		t.Errorf("dlq = %+v", cfg.DLQ)
 	}
-	if !cfg.Auth.ReadOnly || cfg.Auth.TokenEnv != "DLETTER_TOKEN" {
+	if !cfg.Auth.ReadOnly || cfg.Auth.TokenEnv != "DLETTER_TOKEN" || strings.Join(cfg.Auth.AllowedHosts, ",") != "dletter.internal.example,10.0.0.5,[fd00::5]" {
 		t.Errorf("auth = %+v", cfg.Auth)
 	}
 	if cfg.LoopbackOnly() {
@@ -103,6 +104,10 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"sinks: [a, b]\n", []string{`key "sinks"`, "mapping"}},
 		{"auth: {token_env: A, token_file: B}\n", []string{`key "auth"`, "only one"}},
 		{"dlq: {password: hunter2}\n", []string{`key "dlq.password"`, "unknown key", "password_env"}},
+		{"auth: {allowed_hosts: [https://proxy.example]}\n", []string{`key "auth.allowed_hosts"`, `"https://proxy.example"`}},
+		{"auth: {allowed_hosts: [proxy.example:443]}\n", []string{`key "auth.allowed_hosts"`, "without scheme, port or path"}},
+		{"auth: {allowed_hosts: ['']}\n", []string{`key "auth.allowed_hosts"`}},
+		{"auth: {allowed_hosts: proxy.example}\n", []string{`key "auth"`}},
 		{"- a\n- b\n", []string{"mapping"}},
 		{"listen: [\n", []string{"not valid YAML"}},
 	}

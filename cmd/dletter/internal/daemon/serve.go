@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,7 +67,8 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 		}
 	}
 	var inflight sync.WaitGroup
-	h := server.Handler(server.Options{Relay: core.Relay, Auth: auth.New(token), Metrics: core.Metrics, Logger: log})
+	h := server.Handler(server.Options{Relay: core.Relay, Auth: auth.New(token), Metrics: core.Metrics, Logger: log,
+		AllowedHosts: allowedHosts(cfg)})
 	h = track(&inflight, h)
 
 	core.Async.Start()
@@ -88,6 +90,16 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 	log.Info("shutting down: waiting for in-flight deliveries")
 	waitTimeout(&inflight, o.Grace)
 	return err
+}
+
+// allowedHosts are the names a daemon without a token answers to besides
+// loopback: its listen host and auth.allowed_hosts.
+func allowedHosts(cfg *config.Config) []string {
+	hosts := slices.Clone(cfg.Auth.AllowedHosts)
+	if h, _, err := net.SplitHostPort(cfg.Listen); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	return hosts
 }
 
 // track counts the requests in flight.

@@ -63,7 +63,7 @@ func TestStalledBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := io.WriteString(conn, "POST /v1/sinks/hook/messages HTTP/1.1\r\nHost: x\r\n"+
+	if _, err := io.WriteString(conn, "POST /v1/sinks/hook/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"+
 		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"subject\":"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Package server assembles the daemon's HTTP surface: the JSON API under
 // /v1, the web console at /, /metrics and /healthz, behind authentication,
-// cross-origin protection and security headers.
+// a Host check, cross-origin protection and security headers.
 package server
 
 import (
@@ -31,6 +31,11 @@ type Options struct {
 	// Secure marks the console's cookies Secure (set when served over TLS
 	// by a proxy).
 	Secure bool
+	// AllowedHosts are the names, besides loopback addresses and
+	// localhost, that a daemon without a token answers to in the Host
+	// header (its listen host, auth.allowed_hosts); any other Host gets 421.
+	// Ports are not compared. With a token the Host is not checked.
+	AllowedHosts []string
 	// BodyTimeout bounds the time a client may take to send a request body;
 	// 0 means DefaultBodyTimeout. (The headers are bounded by Serve's
 	// ReadHeaderTimeout.)
@@ -84,6 +89,7 @@ func Handler(o Options) http.Handler {
 		_ = json.NewEncoder(w).Encode(api.Error{Error: "cross-origin request refused: use this console's own pages, or a client that is not a browser"})
 	}))
 	h = cop.Handler(h)
+	h = hostGuard(authn, newHostSet(o.AllowedHosts), h)
 	h = securityHeaders(h)
 	bodyTimeout := o.BodyTimeout
 	if bodyTimeout <= 0 {

@@ -45,6 +45,7 @@ type setupOpts struct {
 	token       string
 	readOnly    bool
 	bodyTimeout time.Duration
+	hosts       []string // server.Options.AllowedHosts
 }
 
 func setup(t *testing.T, o setupOpts) *env {
@@ -63,7 +64,8 @@ func setup(t *testing.T, o setupOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := server.Handler(server.Options{Relay: core.Relay, Auth: auth.New(o.token), Metrics: core.Metrics, BodyTimeout: o.bodyTimeout})
+	h := server.Handler(server.Options{Relay: core.Relay, Auth: auth.New(o.token), Metrics: core.Metrics, BodyTimeout: o.bodyTimeout,
+		AllowedHosts: o.hosts})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
@@ -604,7 +606,7 @@ func FuzzSendBody(f *testing.F) {
 	f.Cleanup(func() { core.Close() })
 	h := server.Handler(server.Options{Relay: core.Relay, Auth: auth.New("")})
 	f.Fuzz(func(t *testing.T, body string) {
-		req := httptest.NewRequest("POST", "/v1/sinks/hook/messages", strings.NewReader(body))
+		req := httptest.NewRequest("POST", "http://127.0.0.1/v1/sinks/hook/messages", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
