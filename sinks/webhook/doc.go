@@ -5,20 +5,31 @@
 // Importing the package registers the "webhook" kind with
 // sinks.RegisterFactory. Its configuration keys are:
 //
-//	url                    the endpoint (required); http or https
-//	headers                extra request headers (a map) for url only; they
-//	                       cannot set Content-Type, Host, Content-Length or
-//	                       webhook-*
-//	secret                 one or more whsec_ secrets, space-separated while
-//	                       a key is rotated (or secret_env / secret_file);
-//	                       signs the requests to url only
-//	timeout                per request, default 15s
-//	allow_recipient_hosts  hosts a per-call Recipient URL may aim at; empty
-//	                       (the default) refuses every per-call URL
-//	recipient_secrets      per-call hosts' own secrets: a map from a host
-//	                       (or host:port) to whsec_ secrets, each value a
-//	                       string (${NAME} allowed) or a map with one of
-//	                       secret, secret_env and secret_file
+//	url                       the endpoint (required); http or https
+//	headers                   extra request headers (a map) for url only; they
+//	                          cannot set Content-Type, Host, Content-Length or
+//	                          webhook-*
+//	secret                    one or more whsec_ secrets, space-separated while
+//	                          a key is rotated (or secret_env / secret_file);
+//	                          signs the requests to url only
+//	timeout                   per request, default 15s
+//	allow_recipient_hosts     hosts a per-call Recipient URL may aim at; empty
+//	                          (the default) refuses every per-call URL
+//	recipient_secrets         per-call hosts' own secrets: a map from a host
+//	                          (or host:port) to whsec_ secrets, each value a
+//	                          string (${NAME} allowed) or a map with one of
+//	                          secret, secret_env and secret_file
+//	allow_private_recipients  let per-call URLs reach loopback, private and
+//	                          link-local addresses (default false)
+//
+// A per-call URL is dialled only at a public address: whatever its allowed
+// host name resolves to, an unspecified, loopback, private (RFC 1918),
+// shared (100.64.0.0/10), link-local (169.254.0.0/16, where cloud metadata
+// services answer; fe80::/10), unique-local (fc00::/7), multicast or
+// reserved address, also in IPv4-mapped, NAT64 or 6to4 form, is refused
+// as it is dialled, before any connection, with a terminal error. Per-call
+// URLs then bypass a proxy from the environment. The configured url is the
+// operator's own and may point anywhere.
 //
 // A request to a per-call URL never carries the configured headers nor a
 // signature made with the configured secret, which are url's credentials:

@@ -19,7 +19,8 @@ type fileConfig struct {
 	AllowRecipientHosts []string          `json:"allow_recipient_hosts"`
 	// RecipientSecrets maps a host to its secret, in any of the forms
 	// that secret takes.
-	RecipientSecrets map[string]secretSource `json:"recipient_secrets"`
+	RecipientSecrets       map[string]secretSource `json:"recipient_secrets"`
+	AllowPrivateRecipients bool                    `json:"allow_private_recipients"`
 }
 
 // Factory builds a webhook sink from its configuration block (see the
@@ -52,5 +53,7 @@ func Factory(name string, raw map[string]any) (sinks.Sink, error) {
 		Timeout:             time.Duration(fc.Timeout),
 		AllowRecipientHosts: fc.AllowRecipientHosts,
 		RecipientSecrets:    perHost,
+
+		AllowPrivateRecipients: fc.AllowPrivateRecipients,
 	})
 }

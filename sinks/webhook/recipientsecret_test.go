@@ -58,6 +58,8 @@ func TestPerCallRecipientsGetNoConfiguredCredentials(t *testing.T) {
 		Secret:              vectorSecret,
 		AllowRecipientHosts: []string{hostOf(t, partner), hostOf(t, bare)},
 		RecipientSecrets:    map[string]string{hostOf(t, partner): partnerSecret},
+		// The receivers are on loopback.
+		AllowPrivateRecipients: true,
 	})
 	ctx := sinks.WithDeliveryID(context.Background(), "d1")
 	for _, to := range []sinks.Recipient{nil, webhook.Recipient{URL: partner.URL + "/p"}, webhook.Recipient{URL: bare.URL + "/b"}} {
@@ -109,6 +111,8 @@ func TestRecipientSecretPortBeforeHost(t *testing.T) {
 		URL:                 main.URL,
 		AllowRecipientHosts: []string{"127.0.0.1"},
 		RecipientSecrets:    map[string]string{"127.0.0.1": partnerSecret, hostOf(t, a): partnerPortSecret},
+
+		AllowPrivateRecipients: true,
 	})
 	for srv, secret := range map[*httpsinktest.Server]string{a: partnerPortSecret, b: partnerSecret} {
 		if err := s.Send(context.Background(), webhook.Recipient{URL: srv.URL}, sinks.Message{}); err != nil {
@@ -133,9 +137,10 @@ func TestFactoryRecipientSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := sinks.BuildSink("webhook", "hooks", map[string]any{
-		"url":                   main.URL,
-		"secret":                vectorSecret,
-		"allow_recipient_hosts": []any{"127.0.0.1"},
+		"url":                      main.URL,
+		"secret":                   vectorSecret,
+		"allow_recipient_hosts":    []any{"127.0.0.1"},
+		"allow_private_recipients": true,
 		"recipient_secrets": map[string]any{
 			hostOf(t, inline): "${DLETTER_TEST_PARTNER_SECRET}",
 			hostOf(t, env):    map[string]any{"secret_env": "DLETTER_TEST_PARTNER_SECRET"},

@@ -35,7 +35,7 @@ func TestReplayFromFileDLQ(t *testing.T) {
 	defer dlq.Close()
 	reg := sinks.NewRegistry(sinks.WithDLQ(dlq), sinks.WithRetrierOptions(sinks.WithClock(sinktest.NewClock(time.Unix(0, 0)))))
 	if err := reg.Register(newSink(t, webhook.Config{URL: configured.URL, Secret: vectorSecret, AllowRecipientHosts: []string{otherURL.Host},
-		RecipientSecrets: map[string]string{otherURL.Host: partnerSecret}})); err != nil {
+		RecipientSecrets: map[string]string{otherURL.Host: partnerSecret}, AllowPrivateRecipients: true})); err != nil {
 		t.Fatal(err)
 	}
 	err = reg.Send(context.Background(), "hooks", webhook.Recipient{URL: other.URL + "/per-call"}, sinks.Message{Subject: "x"})

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/textproto"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/dletter/dletter/sinks"
 	"github.com/dletter/dletter/sinks/internal/httpsink"
+	"github.com/dletter/dletter/sinks/internal/netguard"
 )
 
 // Kind is the kind this package registers with sinks.RegisterFactory.
@@ -52,6 +54,14 @@ type Config struct {
 	// signatures refuses the request (and the message is dead-lettered
 	// with its answer, in sight), and one that does not loses nothing.
 	RecipientSecrets map[string]string
+	// AllowPrivateRecipients lets per-call Recipient URLs reach loopback,
+	// private, shared, link-local (cloud metadata) and other non-public
+	// addresses. Without it the address a per-call URL's host resolves to
+	// is checked as it is dialled, and such an address is refused before
+	// any connection with a terminal error; per-call URLs then do not use
+	// a proxy from the environment (HTTPS_PROXY), which would dial in
+	// their place. URL is the operator's own and may point anywhere.
+	AllowPrivateRecipients bool
 	// Timeout bounds each request; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// AllowRecipientHosts lists the hosts a per-call Recipient URL may aim
@@ -59,7 +69,9 @@ type Config struct {
 	// Empty refuses every per-call URL.
 	AllowRecipientHosts []string
 	// Transport carries the requests; nil means a clone of
-	// http.DefaultTransport.
+	// http.DefaultTransport. Per-call URLs, unless AllowPrivateRecipients,
+	// go through a clone of it whose dialer checks addresses, so with
+	// AllowRecipientHosts it must be an *http.Transport.
 	Transport http.RoundTripper
 	// Now is the clock for webhook-timestamp and Retry-After; nil means
 	// time.Now.
@@ -77,6 +89,9 @@ type Sink struct {
 	// recipientKeys sign per-call URLs, by host.
 	recipientKeys []hostKeys
 	client        *http.Client
+	// perCall carries the requests to per-call URLs: client itself with
+	// AllowPrivateRecipients, else one that dials public addresses only.
+	perCall *http.Client
 	// ownTransport is set when the client's transport is ours to tune.
 	ownTransport bool
 	now          func() time.Time
@@ -149,6 +164,12 @@ func New(name string, cfg Config) (*Sink, error) {
 	}
 	s.client = httpsink.NewClient(timeout, cfg.Transport)
 	s.ownTransport = cfg.Transport == nil
+	s.perCall = s.client
+	if len(s.allow) > 0 && !cfg.AllowPrivateRecipients {
+		if s.perCall, err = publicOnly(timeout, cfg.Transport); err != nil {
+			return nil, fail("allow_recipient_hosts", nil, err.Error())
+		}
+	}
 	return s, nil
 }
 
@@ -177,9 +198,9 @@ func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) er
 	if err != nil {
 		return sinks.Terminal(sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send", "cannot encode the message: %w", err))
 	}
-	header, keys := s.header, s.keys
+	header, keys, client := s.header, s.keys, s.client
 	if !target.configured {
-		header, keys = perCallHeader, s.recipientKeysFor(target.url)
+		header, keys, client = perCallHeader, s.recipientKeysFor(target.url), s.perCall
 	}
 	header = header.Clone()
 	header.Set(HeaderID, id)
@@ -188,10 +209,16 @@ func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) er
 	if len(keys) > 0 {
 		header.Set(HeaderSignature, Sign(keys, id, now, body))
 	}
-	err = httpsink.Post(ctx, s.client, httpsink.Request{
+	err = httpsink.Post(ctx, client, httpsink.Request{
 		URL: target.url, Header: header, Body: body, Target: target.text, Now: s.now,
 	})
-	if err != nil {
+	var refused *netguard.AddressError
+	switch {
+	case errors.As(err, &refused):
+		// Named without the address, which the caller should not learn.
+		return sinks.Terminal(sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send",
+			"sink %q: recipient URL %s refused: %w", s.name, target.text, refused))
+	case err != nil:
 		return sinks.Errorf(sinks.CodeSinkUnavailable, "webhook.Send", "sink %q: %w", s.name, err)
 	}
 	return nil
@@ -239,11 +266,17 @@ func (s *Sink) resolve(to sinks.Recipient) (destination, error) {
 // open when idle, so that n sends in flight reuse them (unless
 // Config.Transport was given). It implements
 // sinks.ConcurrencyAware; call it before the sink is used.
-func (s *Sink) SetConcurrency(n int) { httpsink.SetConcurrency(s.client, n, s.ownTransport) }
+func (s *Sink) SetConcurrency(n int) {
+	httpsink.SetConcurrency(s.client, n, s.ownTransport)
+	if s.perCall != s.client {
+		httpsink.SetConcurrency(s.perCall, n, s.ownTransport)
+	}
+}
 
 // Close closes the sink's idle connections. The sink stays usable.
 func (s *Sink) Close() error {
 	s.client.CloseIdleConnections()
+	s.perCall.CloseIdleConnections()
 	return nil
 }
 

@@ -328,7 +328,7 @@ func TestRecipientOverride(t *testing.T) {
 		configured.None(t)
 	})
 	t.Run("allowed host", func(t *testing.T) {
-		s := newSink(t, webhook.Config{URL: configured.URL, AllowRecipientHosts: []string{otherURL.Host}})
+		s := newSink(t, webhook.Config{URL: configured.URL, AllowRecipientHosts: []string{otherURL.Host}, AllowPrivateRecipients: true})
 		for _, to := range []sinks.Recipient{
 			webhook.Recipient{URL: other.URL + "/a"},
 			&webhook.Recipient{URL: other.URL + "/b"},
@@ -388,7 +388,7 @@ func TestAllowRecipientHostRules(t *testing.T) {
 		// attempted and fails on DNS or connection, which is transient or
 		// terminal but never an invalid argument.
 		s := newSink(t, webhook.Config{URL: rc.URL, AllowRecipientHosts: []string{tc.rule}, Timeout: 200 * time.Millisecond,
-			Transport: refuseTransport{}})
+			Transport: refuseTransport{}, AllowPrivateRecipients: true})
 		err := s.Send(context.Background(), webhook.Recipient{URL: tc.target}, sinks.Message{})
 		refused := errors.Is(err, sinks.ErrInvalidArgument)
 		if refused == tc.ok {
