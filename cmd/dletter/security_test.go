@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dletter/dletter/cmd/dletter/internal/auth"
 	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
 )
 
@@ -136,5 +138,49 @@ func TestDaemonRefusesForeignHost(t *testing.T) {
 	d.api("GET", "/v1/dlq/count", "", &cnt)
 	if cnt.Count != 1 {
 		t.Fatalf("the DLQ holds %d items, want the parked one", cnt.Count)
+	}
+}
+
+// TestConsoleSessionEndsAtLogoutAndRestart: against the daemon, a session
+// cookie kept after logout no longer opens the console or the API, and a
+// session of a daemon restarted with another token is refused.
+func TestConsoleSessionEndsAtLogoutAndRestart(t *testing.T) {
+	data := t.TempDir()
+	t.Setenv("DLETTER_E2E_TOKEN", "first-token")
+	d := startDaemon(t, "--data", data, "--token-env", "DLETTER_E2E_TOKEN")
+	cc := testenv.NewConsole(t, d.URL, nil)
+	sessionWorks := func(sess *http.Cookie) bool {
+		t.Helper()
+		page := cc.Send("GET", "/items", nil, sess).StatusCode
+		api := cc.Send("GET", "/v1/dlq/count", nil, sess).StatusCode
+		if (page == http.StatusOK) != (api == http.StatusOK) {
+			t.Fatalf("the console answered %d and the API %d to the same session", page, api)
+		}
+		return page == http.StatusOK
+	}
+	set := cc.Login("first-token", "")
+	sess, csrf := set[auth.SessionCookie], set["dletter_csrf"]
+	if !sessionWorks(sess) {
+		t.Fatal("a fresh session is refused")
+	}
+	if res := cc.Send("POST", "/logout", url.Values{"csrf": {csrf.Value}}, sess, csrf); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	if sessionWorks(sess) {
+		t.Fatal("the session cookie still works after logout")
+	}
+
+	sess = cc.Login("first-token", "")[auth.SessionCookie]
+	if err := d.stop(); err != nil {
+		t.Fatalf("stop: %v\n%s", err, d.logs)
+	}
+	t.Setenv("DLETTER_E2E_TOKEN", "second-token")
+	d = startDaemon(t, "--data", data, "--token-env", "DLETTER_E2E_TOKEN")
+	cc = testenv.NewConsole(t, d.URL, nil)
+	if sessionWorks(sess) {
+		t.Fatal("a session of the first token works on the daemon restarted with another token")
+	}
+	if !sessionWorks(cc.Login("second-token", "")[auth.SessionCookie]) {
+		t.Fatal("a session of the new token is refused")
 	}
 }

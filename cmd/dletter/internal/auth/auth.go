@@ -1,36 +1,40 @@
 // Package auth checks the daemon's bearer token, for the API (an
 // Authorization header) and for the console (a session cookie that the
-// login page sets, derived from the token so that the token itself is never
-// stored in the browser).
+// login page sets). A console session is a random id held in memory by the
+// Authenticator that issued it: it says nothing about the token, ends at
+// logout, after SessionTTL, and with the process.
 package auth
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
+	"errors"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // SessionCookie is the console's session cookie.
 const SessionCookie = "dletter_session"
 
-// Authenticator holds the token. The zero value (no token) lets everyone in:
-// the daemon allows that only on a loopback address.
+// ErrNoToken is returned by NewSession when no token is set: there is
+// nothing to log in to.
+var ErrNoToken = errors.New("auth: no token is set")
+
+// Authenticator holds the token and the console's sessions. The zero
+// token ("") lets everyone in: the daemon allows that only on a loopback
+// address. Its methods are safe for concurrent use.
 type Authenticator struct {
-	token   []byte
-	session string
+	token []byte
+
+	mu       sync.Mutex
+	sessions map[sessionKey]session
 }
 
 // New returns an Authenticator for token ("" disables authentication).
 func New(token string) *Authenticator {
-	a := &Authenticator{}
+	a := &Authenticator{sessions: make(map[sessionKey]session)}
 	if token != "" {
 		a.token = []byte(token)
-		mac := hmac.New(sha256.New, a.token)
-		mac.Write([]byte("dletter console session v1"))
-		a.session = hex.EncodeToString(mac.Sum(nil))
 	}
 	return a
 }
@@ -46,8 +50,8 @@ func (a *Authenticator) CheckToken(tok string) bool {
 	return subtle.ConstantTimeCompare([]byte(tok), a.token) == 1
 }
 
-// Check reports whether r carries the token (Authorization: Bearer) or a
-// valid console session cookie.
+// Check reports whether r carries the token (Authorization: Bearer) or the
+// cookie of a live console session.
 func (a *Authenticator) Check(r *http.Request) bool {
 	if !a.Enabled() {
 		return true
@@ -57,10 +61,7 @@ func (a *Authenticator) Check(r *http.Request) bool {
 		return ok && strings.EqualFold(scheme, "Bearer") && a.CheckToken(strings.TrimSpace(tok))
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil {
-		return subtle.ConstantTimeCompare([]byte(c.Value), []byte(a.session)) == 1
+		return a.ValidSession(c.Value)
 	}
 	return false
 }
-
-// SessionValue is the value of the console's session cookie.
-func (a *Authenticator) SessionValue() string { return a.session }

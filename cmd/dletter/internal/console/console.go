@@ -30,7 +30,8 @@ type Options struct {
 	Relay  *relay.Relay
 	Auth   *auth.Authenticator
 	Logger *slog.Logger
-	// Secure marks cookies Secure (behind a TLS proxy).
+	// Secure marks cookies Secure on every request (behind a proxy that
+	// terminates TLS); a request that came over TLS gets them Secure anyway.
 	Secure bool
 }
 

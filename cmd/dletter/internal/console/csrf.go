@@ -23,8 +23,7 @@ func (c *Console) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	tok := hex.EncodeToString(b[:])
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true,
-		Secure: c.secure, SameSite: http.SameSiteStrictMode})
+	c.setCookie(w, r, csrfCookie, tok, 0)
 	return tok
 }
 

@@ -14,8 +14,10 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "login", page{Title: "Log in", Data: map[string]any{"Next": localPath(r.URL.Query().Get("next"))}})
 }
 
-// login checks the token and sets the session cookie (derived from the
-// token, never the token itself) and the name used in the audit log.
+// login checks the token, starts a session (a random id held by the
+// server, never the token nor anything derived from it) and sets its cookie
+// and the name used in the audit log. A session the browser already had is
+// ended.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCSRF(w, r) {
 		return
@@ -28,12 +30,17 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.auth.Enabled() {
-		http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: c.auth.SessionValue(), Path: "/",
-			HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600})
+		c.endSession(r)
+		id, err := c.auth.NewSession()
+		if err != nil {
+			c.log.Error("console: start a session", "err", err)
+			c.errorPage(w, r, http.StatusInternalServerError, "Could not start a session; try again.")
+			return
+		}
+		c.setCookie(w, r, auth.SessionCookie, id, int(auth.SessionTTL.Seconds()))
 	}
 	if name != "" {
-		http.SetCookie(w, &http.Cookie{Name: actorCookie, Value: name, Path: "/",
-			HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode, MaxAge: 30 * 24 * 3600})
+		c.setCookie(w, r, actorCookie, name, 30*24*3600)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -42,11 +49,27 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCSRF(w, r) {
 		return
 	}
+	c.endSession(r)
 	for _, name := range []string{auth.SessionCookie, actorCookie} {
-		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-			Secure: c.secure, SameSite: http.SameSiteStrictMode})
+		c.setCookie(w, r, name, "", -1)
 	}
 	http.Redirect(w, r, "/login?flash=logged-out", http.StatusSeeOther)
+}
+
+// endSession ends the session whose cookie r carries, if any: the cookie
+// is then worthless, even if a copy of it survives the browser's.
+func (c *Console) endSession(r *http.Request) {
+	if ck, err := r.Cookie(auth.SessionCookie); err == nil {
+		c.auth.EndSession(ck.Value)
+	}
+}
+
+// setCookie sets one of the console's cookies: HttpOnly, SameSite=Strict,
+// for the whole site, and Secure when the page is served over TLS.
+// maxAge -1 deletes it.
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: c.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 }
 
 // localPath keeps a redirect target on this site: an absolute path, with no

@@ -28,8 +28,9 @@ type Options struct {
 	Auth    *auth.Authenticator // nil: no token
 	Metrics *metrics.Metrics    // nil: /metrics answers 404
 	Logger  *slog.Logger
-	// Secure marks the console's cookies Secure (set when served over TLS
-	// by a proxy).
+	// Secure marks the console's cookies Secure on every request (behind
+	// a proxy that terminates TLS); requests that come over TLS get them
+	// Secure anyway.
 	Secure bool
 	// AllowedHosts are the names, besides loopback addresses and
 	// localhost, that a daemon without a token answers to in the Host
