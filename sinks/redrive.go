@@ -3,6 +3,7 @@ package sinks
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -12,20 +13,28 @@ type RedriveOptions struct {
 	Filter Filter
 	// Max stops after this many items; 0 means every matching item.
 	Max int
-	// Rate is the most items per second to replay; 0 means no limit.
+	// Rate is the most items per second to replay, across all of them in
+	// flight; 0 means no limit.
 	Rate float64
 	// DryRun only counts the items that would be replayed.
 	DryRun bool
 	// Progress, if set, is called after each item with the totals so far.
+	// Calls never overlap; with Concurrency > 1 they come from the
+	// goroutine that replayed the item, and LastID is that item.
 	Progress func(RedriveProgress)
 	// Clock paces the rate (default SystemClock); tests pass a fake one.
 	Clock Clock
+	// Concurrency is how many items are replayed at once: 0 or 1 replays
+	// them one at a time; N > 1 starts them in the same order, up to N in
+	// flight, and they finish in any order. Negative is an error.
+	Concurrency int
 }
 
 // RedriveProgress counts what a Redrive did.
 type RedriveProgress struct {
 	// Matched is the number of items selected so far (in a dry run, the
-	// number that would be replayed).
+	// number that would be replayed). With Concurrency > 1 it includes the
+	// items in flight.
 	Matched int `json:"matched"`
 	// Delivered items were sent and removed from the DLQ.
 	Delivered int `json:"delivered"`
@@ -50,12 +59,56 @@ const redrivePage = 100
 // with its attempts, history and Replays updated. Items pushed while the
 // redrive runs are not visited.
 //
+// With opts.Concurrency N > 1, up to N items are replayed at once, started
+// in the same order; Rate paces the starts, so that the k-th item starts no
+// earlier than (k-1)/Rate seconds after the first, however many are in
+// flight.
+//
 // It returns the totals, and an error only when the DLQ itself fails or ctx
 // is cancelled (then with the totals so far); the failures of single items
-// are counted, not returned. With DryRun, nothing is sent: Matched says how
-// many items would be.
+// are counted, not returned. On such an error the items in flight have
+// their context cancelled, and Redrive returns once they are all done. With
+// DryRun, nothing is sent: Matched says how many items would be. A negative
+// Concurrency is an error matching ErrInvalidArgument.
 func Redrive(ctx context.Context, st Store, opts RedriveOptions) (RedriveProgress, error) {
-	var p RedriveProgress
+	if opts.Concurrency < 0 {
+		return RedriveProgress{}, Errorf(CodeInvalidArgument, "Redrive", "RedriveOptions.Concurrency %d is negative", opts.Concurrency)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	rd := &redrive{ctx: ctx, cancel: cancel, st: st, opts: &opts}
+	if opts.Concurrency > 1 {
+		rd.slots = make(chan struct{}, opts.Concurrency)
+	}
+	err := rd.run()
+	rd.wg.Wait()
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if rd.err != nil {
+		err = rd.err
+	}
+	return rd.p, err
+}
+
+// redrive is the state of one Redrive call.
+type redrive struct {
+	ctx    context.Context // the items': cancelled when the redrive stops
+	cancel context.CancelCauseFunc
+	st     Store
+	opts   *RedriveOptions
+	slots  chan struct{}  // Concurrency > 1: a token for each item in flight
+	wg     sync.WaitGroup // the items in flight
+
+	mu sync.Mutex // guards p and err, and serialises Progress
+	p  RedriveProgress
+	// err is the first error of an item that stopped the redrive.
+	err error
+}
+
+// run lists and paces the items and hands each to replay; it returns the
+// error that stopped it, if any.
+func (rd *redrive) run() error {
+	opts := rd.opts
 	clock := opts.Clock
 	if clock == nil {
 		clock = SystemClock
@@ -66,69 +119,134 @@ func Redrive(ctx context.Context, st Store, opts RedriveOptions) (RedriveProgres
 	}
 	start := clock.Now()
 	cursor := ""
+	started := 0
 	for {
-		if err := ctx.Err(); err != nil {
-			return p, err
+		if err := rd.ctx.Err(); err != nil {
+			return err
 		}
-		page, next, err := st.List(ctx, opts.Filter, cursor, redrivePage)
+		page, next, err := rd.st.List(rd.ctx, opts.Filter, cursor, redrivePage)
 		if err != nil {
-			return p, err
+			return err
 		}
 		for _, it := range page {
-			if opts.Max > 0 && p.Matched >= opts.Max {
-				return p, nil
+			if opts.Max > 0 && started >= opts.Max {
+				return nil
 			}
-			if err := ctx.Err(); err != nil {
-				return p, err
+			if err := rd.ctx.Err(); err != nil {
+				return err
 			}
-			p.Matched++
-			p.LastID, p.LastErr = it.ID, nil
-			if !opts.DryRun {
-				if interval > 0 {
-					due := start.Add(time.Duration(p.Matched-1) * interval)
-					if err := clock.Sleep(ctx, due.Sub(clock.Now())); err != nil {
-						p.Matched--
-						return p, err
+			if !opts.DryRun && interval > 0 {
+				due := start.Add(time.Duration(started) * interval)
+				if err := clock.Sleep(rd.ctx, due.Sub(clock.Now())); err != nil {
+					return err
+				}
+			}
+			if err := rd.acquire(); err != nil {
+				return err
+			}
+			started++
+			rd.mu.Lock()
+			rd.p.Matched++
+			rd.p.LastID, rd.p.LastErr = it.ID, nil
+			rd.mu.Unlock()
+			switch {
+			case opts.DryRun:
+				rd.done(it.ID, nil, nil)
+			case rd.slots == nil:
+				if err := rd.replay(it.ID); err != nil {
+					return err
+				}
+			default:
+				rd.wg.Go(func() {
+					defer func() { <-rd.slots }()
+					if err := rd.replay(it.ID); err != nil {
+						rd.stop(err)
 					}
-				}
-				if err := redriveOne(ctx, st, it.ID, &p); err != nil {
-					return p, err
-				}
-			}
-			if opts.Progress != nil {
-				opts.Progress(p)
+				})
 			}
 		}
 		if next == "" {
-			return p, nil
+			return nil
 		}
 		cursor = next
 	}
 }
 
-// redriveOne replays one item and counts the outcome; it returns an error
-// only when the redrive must stop.
-func redriveOne(ctx context.Context, st Store, id string, p *RedriveProgress) error {
-	err := st.Replay(ctx, id)
-	p.LastErr = err
+// acquire waits for a free slot when items run concurrently.
+func (rd *redrive) acquire() error {
+	if rd.slots == nil || rd.opts.DryRun {
+		return nil
+	}
+	select {
+	case rd.slots <- struct{}{}:
+	case <-rd.ctx.Done():
+		return rd.ctx.Err()
+	}
+	// An item that stops the redrive cancels it before it frees its slot.
+	if err := rd.ctx.Err(); err != nil {
+		<-rd.slots
+		return err
+	}
+	return nil
+}
+
+// stop records the first error that stops the redrive and cancels the
+// items in flight.
+func (rd *redrive) stop(err error) {
+	rd.mu.Lock()
+	if rd.err == nil {
+		rd.err = err
+	}
+	rd.mu.Unlock()
+	rd.cancel(err)
+}
+
+// replay replays one item and counts the outcome; it returns an error only
+// when the redrive must stop.
+func (rd *redrive) replay(id string) error {
+	ctx := rd.ctx
+	err := rd.st.Replay(ctx, id)
 	switch {
 	case err == nil:
-		if derr := st.Discard(context.WithoutCancel(ctx), id); derr != nil {
-			p.LastErr = derr
+		if derr := rd.st.Discard(context.WithoutCancel(ctx), id); derr != nil {
+			rd.record(id, derr)
 			return derr
 		}
-		p.Delivered++
+		rd.done(id, nil, &rd.p.Delivered)
 	case ctx.Err() != nil:
+		rd.record(id, err)
 		return ctx.Err()
 	case errors.Is(err, ErrClosed):
+		rd.record(id, err)
 		return err
 	default:
 		var re *ReplayError
 		if errors.As(err, &re) {
-			p.Failed++
+			rd.done(id, err, &rd.p.Failed)
 		} else {
-			p.Skipped++
+			rd.done(id, err, &rd.p.Skipped)
 		}
 	}
 	return nil
+}
+
+// record makes id, and its error, the last item handled.
+func (rd *redrive) record(id string, err error) {
+	rd.mu.Lock()
+	rd.p.LastID, rd.p.LastErr = id, err
+	rd.mu.Unlock()
+}
+
+// done counts an item handled with err in counter (nil: a dry run counts
+// nothing more) and reports the totals to Progress.
+func (rd *redrive) done(id string, err error, counter *int) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if counter != nil {
+		*counter++
+	}
+	rd.p.LastID, rd.p.LastErr = id, err
+	if rd.opts.Progress != nil {
+		rd.opts.Progress(rd.p)
+	}
 }

@@ -42,38 +42,51 @@ func testRedrive(t *testing.T, newStore NewStore) {
 		}
 	})
 
-	t.Run("DeliversRemovesAndUpdates", func(t *testing.T) {
-		b, byID := setup(t)
-		var progress []sinks.RedriveProgress
-		p, err := sinks.Redrive(ctx, b.st, sinks.RedriveOptions{
-			Filter:   sinks.Filter{Sink: "mail"},
-			Progress: func(p sinks.RedriveProgress) { progress = append(progress, p) },
-		})
-		if err != nil || p.Matched != 6 || p.Delivered != 3 || p.Failed != 3 || p.Skipped != 0 {
-			t.Fatalf("Redrive = %+v, %v; want 6 matched, 3 delivered, 3 failed", p, err)
+	// Concurrency 4 replays the items four at a time, with the same outcome.
+	for _, conc := range []int{0, 4} {
+		name := "DeliversRemovesAndUpdates"
+		if conc > 1 {
+			name += "Concurrently"
 		}
-		if len(progress) != 6 || progress[5].Matched != 6 || progress[0].Matched != 1 {
-			t.Fatalf("progress calls %+v", progress)
-		}
-		items, err := b.st.Items(ctx, "mail", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(items) != 3 {
-			t.Fatalf("%d mail items left, want the 3 that failed", len(items))
-		}
-		for _, it := range items {
-			if subj := byID[it.ID]; subj[:3] != "bad" || it.Replays != 1 || it.Attempts != 4 {
-				t.Fatalf("left item %s (%s): replays %d, attempts %d; want a bad one, 1, 4", it.ID, subj, it.Replays, it.Attempts)
+		t.Run(name, func(t *testing.T) {
+			b, byID := setup(t)
+			var progress []sinks.RedriveProgress
+			p, err := sinks.Redrive(ctx, b.st, sinks.RedriveOptions{
+				Filter:      sinks.Filter{Sink: "mail"},
+				Progress:    func(p sinks.RedriveProgress) { progress = append(progress, p) },
+				Concurrency: conc,
+			})
+			if err != nil || p.Matched != 6 || p.Delivered != 3 || p.Failed != 3 || p.Skipped != 0 {
+				t.Fatalf("Redrive = %+v, %v; want 6 matched, 3 delivered, 3 failed", p, err)
 			}
-		}
-		if n := count(t, b.st, "other"); n != 2 {
-			t.Fatalf("redrive of mail touched other items: %d left", n)
-		}
-		if d := b.mail.deliveries(); len(d) != 3 {
-			t.Fatalf("%d deliveries, want 3", len(d))
-		}
-	})
+			if len(progress) != 6 || progress[5].Matched != 6 {
+				t.Fatalf("progress calls %+v", progress)
+			}
+			for i, pr := range progress {
+				if pr.Delivered+pr.Failed != i+1 || conc <= 1 && pr.Matched != i+1 {
+					t.Fatalf("progress call %d = %+v", i, pr)
+				}
+			}
+			items, err := b.st.Items(ctx, "mail", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) != 3 {
+				t.Fatalf("%d mail items left, want the 3 that failed", len(items))
+			}
+			for _, it := range items {
+				if subj := byID[it.ID]; subj[:3] != "bad" || it.Replays != 1 || it.Attempts != 4 {
+					t.Fatalf("left item %s (%s): replays %d, attempts %d; want a bad one, 1, 4", it.ID, subj, it.Replays, it.Attempts)
+				}
+			}
+			if n := count(t, b.st, "other"); n != 2 {
+				t.Fatalf("redrive of mail touched other items: %d left", n)
+			}
+			if d := b.mail.deliveries(); len(d) != 3 {
+				t.Fatalf("%d deliveries, want 3", len(d))
+			}
+		})
+	}
 
 	t.Run("MaxAndRate", func(t *testing.T) {
 		b, _ := setup(t)
