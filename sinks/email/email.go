@@ -48,6 +48,19 @@ type Config struct {
 	Addr string
 	// From is the sender, with an optional display name (required).
 	From string
+	// To is the configured recipient: a Send without a recipient (or with
+	// one that names no address) goes to these addresses, and a per-call
+	// Recipient may always name them.
+	To []string
+	// AllowRecipientDomains lists the domains that the addresses of a
+	// per-call Recipient may be in: an exact match, without subdomains,
+	// case-insensitive, an internationalized domain matching in Unicode or
+	// punycode form alike. An address literal never matches. Empty refuses
+	// every per-call address that is not in To, unless AllowAnyRecipient.
+	AllowRecipientDomains []string
+	// AllowAnyRecipient lets a per-call Recipient name any address, so any
+	// caller of Send can mail anyone from From: for trusted callers only.
+	AllowAnyRecipient bool
 	// Username and Password enable AUTH (PLAIN, or LOGIN when the server
 	// offers only that). Both or neither.
 	Username string
@@ -79,6 +92,8 @@ type Sink struct {
 	timeout   time.Duration
 	tlsConfig *tls.Config
 	now       func() time.Time
+	to        []string // Config.To
+	policy    recipientPolicy
 }
 
 var _ sinks.RecipientDecoder = (*Sink)(nil)
@@ -138,6 +153,9 @@ func New(name string, cfg Config) (*Sink, error) {
 		timeout:  cfg.Timeout,
 		now:      cfg.Now,
 	}
+	if err := s.setRecipients(cfg, fail); err != nil {
+		return nil, err
+	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -171,15 +189,21 @@ func (s *Sink) String() string {
 func (s *Sink) GoString() string { return s.String() }
 
 // Send sends m to the recipient over a new SMTP connection. to is a
-// Recipient (or *Recipient, or the json.RawMessage a DLQ stored). The
-// message is checked before any connection is made; the error says whether
-// a retry may help (see the package doc).
+// Recipient (or *Recipient, or the json.RawMessage a DLQ stored); nil, or
+// one without an address, means Config.To. The message, and each address
+// of a per-call Recipient against the configured policy, is checked before
+// any connection is made; the error says whether a retry may help (see the
+// package doc).
 func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) error {
 	rcpt, err := recipientOf(to)
 	if err != nil {
 		return sinks.Terminal(sinks.Errorf(sinks.CodeInvalidArgument, "email.Send", "sink %q: %w", s.name, err))
 	}
-	msg, err := s.buildMessage(rcpt, m, sinks.DeliveryID(ctx), s.now())
+	policy := &s.policy
+	if rcpt.empty() && len(s.to) > 0 {
+		rcpt, policy = Recipient{To: s.to}, nil
+	}
+	msg, err := s.buildMessage(rcpt, policy, m, sinks.DeliveryID(ctx), s.now())
 	if err != nil {
 		return sinks.Terminal(sinks.Errorf(sinks.CodeInvalidArgument, "email.Send", "sink %q: %w", s.name, err))
 	}

@@ -20,8 +20,13 @@ import (
 
 var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
+// newSink builds a sink; unless cfg says otherwise, per-call recipients
+// in example.com are allowed, which most tests send to.
 func newSink(t testing.TB, cfg email.Config) *email.Sink {
 	t.Helper()
+	if cfg.To == nil && cfg.AllowRecipientDomains == nil && !cfg.AllowAnyRecipient {
+		cfg.AllowRecipientDomains = []string{"example.com"}
+	}
 	if cfg.From == "" {
 		cfg.From = `"Alerts" <alerts@example.com>`
 	}

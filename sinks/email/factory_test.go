@@ -30,7 +30,7 @@ func TestFactoryValidConfig(t *testing.T) {
 	}
 	base := func(extra map[string]any) map[string]any {
 		raw := map[string]any{"kind": "email", "addr": srv.Addr, "from": "Alerts <alerts@example.com>",
-			"username": testUser, "tls": "opportunistic", "timeout": "5s"}
+			"username": testUser, "tls": "opportunistic", "timeout": "5s", "allow_recipient_domains": []any{"example.com"}}
 		for k, v := range extra {
 			raw[k] = v
 		}
@@ -83,6 +83,15 @@ func TestFactoryErrors(t *testing.T) {
 		{"unset env", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "username": "u", "password_env": "DLETTER_TEST_UNSET_VARIABLE"}, "password_env"},
 		{"missing file", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "username": "u", "password_file": "/nonexistent/p"}, "password_file"},
 		{"two sources", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "username": "u", "password": "p", "password_env": "X"}, "password"},
+		{"wildcard domain", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "allow_recipient_domains": []any{"*.example.com"}}, "allow_recipient_domains[0]"},
+		{"address for a domain", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "allow_recipient_domains": []any{"ops@example.com"}}, "allow_recipient_domains[0]"},
+		{"address literal domain", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "allow_recipient_domains": []any{"example.com", "[127.0.0.1]"}}, "allow_recipient_domains[1]"},
+		{"not a domain", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "allow_recipient_domains": []any{"exa mple.com"}}, "allow_recipient_domains[0]"},
+		{"empty domain", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "allow_recipient_domains": []any{""}}, "allow_recipient_domains[0]"},
+		{"bad to", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "to": []any{"ops@example.com", "not an address"}}, "to[1]"},
+		{"to with a line break", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "to": "ops@example.com\r\nBcc: x@evil.example"}, "to[0]"},
+		{"to in a literal", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "to": "ops@[127.0.0.1]"}, "to[0]"},
+		{"to of the wrong type", map[string]any{"addr": "smtp.example.com:587", "from": "a@example.com", "to": 42}, "to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sinks.BuildSink("email", "mail", tc.raw)

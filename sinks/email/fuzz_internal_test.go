@@ -30,7 +30,7 @@ func FuzzBuildMessage(f *testing.F) {
 		if key != "" {
 			m.Metadata = map[string]string{key: value}
 		}
-		msg, err := s.buildMessage(Recipient{To: []string{to}}, m, "id", now)
+		msg, err := s.buildMessage(Recipient{To: []string{to}}, nil, m, "id", now)
 		if err != nil {
 			return
 		}
@@ -91,6 +91,49 @@ func isPrintable(s string) bool {
 	}
 	for _, r := range s {
 		if r == '\uFFFD' || r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzRecipientPolicy: an address that a policy allowing only example.com
+// lets through is in example.com, in any case, with a trailing dot, or
+// in a Unicode form that IDNA maps to it; the canonical form of a domain
+// is its own canonical form.
+func FuzzRecipientPolicy(f *testing.F) {
+	for _, s := range []string{"ops@example.com", "ops@EXAMPLE.com.", "\"x@evil.example\"@example.com", "ops@ｅｘａｍｐｌｅ.com",
+		"ops@xn--bcher-kva.example", "ops@[127.0.0.1]", "ops@example.com.evil.example", "Ops <ops@exa\u200bmple.com>"} {
+		f.Add(s)
+	}
+	p := recipientPolicy{domains: map[string]bool{"example.com": true}}
+	f.Fuzz(func(t *testing.T, addr string) {
+		a, err := mail.ParseAddress(addr)
+		if err != nil {
+			return
+		}
+		_, raw := splitAddress(a)
+		d, derr := canonicalDomain(raw)
+		if derr == nil {
+			if again, err := canonicalDomain(d); err != nil || again != d {
+				t.Fatalf("canonical %q of %q becomes %q, %v", d, raw, again, err)
+			}
+		}
+		if p.check([]*mail.Address{a}) != nil {
+			return
+		}
+		if d != "example.com" {
+			t.Fatalf("%q allowed with domain %q (canonical %q)", addr, raw, d)
+		}
+		if isASCII(raw) && !strings.EqualFold(strings.TrimSuffix(raw, "."), "example.com") {
+			t.Fatalf("%q allowed: ASCII domain %q is not example.com", addr, raw)
+		}
+	})
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
 			return false
 		}
 	}

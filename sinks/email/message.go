@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/textproto"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -104,8 +105,9 @@ func isAtomText(s string) bool {
 }
 
 // buildMessage turns m into the message to send, or returns a terminal
-// error when m cannot be sent safely.
-func (s *Sink) buildMessage(rcpt Recipient, m sinks.Message, deliveryID string, now time.Time) (*gomail.Msg, error) {
+// error when m cannot be sent safely or policy (nil for the configured
+// recipient) refuses one of its addresses.
+func (s *Sink) buildMessage(rcpt Recipient, policy *recipientPolicy, m sinks.Message, deliveryID string, now time.Time) (*gomail.Msg, error) {
 	if hasLineBreak(m.Subject) {
 		return nil, invalid("subject contains a line break")
 	}
@@ -122,7 +124,12 @@ func (s *Sink) buildMessage(rcpt Recipient, m sinks.Message, deliveryID string, 
 		return nil, err
 	}
 	if len(to)+len(cc)+len(bcc) == 0 {
-		return nil, invalid("the recipient has no address (want an email.Recipient with To, Cc or Bcc)")
+		return nil, invalid("the recipient has no address (want an email.Recipient with To, Cc or Bcc, or configure to)")
+	}
+	if policy != nil {
+		if err := policy.check(slices.Concat(to, cc, bcc)); err != nil {
+			return nil, err
+		}
 	}
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	keys := make([]string, 0, len(m.Metadata))

@@ -18,6 +18,9 @@ type Recipient struct {
 	Bcc []string `json:"bcc,omitempty"`
 }
 
+// empty reports whether r names no address.
+func (r Recipient) empty() bool { return len(r.To)+len(r.Cc)+len(r.Bcc) == 0 }
+
 // UnmarshalJSON accepts each list as a JSON array of strings or as a single
 // string, and the field names in any case.
 func (r *Recipient) UnmarshalJSON(b []byte) error {

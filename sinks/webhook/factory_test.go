@@ -93,6 +93,13 @@ func TestFactoryErrors(t *testing.T) {
 		{"two sources", map[string]any{"url": "http://h/", "secret": vectorSecret, "secret_env": "X"}, "secret"},
 		{"missing file", map[string]any{"url": "http://h/", "secret_file": "/nonexistent/secret"}, "secret_file"},
 		{"bad secret from env", map[string]any{"url": "http://h/", "secret": "whsec_${DLETTER_TEST_SHORT}"}, "secret"},
+		{"recipient secret for a host not allowed", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"evil.example": partnerSecret}}, "recipient_secrets[evil.example]"},
+		{"recipient secret for another port", map[string]any{"url": "http://h/", "recipient_secrets": map[string]any{"p.example:9443": partnerSecret}, "allow_recipient_hosts": []any{"p.example:8443"}}, "recipient_secrets[p.example:9443]"},
+		{"wildcard recipient secret", map[string]any{"url": "http://h/", "recipient_secrets": map[string]any{"*.p.example": partnerSecret}, "allow_recipient_hosts": []any{"*.p.example"}}, "recipient_secrets[*.p.example]"},
+		{"bad recipient secret", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"p.example": "whsec_c2hvcnQ="}}, "recipient_secrets[p.example]"},
+		{"unknown recipient secret form", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"p.example": map[string]any{"secret_envv": "X"}}}, "recipient_secrets"},
+		{"two recipient secret sources", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"p.example": map[string]any{"secret": partnerSecret, "secret_env": "X"}}}, "recipient_secrets[p.example].secret"},
+		{"unset recipient secret variable", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"p.example": map[string]any{"secret_env": "DLETTER_TEST_UNSET_VARIABLE"}}}, "recipient_secrets[p.example].secret_env"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("DLETTER_TEST_SHORT", "c2hvcnQ=")
@@ -101,8 +108,10 @@ func TestFactoryErrors(t *testing.T) {
 			if !errors.As(err, &ce) || ce.Key != tc.key || ce.Sink != "hooks" || ce.Kind != "webhook" {
 				t.Fatalf("want ConfigError for key %q, got %v", tc.key, err)
 			}
-			if strings.Contains(err.Error(), "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") {
-				t.Errorf("error shows the secret: %v", err)
+			for _, secret := range []string{vectorSecret, partnerSecret} {
+				if strings.Contains(err.Error(), strings.TrimPrefix(secret, "whsec_")) {
+					t.Errorf("error shows a secret: %v", err)
+				}
 			}
 		})
 	}
