@@ -39,13 +39,15 @@ type ReplayOptions struct {
 	Rand *rand.Rand
 	// Backoff, when set, replaces InitialWait, MaxWait and the jitter: an
 	// item whose line says it has failed attempt times is due
-	// Backoff(attempt, payload) after the time on its line (a negative
-	// result counts as 0; a time on the line in the future counts as now).
-	// It lets a caller that stores its own computed wait in the payload
-	// (with its own jitter, or a server's Retry-After) have Replay read it
-	// back. Backoff is called from one goroutine, once for each item read
-	// (not for one at MaxAttempts); payload is valid only during the call.
-	Backoff func(attempt int, payload []byte) time.Duration
+	// Backoff(attempt, loggedAt, payload) after loggedAt, the time on its
+	// line (a negative result counts as 0; a time on the line in the future
+	// counts as now). The line keeps whole seconds only, so a caller that
+	// stores its own due time in the payload (with its own jitter, or a
+	// server's Retry-After) returns that time minus loggedAt to have it
+	// honoured to the nanosecond. Backoff is called from one goroutine,
+	// once for each item read (not for one at MaxAttempts); payload is
+	// valid only during the call.
+	Backoff func(attempt int, loggedAt time.Time, payload []byte) time.Duration
 	// Concurrency is how many handler calls run at once. 0 or 1 calls the
 	// handler for one item at a time, in order; N > 1 lets up to N run at
 	// once (see Replay for what order still holds).
@@ -432,7 +434,7 @@ func (r *replayer) due(rec *record) (time.Time, bool) {
 // exponential backoff, judged at now.
 func (r *replayer) dueAt(rec *record, now time.Time) time.Time {
 	if r.opts.Backoff != nil {
-		return callerDue(rec.ts, r.opts.Backoff(rec.attempt, rec.payload), now)
+		return callerDue(rec.ts, r.opts.Backoff(rec.attempt, time.Unix(rec.ts, 0), rec.payload), now)
 	}
 	return dueAt(rec.ts, rec.attempt, r.opts, now, r.opts.Rand)
 }

@@ -32,7 +32,7 @@ func synctestLogger(t *testing.T) *Logger {
 }
 
 // ReplayOptions.Backoff replaces InitialWait, MaxWait and the jitter: an
-// item is delivered exactly Backoff(attempt, payload) after the time on its
+// item is delivered exactly Backoff(attempt, loggedAt, payload) after the time on its
 // line, due ones first, whatever InitialWait says; an item at MaxAttempts is
 // not passed to Backoff.
 func TestReplayBackoffReadsTheWaitFromThePayload(t *testing.T) {
@@ -60,7 +60,10 @@ func TestReplayBackoffReadsTheWaitFromThePayload(t *testing.T) {
 		asked := map[string]int{}
 		var order []string
 		at := map[string]time.Duration{}
-		backoff := func(attempt int, payload []byte) time.Duration {
+		backoff := func(attempt int, loggedAt time.Time, payload []byte) time.Duration {
+			if want := logged.Truncate(time.Second); !loggedAt.Equal(want) {
+				t.Errorf("Backoff got the line's time %v, want %v", loggedAt, want)
+			}
 			var o waitOrder
 			if err := json.Unmarshal(payload, &o); err != nil {
 				t.Errorf("Backoff got %q: %v", payload, err)

@@ -57,9 +57,12 @@ const (
 // Task is one queued message and what became of it so far. Its JSON form
 // is what a Queue stores.
 type Task struct {
-	// Wait is how long after the task was last stored its next attempt is
-	// due (0 for a message not tried yet). It comes first in the JSON form,
-	// so that a queue can read it without decoding the message.
+	// NotBefore is when the task is due, set by a queue that stores a
+	// retry (zero for a message not tried yet). It comes first in the JSON
+	// form, so that a queue can read it without decoding the message.
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// Wait is how long after its failure a retried task is due, as the
+	// handler decided.
 	Wait time.Duration `json:"wait,omitempty"`
 	// Sink is the name of the sink the message goes to.
 	Sink string `json:"sink"`

@@ -167,3 +167,17 @@ func (r *Receiver) MostInAnyWindow(d time.Duration) int {
 
 // Accepted is signalled (without blocking) after each accepted delivery.
 func (r *Receiver) Accepted() <-chan struct{} { return r.notify }
+
+// WaitFor polls cond until it holds, failing the test after 30 seconds. It
+// is for conditions that real network or process I/O makes true, which a
+// testing/synctest bubble cannot wait for.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

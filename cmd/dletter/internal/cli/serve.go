@@ -26,8 +26,10 @@ audit log) in ./dletter-data, and prints the console's URL.
 --config FILE loads sinks, retry, dlq and auth settings (see
 examples/dletter.yaml); --listen and --data override the file. Listening on
 an address other than loopback requires a token (auth.token_env or
-auth.token_file). SIGINT or SIGTERM shut it down gracefully (in-flight
-deliveries finish or park their message); a second one ends it at once.`,
+auth.token_file). SIGINT or SIGTERM shut it down gracefully: intake stops,
+deliveries in flight get delivery.shutdown_timeout to finish (a synchronous
+one that cannot parks its message in the DLQ; an async one stays queued for
+the next start); a second signal ends it at once, losing nothing accepted.`,
 		Example: `  dletter serve
   dletter serve --config /etc/dletter.yaml --listen 0.0.0.0:8080
   DLETTER_TOKEN=... dletter serve --listen 0.0.0.0:8080 --token-env DLETTER_TOKEN`,
@@ -65,6 +67,9 @@ deliveries finish or park their message); a second one ends it at once.`,
 			defer stop()
 			// After the first signal, a second one ends the process at once.
 			context.AfterFunc(ctx, stop)
+			if !cmd.Flags().Changed("shutdown-grace") {
+				grace = 0 // the configuration's delivery.shutdown_timeout
+			}
 			return daemon.Serve(ctx, cfg, daemon.ServeOptions{Logger: slog.New(h), Out: g.streams.Out, Grace: grace})
 		},
 	}
@@ -76,6 +81,6 @@ deliveries finish or park their message); a second one ends it at once.`,
 	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (overrides the file's auth)")
 	f.StringVar(&tokenEnv, "token-env", "", "environment variable holding the bearer token (overrides the file's auth)")
 	f.StringVar(&logFormat, "log-format", "text", "log format on standard error: text or json")
-	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "how long in-flight deliveries may run after SIGINT/SIGTERM")
+	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "how long in-flight deliveries may run after SIGINT/SIGTERM (overrides delivery.shutdown_timeout)")
 	return cmd
 }

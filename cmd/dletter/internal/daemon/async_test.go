@@ -2,12 +2,17 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/dletter/dletter"
 	"github.com/dletter/dletter/cmd/dletter/internal/config"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
@@ -32,7 +37,9 @@ func asyncCore(t *testing.T, recv *testenv.Receiver, retry map[string]any) *Core
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Async.Start()
+	if err := c.Dispatcher.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if err := c.Close(); err != nil {
 			t.Error(err)
@@ -104,5 +111,65 @@ func TestAsyncDelivers(t *testing.T) {
 	}
 	if recv.Delivered()["ok-1"] != 1 {
 		t.Fatalf("got %v", recv.Delivered())
+	}
+}
+
+// TestAsyncMovesTheEarlierLogIntoTheQueue: a data directory left by a
+// version with one async log is delivered from the queue, attempts and
+// history kept, and the old log ends empty.
+func TestAsyncMovesTheEarlierLogIntoTheQueue(t *testing.T) {
+	recv := testenv.NewReceiver(t)
+	dir := t.TempDir()
+	old, err := dletter.New(filepath.Join(dir, legacyAsyncLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range 3 {
+		rec := legacyRecord{Envelope: relay.Envelope{Sink: "hook", Message: sinks.Message{Subject: fmt.Sprint("old ", i)},
+			DeliveryID: fmt.Sprint("old-", i)}, Attempts: 1, History: []sinks.Attempt{{At: at, Error: "503"}}}
+		if err := dletter.Log(old, rec, errors.New("503"), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dletter.Log(old, dletter.RawPayload(`{"not":"a record"}`), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.DLQ.Backend = config.BackendMemory
+	cfg.Sinks = map[string]map[string]any{"hook": {"kind": "webhook", "url": recv.URL + "/h"}}
+	c, err := Open(cfg, Options{Async: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Dispatcher.Start(); err != nil {
+		t.Fatal(err)
+	}
+	it := waitItem(t, c) // the line that was no record, kept visibly
+	if it.Sink != "unknown" || !strings.Contains(it.Message.Body, `"not"`) {
+		t.Errorf("dead letter = %+v, want the undecodable line kept", it)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(recv.Delivered()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := range 3 {
+		if n := recv.Delivered()[fmt.Sprint("old-", i)]; n != 1 {
+			t.Errorf("old-%d delivered %d times, want 1", i, n)
+		}
+	}
+	again, err := dletter.New(filepath.Join(dir, legacyAsyncLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if n, _ := again.Count(dletter.RetryLog); n != 0 {
+		t.Errorf("the earlier log still holds %d items", n)
 	}
 }

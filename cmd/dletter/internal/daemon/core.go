@@ -4,6 +4,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,10 +28,14 @@ type Core struct {
 	Metrics  *metrics.Metrics
 	Audit    *audit.Log
 	Relay    *relay.Relay
-	// Async is the async delivery path; nil unless Options.Async.
-	Async *Async
+	// Queue and Dispatcher are the async delivery path, nil unless
+	// Options.Async. Serve starts the Dispatcher.
+	Queue      *sinks.FileQueue
+	Dispatcher *sinks.Dispatcher
+	// Delivery is the delivery block: per-sink limits and the shutdown
+	// timeout.
+	Delivery sinks.DeliveryPolicy
 
-	raw       map[string]sinks.Sink
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -38,8 +43,9 @@ type Core struct {
 // Options tune Open.
 type Options struct {
 	Logger *slog.Logger
-	// Async opens the async delivery log, and keeps dead letters on local
-	// disk while a Redis DLQ is down (the daemon does; commands don't).
+	// Async opens the async delivery queue and its Dispatcher (not
+	// started), and keeps dead letters on local disk while a Redis DLQ is
+	// down (the daemon does; commands don't).
 	Async bool
 	// ReadOnly forces read-only mode on top of the configuration.
 	ReadOnly bool
@@ -57,7 +63,7 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Core{Config: cfg, raw: make(map[string]sinks.Sink)}
+	c := &Core{Config: cfg}
 	defer func() {
 		if err != nil {
 			_ = c.Close()
@@ -72,20 +78,23 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
-	policy, err := sinks.DecodeRetryPolicy(cfg.Retry)
+	policy, err := cfg.RetryPolicy()
 	if err != nil {
+		return nil, err
+	}
+	if c.Delivery, err = cfg.DeliveryPolicy(); err != nil {
 		return nil, err
 	}
 	if c.Store, err = OpenStore(cfg, opts.Async, log); err != nil {
 		return nil, err
 	}
-	var pending metrics.PendingFunc
+	var states metrics.StatesFunc
 	if opts.Async {
-		pending = func() (int64, error) { return c.Async.Pending() }
+		states = func() []sinks.SinkState { return c.Dispatcher.States() }
 	}
-	c.Metrics = metrics.New(c.Store.Stats, pending)
-	c.Registry = sinks.NewRegistry(sinks.WithRetryPolicy(policy), sinks.WithDLQ(c.Store),
-		sinks.WithRetrierOptions(sinks.WithObserver(c.Metrics.Observe)))
+	c.Metrics = metrics.New(c.Store.Stats, states)
+	c.Registry = sinks.NewRegistry(sinks.WithRetryPolicy(policy), sinks.WithDeliveryPolicy(c.Delivery),
+		sinks.WithDLQ(c.Store), sinks.WithRetrierOptions(sinks.WithObserver(c.Metrics.Observe)))
 	for _, name := range cfg.SinkNames() {
 		s, err := BuildSink(cfg, name)
 		if err != nil {
@@ -94,22 +103,23 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 		if err := c.Registry.Register(s); err != nil {
 			return nil, err
 		}
-		c.raw[name] = s
 	}
 	if c.Audit, err = audit.Open(auditPath); err != nil {
 		return nil, err
 	}
 	if opts.Async {
-		c.Async, err = OpenAsync(cfg.DataDir, c.Store, c.rawSink, policy, c.Metrics, log)
-		if err != nil {
+		if c.Queue, err = OpenQueue(cfg.DataDir, log); err != nil {
+			return nil, err
+		}
+		if c.Dispatcher, err = sinks.NewDispatcher(c.Registry, c.Queue, sinks.WithDispatcherLogger(log)); err != nil {
 			return nil, err
 		}
 	}
 	ro := cfg.Auth.ReadOnly || opts.ReadOnly
 	ropts := relay.Options{Store: c.Store, Sinks: c.Registry, Audit: c.Audit,
 		Metrics: c.Metrics, ReadOnly: ro, Logger: log}
-	if c.Async != nil {
-		ropts.Queue = c.Async
+	if c.Dispatcher != nil {
+		ropts.Queue = c.Dispatcher
 	}
 	c.Relay = relay.New(ropts)
 	return c, nil
@@ -131,21 +141,22 @@ func BuildSink(cfg *config.Config, name string) (sinks.Sink, error) {
 	return redact(s, block), nil
 }
 
-func (c *Core) rawSink(name string) (sinks.Sink, bool) {
-	s, ok := c.raw[name]
-	return s, ok
-}
-
-// Close stops the redrives and the async loop, then closes the async log,
-// the DLQ and the audit log. It is idempotent.
+// Close stops the redrives and the Dispatcher (cancelling the sends in
+// flight at once: Serve lets them finish first), then closes the async
+// queue, the DLQ and the audit log. It is idempotent.
 func (c *Core) Close() error {
 	c.closeOnce.Do(func() {
 		var errs []error
 		if c.Relay != nil {
 			c.Relay.Close()
 		}
-		if c.Async != nil {
-			errs = append(errs, c.Async.Close())
+		if c.Dispatcher != nil {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = c.Dispatcher.Close(ctx) // a no-op after Serve's graceful Close
+		}
+		if c.Queue != nil {
+			errs = append(errs, c.Queue.Close())
 		}
 		if c.Store != nil {
 			if err := c.Store.Close(); err != nil && !errors.Is(err, sinks.ErrClosed) {

@@ -26,10 +26,12 @@ type ServeOptions struct {
 	Logger *slog.Logger
 	// Out receives the start-up banner (the console's URL).
 	Out io.Writer
-	// Grace is how long in-flight requests may run after a shutdown signal
-	// (default 30s); past it their contexts are cancelled, so a delivery
-	// still retrying parks its message in the DLQ, and Serve waits for
-	// that before closing the DLQ.
+	// Grace is how long in-flight requests and async sends may run after a
+	// shutdown signal (default: the delivery block's shutdown_timeout, 30s).
+	// Past it their contexts are cancelled: a synchronous delivery still
+	// retrying parks its message in the DLQ, and an async send is kept in
+	// the queue for the next start; Serve waits for both before closing
+	// the DLQ.
 	Grace time.Duration
 	// Listener, when not nil, is used instead of listening on cfg.Listen.
 	Listener net.Listener
@@ -44,9 +46,6 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if o.Grace <= 0 {
-		o.Grace = 30 * time.Second
-	}
 	token, err := cfg.Token()
 	if err != nil {
 		return err
@@ -59,6 +58,9 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 		return err
 	}
 	defer func() { err = errors.Join(err, core.Close()) }()
+	if o.Grace <= 0 {
+		o.Grace = core.Delivery.Shutdown()
+	}
 
 	ln := o.Listener
 	if ln == nil {
@@ -71,7 +73,9 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 		AllowedHosts: allowedHosts(cfg)})
 	h = track(&inflight, h)
 
-	core.Async.Start()
+	if err := core.Dispatcher.Start(); err != nil {
+		return err
+	}
 	url := "http://" + ln.Addr().String() + "/"
 	if o.Out != nil {
 		fmt.Fprintf(o.Out, "dletter: serving on %s\n  console: %s\n  API:     %sv1/   metrics: %smetrics\n  data:    %s (DLQ: %s)\n",
@@ -86,9 +90,24 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 	log.Info("serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "dlq", cfg.DLQ.Backend,
 		"sinks", cfg.SinkNames(), "auth", token != "", "read_only", cfg.Auth.ReadOnly)
 
+	// The grace period runs from the shutdown signal, for the requests and
+	// the async sends together.
+	signalled := make(chan time.Time, 1)
+	defer context.AfterFunc(ctx, func() { signalled <- time.Now() })()
 	err = server.Serve(ctx, ln, h, o.Grace, log)
-	log.Info("shutting down: waiting for in-flight deliveries")
-	waitTimeout(&inflight, o.Grace)
+	deadline := time.Now().Add(o.Grace)
+	select {
+	case at := <-signalled:
+		deadline = at.Add(o.Grace)
+	default:
+	}
+	log.Info("shutting down: waiting for in-flight deliveries", "until", deadline)
+	waitTimeout(&inflight, time.Until(deadline))
+	sctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if cerr := core.Dispatcher.Close(sctx); cerr != nil {
+		log.Warn("async sends still in flight at the deadline were cancelled; they stay queued for the next start", "err", cerr)
+	}
 	return err
 }
 

@@ -26,8 +26,9 @@ const (
 // StatsFunc reports the DLQ's statistics at scrape time.
 type StatsFunc func(ctx context.Context) (sinks.Stats, error)
 
-// PendingFunc reports the number of messages waiting in the async log.
-type PendingFunc func() (int64, error)
+// StatesFunc reports the async delivery state of every sink at scrape time
+// (a *sinks.Dispatcher's States).
+type StatesFunc func() []sinks.SinkState
 
 // Metrics is the daemon's set of collectors on its own registry.
 type Metrics struct {
@@ -43,8 +44,9 @@ type Metrics struct {
 }
 
 // New builds the metrics. stats feeds the DLQ depth per sink and the items
-// dropped by caps; pending, when not nil, the async log's backlog.
-func New(stats StatsFunc, pending PendingFunc) *Metrics {
+// dropped by caps; states, when not nil, each sink's async backlog, sends
+// in flight, circuit state and rate-limited waits.
+func New(stats StatsFunc, states StatesFunc) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -82,17 +84,8 @@ func New(stats StatsFunc, pending PendingFunc) *Metrics {
 	if stats != nil {
 		m.reg.MustRegister(&dlqCollector{stats: stats})
 	}
-	if pending != nil {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "dletter_async_pending",
-			Help: "Messages accepted with async=true and not yet delivered or dead-lettered.",
-		}, func() float64 {
-			n, err := pending()
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
+	if states != nil {
+		m.reg.MustRegister(&sinkCollector{states: states})
 	}
 	return m
 }
@@ -195,6 +188,48 @@ func (c *dlqCollector) Collect(ch chan<- prometheus.Metric) {
 	if st.Bytes >= 0 {
 		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.GaugeValue, float64(st.Bytes))
 	}
+}
+
+// sinkCollector reads the sinks' delivery state at scrape time.
+type sinkCollector struct{ states StatesFunc }
+
+var (
+	pendingDesc = prometheus.NewDesc("dletter_async_pending",
+		"Messages accepted with async=true and not yet delivered or dead-lettered, all sinks together.", nil, nil)
+	queuedDesc = prometheus.NewDesc("dletter_sink_queued",
+		"Messages queued for async delivery, by sink (those in flight included).", []string{"sink"}, nil)
+	inFlightDesc = prometheus.NewDesc("dletter_sink_in_flight",
+		"Sends under way, synchronous and async, by sink.", []string{"sink"}, nil)
+	circuitDesc = prometheus.NewDesc("dletter_sink_circuit_state",
+		"1 for the state the sink's circuit breaker is in (closed, open, half-open), 0 for the others.", []string{"sink", "state"}, nil)
+	rateWaitsDesc = prometheus.NewDesc("dletter_sink_rate_limited_waits_total",
+		"Sends that waited for the sink's rate limit.", []string{"sink"}, nil)
+)
+
+func (c *sinkCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{pendingDesc, queuedDesc, inFlightDesc, circuitDesc, rateWaitsDesc} {
+		ch <- d
+	}
+}
+
+func (c *sinkCollector) Collect(ch chan<- prometheus.Metric) {
+	var pending int64
+	for _, st := range c.states() {
+		if st.Queued >= 0 {
+			pending += st.Queued
+			ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(st.Queued), st.Sink)
+		}
+		ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, float64(st.InFlight), st.Sink)
+		for _, s := range []sinks.CircuitState{sinks.CircuitClosed, sinks.CircuitOpen, sinks.CircuitHalfOpen} {
+			v := 0.0
+			if st.Circuit == s {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(circuitDesc, prometheus.GaugeValue, v, st.Sink, s.String())
+		}
+		ch <- prometheus.MustNewConstMetric(rateWaitsDesc, prometheus.CounterValue, float64(st.RateLimitedWaits), st.Sink)
+	}
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
 }
 
 // Observe is a sinks.Observer: it counts each Send call a Retrier makes and

@@ -38,10 +38,11 @@ type Sinks interface {
 	Names() []string
 }
 
-// Queue is the async delivery path: it appends a message durably and
-// returns; a background replayer delivers it later.
+// Queue is the async delivery path (a *sinks.Dispatcher): Enqueue stores
+// a message durably, under ctx's delivery id, and returns; background
+// workers deliver it later.
 type Queue interface {
-	Enqueue(ctx context.Context, env Envelope) error
+	Enqueue(ctx context.Context, sink string, to sinks.Recipient, m sinks.Message) (string, error)
 }
 
 // Options configure a Relay.

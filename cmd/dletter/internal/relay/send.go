@@ -63,8 +63,11 @@ func (r *Relay) Send(ctx context.Context, env Envelope, async bool) (SendResult,
 		if r.opts.Queue == nil {
 			return SendResult{}, ErrAsyncUnavailable
 		}
-		env.AcceptedAt = time.Now().UTC()
-		if err := r.opts.Queue.Enqueue(ctx, env); err != nil {
+		var to sinks.Recipient
+		if len(env.Recipient) > 0 {
+			to = env.Recipient
+		}
+		if _, err := r.opts.Queue.Enqueue(sinks.WithDeliveryID(ctx, env.DeliveryID), env.Sink, to, env.Message); err != nil {
 			r.opts.Metrics.Delivery(env.Sink, metrics.Failed)
 			return SendResult{}, fmt.Errorf("relay: keep message for async delivery: %w", err)
 		}

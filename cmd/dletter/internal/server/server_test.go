@@ -60,6 +60,7 @@ func setup(t *testing.T, o setupOpts) *env {
 		"other": {"kind": "webhook", "url": hook.URL + "/" + secretPath + "/other"},
 	}
 	cfg.Retry = map[string]any{"max_attempts": 2, "base_backoff": "1ms", "max_backoff": "2ms"}
+	cfg.Delivery = map[string]any{"circuit": map[string]any{"failures": 0}} // these tests fail a sink on purpose, often
 	core, err := daemon.Open(cfg, daemon.Options{})
 	if err != nil {
 		t.Fatal(err)

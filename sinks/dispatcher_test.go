@@ -1,0 +1,345 @@
+package sinks_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dletter/dletter/internal/testenv"
+	"github.com/dletter/dletter/sinks"
+	"github.com/dletter/dletter/sinks/webhook"
+)
+
+// engine is a Dispatcher over a FileQueue in a temp dir, delivering to
+// webhook sinks aimed at real receivers on loopback, dead-lettering into a
+// MemoryDLQ.
+type engine struct {
+	dir string
+	reg *sinks.Registry
+	dlq *sinks.MemoryDLQ
+	q   *sinks.FileQueue
+	d   *sinks.Dispatcher
+}
+
+// newEngine starts an engine; delivery and retry are the daemon's
+// `delivery:` and `retry:` sections. The engine is closed when the test
+// ends (gracefully, with a short deadline).
+func newEngine(t *testing.T, dir string, delivery, retry map[string]any, hooks map[string]*testenv.Receiver) *engine {
+	t.Helper()
+	dp, err := sinks.DecodeDeliveryPolicy(delivery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := sinks.DecodeRetryPolicy(retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &engine{dir: dir, dlq: sinks.NewMemoryDLQ()}
+	e.reg = sinks.NewRegistry(sinks.WithDLQ(e.dlq), sinks.WithRetryPolicy(rp), sinks.WithDeliveryPolicy(dp))
+	for name, h := range hooks {
+		s, err := webhook.New(name, webhook.Config{URL: h.URL, Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.reg.Register(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.q, err = sinks.OpenFileQueue(dir); err != nil {
+		t.Fatal(err)
+	}
+	if e.d, err = sinks.NewDispatcher(e.reg, e.q); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.close(t, 5*time.Second) })
+	return e
+}
+
+func (e *engine) close(t *testing.T, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := e.d.Close(ctx)
+	if qerr := e.q.Close(); qerr != nil {
+		t.Error(qerr)
+	}
+	return err
+}
+
+func (e *engine) enqueue(t *testing.T, sink string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		id, err := e.d.Enqueue(t.Context(), sink, nil, sinks.Message{Subject: fmt.Sprintf("%s %d", sink, i), Body: `{}`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
+func TestDispatcherDeliversEveryMessageOnceConcurrently(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	hook.Delay.Store(int64(20 * time.Millisecond))
+	e := newEngine(t, t.TempDir(), nil, nil, map[string]*testenv.Receiver{"hook": hook})
+	ids := e.enqueue(t, "hook", 200)
+	testenv.WaitFor(t, "200 deliveries", func() bool { return hook.Total() == 200 })
+	got := hook.Delivered()
+	for _, id := range ids {
+		if got[id] != 1 {
+			t.Errorf("delivery %s arrived %d times, want 1", id, got[id])
+		}
+	}
+	if most := hook.MostInFlight(); most < 2 || most > sinks.DefaultConcurrency {
+		t.Errorf("at most %d requests at once, want concurrent sends capped at %d", most, sinks.DefaultConcurrency)
+	}
+	testenv.WaitFor(t, "an empty queue", func() bool { st, _ := e.d.State("hook"); return st.Queued == 0 })
+}
+
+func TestDispatcherIsolatesASinkThatHangs(t *testing.T) {
+	good, stuck := testenv.NewReceiver(t), testenv.NewReceiver(t)
+	stuck.Hold()
+	e := newEngine(t, t.TempDir(), nil, nil, map[string]*testenv.Receiver{"good": good, "stuck": stuck})
+	e.enqueue(t, "stuck", 40)
+	testenv.WaitFor(t, "the stuck sink's sends to fill its slots", func() bool { return stuck.InFlight() == sinks.DefaultConcurrency })
+
+	e.enqueue(t, "good", 200)
+	testenv.WaitFor(t, "200 deliveries to the good sink", func() bool { return good.Total() == 200 })
+	if stuck.Total() != 0 || stuck.InFlight() != sinks.DefaultConcurrency {
+		t.Fatalf("stuck sink: %d delivered, %d in flight; the test wants it still hanging", stuck.Total(), stuck.InFlight())
+	}
+	st, _ := e.d.State("stuck")
+	if st.InFlight != sinks.DefaultConcurrency || st.Queued != 40 {
+		t.Errorf("stuck sink state: %+v, want %d in flight and 40 queued", st, sinks.DefaultConcurrency)
+	}
+	stuck.Release()
+	testenv.WaitFor(t, "the stuck sink's messages", func() bool { return stuck.Total() == 40 })
+}
+
+func TestDispatcherPerSinkConcurrencyAndRate(t *testing.T) {
+	one, limited := testenv.NewReceiver(t), testenv.NewReceiver(t)
+	one.Delay.Store(int64(5 * time.Millisecond))
+	e := newEngine(t, t.TempDir(), map[string]any{
+		"per_sink": map[string]any{
+			"one":     map[string]any{"concurrency": 1},
+			"limited": map[string]any{"rate": 25, "burst": 5},
+		},
+	}, nil, map[string]*testenv.Receiver{"one": one, "limited": limited})
+	e.enqueue(t, "one", 50)
+	e.enqueue(t, "limited", 60)
+	testenv.WaitFor(t, "all deliveries", func() bool { return one.Total() == 50 && limited.Total() == 60 })
+	if most := one.MostInFlight(); most != 1 {
+		t.Errorf("sink with concurrency 1 saw %d requests at once", most)
+	}
+	if most := limited.MostInAnyWindow(time.Second); most > 25+5 {
+		t.Errorf("sink with rate 25 and burst 5 saw %d requests within one second, want at most 30", most)
+	}
+	if st, _ := e.d.State("limited"); st.RateLimitedWaits == 0 {
+		t.Error("no send waited for the rate limit")
+	}
+}
+
+func TestDispatcherCircuitPausesAFailingSinkThenDelivers(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	hook.Fail.Store(true)
+	const cooldown = 1500 * time.Millisecond
+	e := newEngine(t, t.TempDir(), map[string]any{
+		"concurrency": 1,
+		"circuit":     map[string]any{"failures": 3, "cooldown": cooldown.String()},
+	}, map[string]any{"max_attempts": 100, "base_backoff": "10ms", "max_backoff": "20ms"},
+		map[string]*testenv.Receiver{"hook": hook})
+	e.enqueue(t, "hook", 10)
+
+	testenv.WaitFor(t, "the circuit to open", func() bool { st, _ := e.d.State("hook"); return st.Circuit == sinks.CircuitOpen })
+	st, _ := e.d.State("hook")
+	opened := st.NextProbe.Add(-cooldown)
+	testenv.WaitFor(t, "a probe after the cooldown", func() bool { return hook.Attempts() > 3 })
+	for _, at := range hook.Arrivals()[3:] {
+		if at.Before(st.NextProbe) {
+			t.Errorf("a request arrived %v after the circuit opened, within its %v cooldown", at.Sub(opened), cooldown)
+		}
+	}
+	hook.Fail.Store(false)
+	testenv.WaitFor(t, "every message once the sink recovers", func() bool { return hook.Total() == 10 })
+	if n, _ := e.dlq.Count(t.Context(), ""); n != 0 {
+		t.Errorf("%d messages dead-lettered; an open circuit must not spend their attempts", n)
+	}
+}
+
+func TestDispatcherDeadLettersWithHistoryAndDeliveryID(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	hook.Fail.Store(true)
+	e := newEngine(t, t.TempDir(), map[string]any{"circuit": map[string]any{"failures": 0}},
+		map[string]any{"max_attempts": 2, "per_sink": map[string]any{
+			"hook": map[string]any{"max_attempts": 3, "base_backoff": "50ms", "max_backoff": "50ms", "jitter_fraction": 0},
+		}}, map[string]*testenv.Receiver{"hook": hook})
+	ids := e.enqueue(t, "hook", 1)
+	testenv.WaitFor(t, "the dead letter", func() bool { n, _ := e.dlq.Count(t.Context(), ""); return n == 1 })
+	items, err := e.dlq.Items(t.Context(), "hook", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := items[0]
+	if it.Attempts != 3 || len(it.History) != 3 || it.DeliveryID != ids[0] || it.Message.Subject != "hook 0" {
+		t.Errorf("item = %+v, want 3 attempts (the sink's own max_attempts), 3 history entries, delivery id %s", it, ids[0])
+	}
+	arr := hook.Arrivals()
+	for i := 1; i < len(arr); i++ {
+		if gap := arr[i].Sub(arr[i-1]); gap < 50*time.Millisecond {
+			t.Errorf("attempt %d came %v after the one before, want the sink's base_backoff of 50ms", i+1, gap)
+		}
+	}
+	if st, _ := e.d.State("hook"); st.Queued != 0 {
+		t.Errorf("queued = %d after dead-lettering, want 0", st.Queued)
+	}
+}
+
+func TestDispatcherCloseKeepsWhatDidNotFinish(t *testing.T) {
+	dir := t.TempDir()
+	hook := testenv.NewReceiver(t)
+	hook.Hold()
+	e := newEngine(t, dir, map[string]any{"concurrency": 4}, nil, map[string]*testenv.Receiver{"hook": hook})
+	ids := e.enqueue(t, "hook", 30)
+	testenv.WaitFor(t, "4 sends in flight", func() bool { return hook.InFlight() == 4 })
+
+	err := e.close(t, 100*time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close = %v, want the deadline's error: sends were cancelled", err)
+	}
+	if _, err := e.d.Enqueue(t.Context(), "hook", nil, sinks.Message{}); !errors.Is(err, sinks.ErrClosed) {
+		t.Errorf("Enqueue after Close = %v, want ErrClosed", err)
+	}
+	hook.Release()
+
+	again := newEngine(t, dir, nil, nil, map[string]*testenv.Receiver{"hook": hook})
+	testenv.WaitFor(t, "every message after the restart", func() bool { return len(hook.Delivered()) == 30 })
+	got := hook.Delivered()
+	for _, id := range ids {
+		if got[id] < 1 {
+			t.Errorf("message %s was lost", id)
+		}
+	}
+	if n, _ := again.dlq.Count(t.Context(), ""); n != 0 {
+		t.Errorf("%d dead letters; a shutdown must not count against a message", n)
+	}
+}
+
+func TestDispatcherCloseLetsInFlightSendsFinish(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	hook.Delay.Store(int64(200 * time.Millisecond))
+	e := newEngine(t, t.TempDir(), map[string]any{"concurrency": 2}, nil, map[string]*testenv.Receiver{"hook": hook})
+	e.enqueue(t, "hook", 10)
+	testenv.WaitFor(t, "2 sends in flight", func() bool { return hook.InFlight() == 2 })
+	if err := e.close(t, 10*time.Second); err != nil {
+		t.Fatalf("Close = %v, want nil: the sends in flight had time to finish", err)
+	}
+	if got := hook.Total(); got < 2 || got > 4 {
+		t.Errorf("%d delivered by the time Close returned, want the 2 in flight (and no new ones started)", got)
+	}
+}
+
+func TestDispatcherDeadLettersQueuedMessagesOfAnUnknownSink(t *testing.T) {
+	dir := t.TempDir()
+	hook := testenv.NewReceiver(t)
+	hook.Hold()
+	e := newEngine(t, dir, nil, nil, map[string]*testenv.Receiver{"gone": hook})
+	e.enqueue(t, "gone", 3)
+	if err := e.close(t, time.Millisecond); err == nil {
+		t.Log("all sends finished before the deadline")
+	}
+	hook.Release()
+	before := hook.Total()
+
+	again := newEngine(t, dir, nil, nil, nil) // "gone" is no longer configured
+	testenv.WaitFor(t, "the dead letters", func() bool { n, _ := again.dlq.Count(t.Context(), ""); return n == 3-before })
+	items, _ := again.dlq.Items(t.Context(), "gone", 0)
+	for _, it := range items {
+		if it.LastError == "" || it.DeliveryID == "" {
+			t.Errorf("item %+v: want the reason and the delivery id", it)
+		}
+	}
+}
+
+// flakyDLQ refuses pushes while down is set.
+type flakyDLQ struct {
+	*sinks.MemoryDLQ
+	mu   sync.Mutex
+	down bool
+}
+
+func (d *flakyDLQ) Add(ctx context.Context, it sinks.DLQItem) (string, error) {
+	d.mu.Lock()
+	down := d.down
+	d.mu.Unlock()
+	if down {
+		return "", errors.New("dlq is down")
+	}
+	return d.MemoryDLQ.Add(ctx, it)
+}
+
+func TestDispatcherKeepsAMessageTheDLQRefused(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	hook.FailStatus.Store(400)
+	hook.Fail.Store(true)
+	dlq := &flakyDLQ{MemoryDLQ: sinks.NewMemoryDLQ(), down: true}
+	one := 1
+	reg := sinks.NewRegistry(sinks.WithDLQ(dlq), sinks.WithDeliveryPolicy(sinks.DeliveryPolicy{}),
+		sinks.WithRetryPolicy(sinks.RetryPolicy{RetryOverride: sinks.RetryOverride{
+			MaxAttempts: &one, MaxBackoff: ptr(sinks.Duration(50 * time.Millisecond)), BaseBackoff: ptr(sinks.Duration(10 * time.Millisecond))}}))
+	s, _ := webhook.New("hook", webhook.Config{URL: hook.URL})
+	if err := reg.Register(s); err != nil {
+		t.Fatal(err)
+	}
+	q, err := sinks.OpenFileQueue(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	d, err := sinks.NewDispatcher(reg, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(context.Background())
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Enqueue(t.Context(), "hook", nil, sinks.Message{Subject: "keep me"}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the terminal failure", func() bool { return hook.Attempts() == 1 })
+	time.Sleep(150 * time.Millisecond) // a few turns of the DLQ retry
+	if n, _ := q.Pending("hook"); n != 1 {
+		t.Fatalf("pending = %d while the DLQ is down, want the message kept", n)
+	}
+	dlq.mu.Lock()
+	dlq.down = false
+	dlq.mu.Unlock()
+	testenv.WaitFor(t, "the dead letter", func() bool { n, _ := dlq.Count(t.Context(), ""); return n == 1 })
+	if hook.Attempts() != 1 {
+		t.Errorf("the sink saw %d requests; a message waiting for the DLQ must not be sent again", hook.Attempts())
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestNewDispatcherNeedsDeliveryPolicyAndDLQ(t *testing.T) {
+	q, err := sinks.OpenFileQueue(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for _, reg := range []*sinks.Registry{
+		sinks.NewRegistry(sinks.WithDLQ(sinks.NewMemoryDLQ())),
+		sinks.NewRegistry(sinks.WithDeliveryPolicy(sinks.DeliveryPolicy{})),
+	} {
+		if _, err := sinks.NewDispatcher(reg, q); !errors.Is(err, sinks.ErrInvalidArgument) {
+			t.Errorf("NewDispatcher = %v, want ErrInvalidArgument", err)
+		}
+	}
+}
