@@ -64,7 +64,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var consoleLine = regexp.MustCompile(`console: (http://127\.0\.0\.1:\d+/)`)
+var consoleLine = regexp.MustCompile(`console: (https?://127\.0\.0\.1:\d+/)`)
 
 // startDaemon runs `dletter serve --listen 127.0.0.1:0 args...` and waits
 // until it prints its URL.

@@ -1,6 +1,7 @@
 // Package testenv holds what tests across the module share: a real HTTP
 // receiver for the webhook sink on loopback that can be slowed down, told
-// to fail or to hang, and that records what it got and when.
+// to fail or to hang, and that records what it got and when; and a CA that
+// issues TLS certificates for loopback.
 package testenv
 
 import (

@@ -74,6 +74,32 @@ func tokenFromEnv(file string) (string, error) {
 	return strings.TrimSpace(os.Getenv("DLETTER_TOKEN")), nil
 }
 
+// newDaemonClient is a client of the daemon at target, with the token of
+// tokenFile or $DLETTER_TOKEN, trusting the CA certificates of caFile
+// (when not "") for an https:// daemon.
+func newDaemonClient(target, tokenFile, caFile string) (*client.Client, error) {
+	tok, err := tokenFromEnv(tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	var opts []client.Option
+	if caFile != "" {
+		if !strings.HasPrefix(target, "https://") {
+			return nil, usageErrorf("--ca-file is for an https:// daemon, not %s", target)
+		}
+		pool, err := client.LoadCAFile(caFile)
+		if err != nil {
+			return nil, usageErrorf("--ca-file: %w", err)
+		}
+		opts = append(opts, client.WithRootCAs(pool))
+	}
+	c, err := client.New(target, tok, cliActor().Name, opts...)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return c, nil
+}
+
 // openBackend opens the DLQ that --dlq, $DLETTER_DLQ or --config names.
 func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error) {
 	target := df.target
@@ -81,15 +107,14 @@ func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error)
 		target = os.Getenv("DLETTER_DLQ")
 	}
 	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
-		tok, err := tokenFromEnv(df.tokenFile)
+		c, err := newDaemonClient(target, df.tokenFile, df.caFile)
 		if err != nil {
 			return nil, err
 		}
-		c, err := client.New(target, tok, cliActor().Name)
-		if err != nil {
-			return nil, usageError(err)
-		}
 		return remote{c}, nil
+	}
+	if df.caFile != "" {
+		return nil, usageErrorf("--ca-file is for an https:// daemon, not the DLQ %q", target)
 	}
 	cfg, err := loadConfig(df.config)
 	if err != nil {

@@ -24,6 +24,7 @@ type dlqFlags struct {
 	target    string // --dlq
 	config    string // --config
 	tokenFile string // --token-file
+	caFile    string // --ca-file
 	// create lets openBackend create a file DLQ that does not exist yet
 	// (import); every other command refuses a missing one.
 	create bool
@@ -31,10 +32,11 @@ type dlqFlags struct {
 
 func (f *dlqFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.target, "dlq", "",
-		"the DLQ: file:DIR (a data directory), redis://HOST:PORT/DB?prefix=P (password in $DLETTER_REDIS_PASSWORD), or http://HOST:PORT (a running daemon); "+
+		"the DLQ: file:DIR (a data directory), redis://HOST:PORT/DB?prefix=P (password in $DLETTER_REDIS_PASSWORD), or http(s)://HOST:PORT (a running daemon); "+
 			"default $DLETTER_DLQ, else the --config file's dlq, else file:./dletter-data")
 	cmd.PersistentFlags().StringVar(&f.config, "config", "", "the daemon's configuration file (its sinks are needed to replay locally)")
 	cmd.PersistentFlags().StringVar(&f.tokenFile, "token-file", "", "file holding the daemon's token (default $DLETTER_TOKEN)")
+	cmd.PersistentFlags().StringVar(&f.caFile, "ca-file", "", "PEM file of the CA that issued an https:// daemon's certificate (default: the system's roots)")
 }
 
 // filterFlags are the selection flags of ls, redrive, discard and export.

@@ -10,14 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/api"
-	"github.com/dletter/dletter/cmd/dletter/internal/client"
 	"github.com/dletter/dletter/cmd/dletter/internal/display"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 	"github.com/dletter/dletter/sinks"
 )
 
 func newSendCmd(g *globals) *cobra.Command {
-	var cfgPath, via, tokenFile, subject, body, bodyFile, recipient string
+	var cfgPath, via, tokenFile, caFile, subject, body, bodyFile, recipient string
 	var metadata []string
 	var async bool
 	cmd := &cobra.Command{
@@ -58,7 +57,7 @@ the message was not delivered.`,
 				msg.Metadata = md
 			}
 			if via != "" {
-				return sendVia(cmd, g, via, tokenFile, name, api.SendRequest{Recipient: json.RawMessage(recipient),
+				return sendVia(cmd, g, via, tokenFile, caFile, name, api.SendRequest{Recipient: json.RawMessage(recipient),
 					Subject: subject, Body: body, Metadata: msg.Metadata, Async: async})
 			}
 			if async {
@@ -102,6 +101,7 @@ the message was not delivered.`,
 	f.StringVar(&cfgPath, "config", "", "configuration file defining the sink")
 	f.StringVar(&via, "via", "", "send through the daemon at this URL instead, such as http://127.0.0.1:8080")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the daemon's token (default $DLETTER_TOKEN)")
+	f.StringVar(&caFile, "ca-file", "", "with an https:// --via: PEM file of the CA that issued the daemon's certificate")
 	f.StringVar(&subject, "subject", "dletter test message", "subject")
 	f.StringVar(&body, "body", "", "body (HTML for email, mrkdwn for Slack, JSON for a webhook)")
 	f.StringVar(&bodyFile, "body-file", "", "read the body from this file")
@@ -111,14 +111,10 @@ the message was not delivered.`,
 	return cmd
 }
 
-func sendVia(cmd *cobra.Command, g *globals, via, tokenFile, name string, req api.SendRequest) error {
-	tok, err := tokenFromEnv(tokenFile)
+func sendVia(cmd *cobra.Command, g *globals, via, tokenFile, caFile, name string, req api.SendRequest) error {
+	c, err := newDaemonClient(via, tokenFile, caFile)
 	if err != nil {
 		return err
-	}
-	c, err := client.New(via, tok, cliActor().Name)
-	if err != nil {
-		return usageError(err)
 	}
 	res, err := c.Send(cmd.Context(), name, req)
 	if err != nil {

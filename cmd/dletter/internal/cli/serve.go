@@ -3,17 +3,19 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dletter/dletter/cmd/dletter/internal/config"
 	"github.com/dletter/dletter/cmd/dletter/internal/daemon"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
-	var cfgPath, listen, dataDir, logFormat, tokenFile, tokenEnv string
+	var cfgPath, listen, dataDir, logFormat, tokenFile, tokenEnv, tlsCert, tlsKey string
 	var readOnly bool
 	var grace time.Duration
 	cmd := &cobra.Command{
@@ -26,13 +28,17 @@ audit log) in ./dletter-data, and prints the console's URL.
 --config FILE loads sinks, retry, dlq and auth settings (see
 examples/dletter.yaml); --listen and --data override the file. Listening on
 an address other than loopback requires a token (auth.token_env or
-auth.token_file). SIGINT or SIGTERM shut it down gracefully: intake stops,
+auth.token_file), and should use TLS: --tls-cert and --tls-key (or the
+file's tls block) serve HTTPS (TLS 1.2 or later), and SIGHUP reloads the
+key pair from its files (a pair that fails to load is logged and the
+current one kept). SIGINT or SIGTERM shut it down gracefully: intake stops,
 deliveries in flight get delivery.shutdown_timeout to finish (a synchronous
 one that cannot parks its message in the DLQ; an async one stays queued for
 the next start); a second signal ends it at once, losing nothing accepted.`,
 		Example: `  dletter serve
-  dletter serve --config /etc/dletter.yaml --listen 0.0.0.0:8080
-  DLETTER_TOKEN=... dletter serve --listen 0.0.0.0:8080 --token-env DLETTER_TOKEN`,
+  dletter serve --config /etc/dletter.yaml --listen 0.0.0.0:8443
+  DLETTER_TOKEN=... dletter serve --listen 0.0.0.0:8443 --token-env DLETTER_TOKEN \
+      --tls-cert /etc/dletter/cert.pem --tls-key /etc/dletter/key.pem`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(cfgPath)
@@ -50,6 +56,9 @@ the next start); a second signal ends it at once, losing nothing accepted.`,
 			}
 			if tokenFile != "" || tokenEnv != "" {
 				cfg.Auth.TokenFile, cfg.Auth.TokenEnv = tokenFile, tokenEnv
+			}
+			if tlsCert != "" || tlsKey != "" {
+				cfg.TLS = config.TLS{CertFile: tlsCert, KeyFile: tlsKey}
 			}
 			if err := cfg.Validate(); err != nil {
 				return err
@@ -70,7 +79,16 @@ the next start); a second signal ends it at once, losing nothing accepted.`,
 			if !cmd.Flags().Changed("shutdown-grace") {
 				grace = 0 // the configuration's delivery.shutdown_timeout
 			}
-			return daemon.Serve(ctx, cfg, daemon.ServeOptions{Logger: slog.New(h), Out: g.streams.Out, Grace: grace})
+			opts := daemon.ServeOptions{Logger: slog.New(h), Out: g.streams.Out, Grace: grace}
+			if cfg.TLS.Enabled() {
+				// SIGHUP reloads the key pair; without TLS it keeps its
+				// default action.
+				hup := make(chan os.Signal, 1)
+				signal.Notify(hup, syscall.SIGHUP)
+				defer signal.Stop(hup)
+				opts.Reload = hup
+			}
+			return daemon.Serve(ctx, cfg, opts)
 		},
 	}
 	f := cmd.Flags()
@@ -80,6 +98,8 @@ the next start); a second signal ends it at once, losing nothing accepted.`,
 	f.BoolVar(&readOnly, "read-only", false, "refuse replay, redrive, discard and sends")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (overrides the file's auth)")
 	f.StringVar(&tokenEnv, "token-env", "", "environment variable holding the bearer token (overrides the file's auth)")
+	f.StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with (overrides the file's tls)")
+	f.StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringVar(&logFormat, "log-format", "text", "log format on standard error: text or json")
 	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "how long in-flight deliveries may run after SIGINT/SIGTERM (overrides delivery.shutdown_timeout)")
 	return cmd

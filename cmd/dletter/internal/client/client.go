@@ -6,6 +6,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,14 +34,22 @@ type Client struct {
 }
 
 // New returns a client of the daemon at base (such as
-// http://127.0.0.1:8080). token may be empty; actor names the user in the
-// daemon's audit log.
-func New(base, token, actor string) (*Client, error) {
+// http://127.0.0.1:8080 or https://dletter.example.com:8443). token may be
+// empty; actor names the user in the daemon's audit log. An https daemon's
+// certificate is checked against the system's roots, or those of
+// WithRootCAs, with TLS 1.2 or later.
+func New(base, token, actor string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, &relay.FieldError{Field: "--dlq", Value: base, Reason: "wants a daemon URL such as http://127.0.0.1:8080"}
 	}
-	return &Client{base: u, token: token, actor: actor, http: &http.Client{Timeout: 5 * time.Minute}}, nil
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.roots}
+	return &Client{base: u, token: token, actor: actor, http: &http.Client{Timeout: 5 * time.Minute, Transport: tr}}, nil
 }
 
 // APIError is an error answer of the daemon.
@@ -98,7 +107,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("client: %s %s: %w", method, path, err)
+		return 0, fmt.Errorf("client: %s %s: %w%s", method, path, err, tlsHint(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))

@@ -1,6 +1,6 @@
 // Package config loads the configuration of `dletter serve`: a YAML file
-// whose top-level keys are listen, data_dir, sinks, retry, delivery, dlq and
-// auth.
+// whose top-level keys are listen, data_dir, sinks, retry, delivery, dlq,
+// auth and tls.
 //
 // Every mistake is reported with the file, the line, the key and the value
 // (never the value of a secret). Unknown keys are errors: a typo such as
@@ -54,6 +54,8 @@ type Config struct {
 	DLQ DLQ `yaml:"dlq"`
 	// Auth protects the API and the console.
 	Auth Auth `yaml:"auth"`
+	// TLS, when set, makes the daemon serve HTTPS.
+	TLS TLS `yaml:"tls"`
 
 	// File is the path the configuration was read from, "" for defaults.
 	File string `yaml:"-"`
@@ -92,8 +94,20 @@ type Auth struct {
 	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
+// TLS is the tls block: the daemon's certificate (chain) and private key,
+// PEM files, read at start and again on SIGHUP.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether a key pair is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+var tlsKeys = []string{"cert_file", "key_file"}
+
 var (
-	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "delivery", "dlq", "auth"}
+	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "delivery", "dlq", "auth", "tls"}
 	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len", "db", "password_env", "password_file"}
 	authKeys = []string{"token_env", "token_file", "read_only", "allowed_hosts"}
 )
@@ -183,6 +197,10 @@ func Parse(data []byte, file string) (*Config, error) {
 		case "auth":
 			if err = checkMapping(file, "auth", val, authKeys); err == nil {
 				err = decode(file, "auth", val, &cfg.Auth)
+			}
+		case "tls":
+			if err = checkMapping(file, "tls", val, tlsKeys); err == nil {
+				err = decode(file, "tls", val, &cfg.TLS)
 			}
 		case "sinks":
 			err = decodeSinks(file, val, cfg)
@@ -317,6 +335,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.TokenEnv != "" && c.Auth.TokenFile != "" {
 		return fail("auth", nil, "set only one of token_env and token_file")
+	}
+	if c.TLS.Enabled() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		return fail("tls", nil, "set both cert_file and key_file (or --tls-cert and --tls-key)")
 	}
 	for _, h := range c.Auth.AllowedHosts {
 		if !validHostName(h) {

@@ -36,6 +36,9 @@ auth:
   token_env: DLETTER_TOKEN
   read_only: true
   allowed_hosts: [dletter.internal.example, "10.0.0.5", "[fd00::5]"]
+tls:
+  cert_file: /etc/dletter/cert.pem
+  key_file: /etc/dletter/key.pem
 `
 	cfg, err := Parse([]byte(doc), "dletter.yaml")
 	if err != nil {
@@ -59,6 +62,9 @@ auth:
 	want := DLQ{Backend: "redis", Addrs: []string{"127.0.0.1:6379", "127.0.0.1:6380"}, Prefix: "myapp", MaxLen: 5000}
 	if cfg.DLQ.Backend != want.Backend || len(cfg.DLQ.Addrs) != 2 || cfg.DLQ.Prefix != want.Prefix || cfg.DLQ.MaxLen != want.MaxLen {
 		t.Errorf("dlq = %+v", cfg.DLQ)
+	}
+	if cfg.TLS != (TLS{CertFile: "/etc/dletter/cert.pem", KeyFile: "/etc/dletter/key.pem"}) || !cfg.TLS.Enabled() {
+		t.Errorf("tls = %+v", cfg.TLS)
 	}
 	if !cfg.Auth.ReadOnly || cfg.Auth.TokenEnv != "DLETTER_TOKEN" || strings.Join(cfg.Auth.AllowedHosts, ",") != "dletter.internal.example,10.0.0.5,[fd00::5]" {
 		t.Errorf("auth = %+v", cfg.Auth)
@@ -104,6 +110,9 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"sinks: [a, b]\n", []string{`key "sinks"`, "mapping"}},
 		{"auth: {token_env: A, token_file: B}\n", []string{`key "auth"`, "only one"}},
 		{"dlq: {password: hunter2}\n", []string{`key "dlq.password"`, "unknown key", "password_env"}},
+		{"tls: {cert_file: c.pem}\n", []string{`key "tls"`, "key_file"}},
+		{"tls: {key_file: k.pem}\n", []string{`key "tls"`, "cert_file"}},
+		{"tls: {cert: c.pem}\n", []string{`key "tls.cert"`, "unknown key", "cert_file"}},
 		{"auth: {allowed_hosts: [https://proxy.example]}\n", []string{`key "auth.allowed_hosts"`, `"https://proxy.example"`}},
 		{"auth: {allowed_hosts: [proxy.example:443]}\n", []string{`key "auth.allowed_hosts"`, "without scheme, port or path"}},
 		{"auth: {allowed_hosts: ['']}\n", []string{`key "auth.allowed_hosts"`}},
@@ -221,6 +230,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("listen: 127.0.0.1:8080\ndata_dir: d\n"))
 	f.Add([]byte("sinks:\n  a: {kind: webhook, url: x}\nretry: {max_attempts: 2}\n"))
 	f.Add([]byte("dlq: {backend: redis, addrs: [h:1], max_len: 3}\nauth: {token_env: X}\n"))
+	f.Add([]byte("tls: {cert_file: c.pem, key_file: k.pem}\nauth: {allowed_hosts: [a.example]}\n"))
 	f.Add([]byte("&a [*a]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse(data, "fuzz.yaml")

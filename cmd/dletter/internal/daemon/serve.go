@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -35,6 +36,9 @@ type ServeOptions struct {
 	Grace time.Duration
 	// Listener, when not nil, is used instead of listening on cfg.Listen.
 	Listener net.Listener
+	// Reload delivers SIGHUP: each value reloads the TLS key pair from its
+	// files (nil: never).
+	Reload <-chan os.Signal
 }
 
 // Serve runs the daemon until ctx is cancelled, then shuts down gracefully:
@@ -52,6 +56,10 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 	}
 	if token == "" && !cfg.LoopbackOnly() {
 		return &config.Error{File: cfg.File, Key: "auth", Value: cfg.Listen, Reason: ErrNoToken.Error(), Err: ErrNoToken}
+	}
+	certs, err := loadTLS(cfg, log)
+	if err != nil {
+		return err
 	}
 	core, err := Open(cfg, Options{Logger: log, Async: true})
 	if err != nil {
@@ -76,7 +84,11 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 	if err := core.Dispatcher.Start(); err != nil {
 		return err
 	}
-	url := "http://" + ln.Addr().String() + "/"
+	scheme := "http://"
+	if certs != nil {
+		scheme = "https://"
+	}
+	url := scheme + ln.Addr().String() + "/"
 	if o.Out != nil {
 		fmt.Fprintf(o.Out, "dletter: serving on %s\n  console: %s\n  API:     %sv1/   metrics: %smetrics\n  data:    %s (DLQ: %s)\n",
 			ln.Addr(), url, url, url, cfg.DataDir, cfg.DLQ.Backend)
@@ -86,15 +98,21 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 		if len(cfg.Sinks) == 0 {
 			fmt.Fprintln(o.Out, "  no sinks are configured: pass --config FILE (see examples/dletter.yaml)")
 		}
+		if certs == nil && !cfg.LoopbackOnly() {
+			fmt.Fprintln(o.Out, "  warning: "+plainWarning)
+		}
+	}
+	if certs == nil && !cfg.LoopbackOnly() {
+		log.Warn(plainWarning, "listen", cfg.Listen)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "dlq", cfg.DLQ.Backend,
-		"sinks", cfg.SinkNames(), "auth", token != "", "read_only", cfg.Auth.ReadOnly)
+		"sinks", cfg.SinkNames(), "auth", token != "", "read_only", cfg.Auth.ReadOnly, "tls", certs != nil)
 
 	// The grace period runs from the shutdown signal, for the requests and
 	// the async sends together.
 	signalled := make(chan time.Time, 1)
 	defer context.AfterFunc(ctx, func() { signalled <- time.Now() })()
-	err = server.Serve(ctx, ln, h, o.Grace, log)
+	err = serveHTTP(ctx, ln, h, certs, o, log)
 	deadline := time.Now().Add(o.Grace)
 	select {
 	case at := <-signalled:

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -175,14 +176,32 @@ func securityHeaders(next http.Handler) http.Handler {
 // it stops accepting, lets requests in flight finish within grace, and
 // returns. A request still running after grace is cut off.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
+	return serve(ctx, ln, h, nil, grace, log)
+}
+
+// ServeTLS is Serve over TLS with cfg, which must provide the certificate
+// (Certificates or GetCertificate). The TLS handshake is bounded like the
+// request headers.
+func ServeTLS(ctx context.Context, ln net.Listener, h http.Handler, cfg *tls.Config, grace time.Duration, log *slog.Logger) error {
+	return serve(ctx, ln, h, cfg, grace, log)
+}
+
+func serve(ctx context.Context, ln net.Listener, h http.Handler, tlsCfg *tls.Config, grace time.Duration, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
+		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

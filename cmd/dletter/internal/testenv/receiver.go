@@ -1,5 +1,5 @@
 // Package testenv gives the daemon's tests the module's shared test
-// receiver (see internal/testenv).
+// receiver and CA (see internal/testenv), and a client of the console.
 package testenv
 
 import "github.com/dletter/dletter/internal/testenv"
@@ -9,3 +9,12 @@ type Receiver = testenv.Receiver
 
 // NewReceiver starts a receiver, closed when the test ends.
 var NewReceiver = testenv.NewReceiver
+
+// CA is testenv.CA of the module.
+type CA = testenv.CA
+
+// NewCA makes a CA for a test.
+var NewCA = testenv.NewCA
+
+// WriteFile writes a file with mode 0600, failing the test on error.
+var WriteFile = testenv.WriteFile

@@ -1,0 +1,80 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/config"
+	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
+)
+
+// TestServeWarnsWithoutTLSBeyondLoopback: a daemon configured to listen
+// beyond loopback without TLS says at start, on its banner and in its log,
+// that the token crosses the network in clear; on loopback, or with TLS,
+// it does not.
+func TestServeWarnsWithoutTLSBeyondLoopback(t *testing.T) {
+	dir := t.TempDir()
+	ca := testenv.NewCA(t)
+	certFile, keyFile := ca.WriteFiles(t, dir, 1)
+	t.Setenv("DLETTER_TEST_TOKEN", "warn-token")
+	for _, c := range []struct {
+		listen string
+		tls    bool
+		warn   bool
+	}{
+		{"0.0.0.0:8443", false, true},
+		{"[::]:8443", false, true},
+		{"127.0.0.1:8080", false, false},
+		{"0.0.0.0:8443", true, false},
+	} {
+		cfg := config.Default()
+		cfg.Listen = c.listen
+		cfg.DataDir = filepath.Join(dir, "data")
+		cfg.DLQ.Backend = config.BackendMemory
+		cfg.Auth.TokenEnv = "DLETTER_TEST_TOKEN"
+		client := http.DefaultClient
+		scheme := "http://"
+		if c.tls {
+			cfg.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+			scheme = "https://"
+		}
+		// The configured address decides the warning; the test listens on
+		// loopback only.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, logs bytes.Buffer
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Serve(ctx, cfg, ServeOptions{Listener: ln, Out: &out, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		}()
+		// The listener queues the request until the daemon serves it,
+		// after printing its banner.
+		res, err := client.Get(scheme + ln.Addr().String() + "/healthz")
+		if err != nil {
+			cancel()
+			t.Fatalf("%s tls=%v: %v", c.listen, c.tls, err)
+		}
+		res.Body.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("%s tls=%v: Serve: %v", c.listen, c.tls, err)
+		}
+		client.CloseIdleConnections()
+		warned := strings.Contains(out.String(), "warning: listening beyond loopback without TLS")
+		logged := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "without TLS")
+		if warned != c.warn || logged != c.warn {
+			t.Errorf("%s tls=%v: banner warns %v, log warns %v, want %v\n%s\n%s", c.listen, c.tls, warned, logged, c.warn, &out, &logs)
+		}
+	}
+}
