@@ -106,6 +106,9 @@ type SelectRequest struct {
 	Max int `json:"max,omitempty"`
 	// Rate is items per second for a redrive; 0 means unpaced.
 	Rate float64 `json:"rate,omitempty"`
+	// Concurrency is how many items a redrive replays at once; 0 or 1
+	// means one at a time.
+	Concurrency int `json:"concurrency,omitempty"`
 	// DryRun only counts.
 	DryRun bool `json:"dry_run,omitempty"`
 	// All confirms a discard with an empty filter.
@@ -124,6 +127,9 @@ func (a *API) parseSelect(w http.ResponseWriter, r *http.Request) (SelectRequest
 	}
 	if err == nil && req.Rate < 0 {
 		err = &relay.FieldError{Field: "rate", Value: strconv.FormatFloat(req.Rate, 'g', -1, 64), Reason: "must not be negative"}
+	}
+	if err == nil {
+		err = relay.CheckConcurrency("concurrency", req.Concurrency)
 	}
 	if err != nil {
 		a.fail(w, r, err)
@@ -156,7 +162,7 @@ func (a *API) startRedrive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	opts := relay.RedriveOptions{Filter: f, Max: req.Max, Rate: req.Rate}
+	opts := relay.RedriveOptions{Filter: f, Max: req.Max, Rate: req.Rate, Concurrency: req.Concurrency}
 	if req.DryRun {
 		n, err := a.relay.DryRunRedrive(r.Context(), opts)
 		if err != nil {

@@ -31,17 +31,20 @@ func cliActor() relay.Actor {
 func newDLQRedriveCmd(g *globals, df *dlqFlags) *cobra.Command {
 	var ff filterFlags
 	var rate float64
+	var concurrency int
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "redrive",
 		Short: "Replay every item matching a filter, at a given rate",
 		Long: `Replay every item matching the filter through its sink, at --rate items per
-second. Delivered items leave the DLQ; the others stay, updated. When
+second, --concurrency at once (each sink's delivery limits still apply).
+Delivered items leave the DLQ; the others stay, updated. When
 standard error is a terminal a progress bar is drawn on it; Ctrl-C cancels
 (items already delivered stay delivered). Exits with 4 when some items failed
 again.`,
 		Example: `  dletter dlq redrive --sink orders --dry-run
-  dletter dlq redrive --sink orders --since 2h --rate 5`,
+  dletter dlq redrive --sink orders --since 2h --rate 5
+  dletter dlq redrive --sink orders --concurrency 8`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := ff.filter()
@@ -51,13 +54,16 @@ again.`,
 			if rate < 0 {
 				return usageErrorf("--rate must not be negative (got %v)", rate)
 			}
+			if err := relay.CheckConcurrency("--concurrency", concurrency); err != nil {
+				return usageError(err)
+			}
 			ctx := cmd.Context()
 			b, err := openBackend(ctx, g, df)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			opts := relay.RedriveOptions{Filter: f, Max: ff.max, Rate: rate}
+			opts := relay.RedriveOptions{Filter: f, Max: ff.max, Rate: rate, Concurrency: concurrency}
 			if dryRun {
 				n, err := b.DryRunRedrive(ctx, opts)
 				if err != nil {
@@ -104,6 +110,7 @@ again.`,
 	}
 	ff.register(cmd, "replay at most this many items (0 = all that match)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "items per second (0 = as fast as the sinks take them)")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 0, "items replayed at once (0 or 1 = one at a time)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only count the matching items")
 	return cmd
 }

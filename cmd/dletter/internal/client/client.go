@@ -249,7 +249,7 @@ func (c *Client) DryRunRedrive(ctx context.Context, opts relay.RedriveOptions) (
 // StartRedrive starts a redrive on the daemon.
 func (c *Client) StartRedrive(ctx context.Context, _ relay.Actor, opts relay.RedriveOptions) (relay.Redrive, error) {
 	var job relay.Redrive
-	body := api.SelectRequest{FilterParams: filterBody(opts.Filter), Max: opts.Max, Rate: opts.Rate}
+	body := api.SelectRequest{FilterParams: filterBody(opts.Filter), Max: opts.Max, Rate: opts.Rate, Concurrency: opts.Concurrency}
 	_, err := c.do(ctx, "POST", "/v1/dlq/redrive", nil, body, &job, 202)
 	return job, err
 }

@@ -187,27 +187,43 @@ func (c *Console) discard(w http.ResponseWriter, r *http.Request) {
 func (c *Console) redriveForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	params, f, max, err := c.selection(q)
-	data := map[string]any{"Params": params, "Sinks": c.relay.SinkNames(), "Max": max, "Rate": q.Get("rate")}
+	data := map[string]any{"Params": params, "Sinks": c.relay.SinkNames(), "Max": max, "Rate": q.Get("rate"),
+		"Concurrency": strings.TrimSpace(q.Get("concurrency"))}
 	if err != nil {
 		data["FilterError"] = err.Error()
 		c.render(w, r, http.StatusBadRequest, "redrive", page{Title: "Redrive", Nav: "redrives", Data: data})
 		return
 	}
 	if q.Get("preview") != "" {
-		rate, err := parseRate(q.Get("rate"))
+		opts, err := redrivePace(q)
 		if err != nil {
 			data["FilterError"] = err.Error()
 			c.render(w, r, http.StatusBadRequest, "redrive", page{Title: "Redrive", Nav: "redrives", Data: data})
 			return
 		}
-		n, err := c.relay.DryRunRedrive(r.Context(), relay.RedriveOptions{Filter: f, Max: max, Rate: rate})
+		opts.Filter, opts.Max = f, max
+		n, err := c.relay.DryRunRedrive(r.Context(), opts)
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
 		data["Preview"], data["Count"], data["Described"] = true, n, relay.DescribeFilter(f)
+		data["AtOnce"], data["PerSecond"] = opts.Concurrency, opts.Rate
 	}
 	c.render(w, r, http.StatusOK, "redrive", page{Title: "Redrive", Nav: "redrives", Data: data})
+}
+
+// redrivePace reads the rate and the concurrency of a redrive form.
+func redrivePace(v url.Values) (relay.RedriveOptions, error) {
+	rate, err := parseRate(v.Get("rate"))
+	if err != nil {
+		return relay.RedriveOptions{}, err
+	}
+	n, err := parseConcurrency(v.Get("concurrency"))
+	if err != nil {
+		return relay.RedriveOptions{}, err
+	}
+	return relay.RedriveOptions{Rate: rate, Concurrency: n}, nil
 }
 
 func parseRate(s string) (float64, error) {
@@ -222,6 +238,20 @@ func parseRate(s string) (float64, error) {
 	return v, nil
 }
 
+// parseConcurrency reads how many items to replay at once; empty means one
+// at a time.
+func parseConcurrency(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, &relay.FieldError{Field: "concurrency", Value: s, Reason: "wants a whole number of items to replay at once (empty: one at a time)"}
+	}
+	return n, relay.CheckConcurrency("concurrency", n)
+}
+
 func (c *Console) startRedrive(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCSRF(w, r) {
 		return
@@ -231,12 +261,13 @@ func (c *Console) startRedrive(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	rate, err := parseRate(r.PostFormValue("rate"))
+	opts, err := redrivePace(r.PostForm)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	job, err := c.relay.StartRedrive(c.actor(r), relay.RedriveOptions{Filter: f, Max: max, Rate: rate})
+	opts.Filter, opts.Max = f, max
+	job, err := c.relay.StartRedrive(c.actor(r), opts)
 	if err != nil {
 		c.fail(w, r, err)
 		return

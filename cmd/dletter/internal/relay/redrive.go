@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
 	"github.com/dletter/dletter/sinks"
@@ -17,6 +18,25 @@ type RedriveOptions struct {
 	Rate float64 `json:"rate,omitempty"`
 	// DryRun only counts the matching items.
 	DryRun bool `json:"dry_run,omitempty"`
+	// Concurrency is how many items are replayed at once; 0 or 1 replays
+	// them one at a time (see sinks.RedriveOptions.Concurrency). Each
+	// sink's own delivery limits still apply.
+	Concurrency int `json:"concurrency,omitempty"`
+}
+
+// MaxRedriveConcurrency bounds RedriveOptions.Concurrency: a sink takes at
+// most its delivery concurrency at once anyway, and each item replayed at
+// once holds a goroutine.
+const MaxRedriveConcurrency = 1000
+
+// CheckConcurrency refuses a redrive concurrency outside
+// 0..MaxRedriveConcurrency with a *FieldError naming field.
+func CheckConcurrency(field string, n int) error {
+	if n < 0 || n > MaxRedriveConcurrency {
+		return &FieldError{Field: field, Value: strconv.Itoa(n),
+			Reason: fmt.Sprintf("wants how many items to replay at once, 0 to %d (0 or 1: one at a time)", MaxRedriveConcurrency)}
+	}
+	return nil
 }
 
 // Redrive is a background redrive's snapshot.
@@ -44,7 +64,7 @@ func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, rep
 	}
 	report(jobs.Progress{Matched: total})
 	// Items pushed after the count are not visited beyond the total.
-	so = sinks.RedriveOptions{Filter: opts.Filter, Max: total, Rate: opts.Rate,
+	so = sinks.RedriveOptions{Filter: opts.Filter, Max: total, Rate: opts.Rate, Concurrency: opts.Concurrency,
 		Progress: func(p sinks.RedriveProgress) { report(conv(p)) }}
 	if total == 0 {
 		return jobs.Progress{}, nil
@@ -62,6 +82,9 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	if opts.Rate < 0 {
 		return Redrive{}, sinks.Errorf(sinks.CodeInvalidArgument, "redrive", "rate: must not be negative (got %v)", opts.Rate)
 	}
+	if err := CheckConcurrency("concurrency", opts.Concurrency); err != nil {
+		return Redrive{}, err
+	}
 	opts.DryRun = false
 	desc := DescribeFilter(opts.Filter)
 	if opts.Max > 0 {
@@ -69,6 +92,9 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	}
 	if opts.Rate > 0 {
 		desc += fmt.Sprintf(" rate=%g/s", opts.Rate)
+	}
+	if opts.Concurrency > 1 {
+		desc += fmt.Sprintf(" concurrency=%d", opts.Concurrency)
 	}
 	store := r.opts.Store
 	r.opts.Metrics.RedriveRunning(1)
