@@ -3,6 +3,7 @@ package dletter
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -74,5 +75,44 @@ func TestSeedReplayCancel(t *testing.T) {
 	}
 	if calls.Load() != 1 {
 		t.Fatalf("handler called %d times, want 1", calls.Load())
+	}
+}
+
+// AppendJSONString writes the bytes go-dletter v0.2.0's escaper wrote (its
+// cases, quoted), so golden files and greps of old lines keep matching; each
+// result is a JSON string that decodes to the input (invalid UTF-8 as
+// U+FFFD).
+func TestAppendJSONStringSeedEscapes(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`hello "world"`, `"hello \"world\""`},
+		{`foo\bar`, `"foo\\bar"`},
+		{"line1\nline2", `"line1\nline2"`},
+		{"normal string", `"normal string"`},
+		{"tab\there", `"tab\there"`},
+		{"cr\rhere", `"cr\rhere"`},
+		{"\bbackspace\f", `"\bbackspace\f"`},
+		{"\x01\x02\x1f", `"\u0001\u0002\u001f"`},
+		{"\x00\x07\x0b\x0e\x7f", `"\u0000\u0007\u000b\u000e` + "\x7f" + `"`},
+		{"valid utf8 \u4e16\u754c", "\"valid utf8 \u4e16\u754c\""},
+		{"invalid utf8 \x80\xff", `"invalid utf8 \ufffd\ufffd"`},
+		{"", `""`},
+	} {
+		got := AppendJSONString([]byte("x"), tc.in)
+		if string(got) != "x"+tc.want {
+			t.Errorf("AppendJSONString(%q) = %s, want %s", tc.in, got[1:], tc.want)
+			continue
+		}
+		var back string
+		if err := json.Unmarshal(got[1:], &back); err != nil {
+			t.Errorf("%s does not decode: %v", got[1:], err)
+			continue
+		}
+		var want string // what encoding/json makes of the input: each invalid byte a U+FFFD
+		if b, err := json.Marshal(tc.in); err != nil || json.Unmarshal(b, &want) != nil {
+			t.Fatalf("encoding/json cannot round-trip %q", tc.in)
+		}
+		if back != want {
+			t.Errorf("%s decodes to %q, want %q", got[1:], back, want)
+		}
 	}
 }

@@ -95,7 +95,10 @@ const hexDigits = "0123456789abcdef"
 
 // AppendJSONString appends s to buf as a quoted JSON string, escaping what
 // JSON requires (invalid UTF-8 becomes U+FFFD), without allocating: the
-// building block for a Loggable's AppendLog.
+// building block for a Loggable's AppendLog. The escapes are go-dletter
+// v0.2.0's, byte for byte: \" \\ \n \r \t \b \f, and \u00XX for the other
+// control characters; U+2028 and U+2029 are also written as \u2028 and
+// \u2029.
 func AppendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
@@ -116,6 +119,10 @@ func AppendJSONString(buf []byte, s string) []byte {
 				buf = append(buf, '\\', 'r')
 			case '\t':
 				buf = append(buf, '\\', 't')
+			case '\b': // as go-dletter wrote it, not \u0008, so old and new lines compare equal
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
 			default:
 				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
