@@ -21,7 +21,6 @@ type timedSink struct {
 	now     int
 	most    int
 	starts  []time.Time
-	waiters []chan struct{}
 }
 
 func (s *timedSink) Name() string { return s.name }
