@@ -82,6 +82,7 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 	h = track(&inflight, h)
 
 	if err := core.Dispatcher.Start(); err != nil {
+		_ = ln.Close()
 		return err
 	}
 	scheme := "http://"
