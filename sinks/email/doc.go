@@ -33,7 +33,9 @@
 // before any connection is made, with a terminal error that names the
 // address's domain. Each message has a Date, a Message-ID derived from the
 // delivery id (sinks.DeliveryID), so that a retried message keeps its
-// identity, an RFC 2047 encoded Subject, and a multipart/alternative body:
+// identity (bytes that are not letters, digits, '-' or '_', and dots that
+// would lead, trail or repeat, are written as "=XX", so the Message-ID
+// parses under RFC 5322 and distinct ids never share one), an RFC 2047 encoded Subject, and a multipart/alternative body:
 // the Body as HTML and a plain-text part derived from it. A Body without any
 // HTML tag is taken as plain text and the HTML part is derived from it
 // instead. Metadata becomes X- headers ("team" becomes X-Team).

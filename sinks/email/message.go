@@ -1,9 +1,6 @@
 package email
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/mail"
 	"net/textproto"
@@ -68,40 +65,6 @@ func metadataHeader(key string) (string, error) {
 		key = "X-" + key
 	}
 	return textproto.CanonicalMIMEHeaderKey(key), nil
-}
-
-// messageID returns the Message-ID (without angle brackets) for a delivery
-// id: the same id gives the same Message-ID, so a message retried or
-// replayed keeps its identity; no id gives a random one.
-func messageID(deliveryID, domain string) string {
-	var local string
-	switch {
-	case deliveryID == "":
-		var raw [16]byte
-		_, _ = rand.Read(raw[:])
-		local = hex.EncodeToString(raw[:])
-	case len(deliveryID) <= 64 && isAtomText(deliveryID):
-		local = deliveryID
-	default:
-		sum := sha256.Sum256([]byte(deliveryID))
-		local = hex.EncodeToString(sum[:16])
-	}
-	if domain == "" || !isAtomText(domain) {
-		domain = "dletter.invalid"
-	}
-	return "dletter." + local + "@" + domain
-}
-
-// isAtomText reports whether s is made of letters, digits, '-', '_' and '.'
-// only, all safe in a Message-ID.
-func isAtomText(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // buildMessage turns m into the message to send, or returns a terminal
