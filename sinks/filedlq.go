@@ -464,15 +464,36 @@ func (f *FileDLQ) Items(ctx context.Context, sink string, limit int) ([]DLQItem,
 // List returns a page of the items that match f, newest first. Filters on
 // sink and time are answered from the index; Contains reads each candidate.
 func (f *FileDLQ) List(ctx context.Context, flt Filter, cursor string, limit int) ([]DLQItem, string, error) {
-	const op = "FileDLQ.List"
-	before, err := parseCursor(op, cursor)
+	page := &itemPage{limit: limit}
+	next, err := f.list(ctx, "FileDLQ.List", flt, cursor, page)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := f.beginRead(ctx, op); err != nil {
+	return page.items, next, nil
+}
+
+// ListPreviews is List for people: each body is cut to a preview as its item
+// is read, so that a page never holds whole items, and the page ends early
+// once its previews add up to o.PageBytes (see ListPreviews).
+func (f *FileDLQ) ListPreviews(ctx context.Context, flt Filter, cursor string, limit int, o PreviewOptions) ([]ItemPreview, string, error) {
+	page := &previewPage{limit: limit, opts: o.withDefaults()}
+	next, err := f.list(ctx, "FileDLQ.ListPreviews", flt, cursor, page)
+	if err != nil {
 		return nil, "", err
 	}
-	var out []DLQItem
+	return page.items, next, nil
+}
+
+// list walks the items that match flt after cursor into page, and returns
+// the cursor of the next page.
+func (f *FileDLQ) list(ctx context.Context, op string, flt Filter, cursor string, page pageCollector) (string, error) {
+	before, err := parseCursor(op, cursor)
+	if err != nil {
+		return "", err
+	}
+	if err := f.beginRead(ctx, op); err != nil {
+		return "", err
+	}
 	next := ""
 	for {
 		visited, last, done := 0, uint64(0), false
@@ -485,8 +506,8 @@ func (f *FileDLQ) List(ctx context.Context, flt Filter, cursor string, limit int
 			if n.val.at != 0 && !timeMatch(flt, n.val.at) {
 				return true
 			}
-			if limit > 0 && len(out) == limit {
-				next, done = out[len(out)-1].ID, true
+			if page.full() {
+				next, done = page.lastID(), true
 				return false
 			}
 			it, rerr := f.readLocked(op, n)
@@ -495,7 +516,7 @@ func (f *FileDLQ) List(ctx context.Context, flt Filter, cursor string, limit int
 				return false
 			}
 			if flt.Match(&it) {
-				out = append(out, it)
+				page.add(it)
 			}
 			return true
 		})
@@ -506,20 +527,17 @@ func (f *FileDLQ) List(ctx context.Context, flt Filter, cursor string, limit int
 		// between chunks, then resumes after the last item it visited.
 		f.mu.RUnlock()
 		if err = ctx.Err(); err != nil {
-			return nil, "", err
+			return "", err
 		}
 		f.mu.RLock()
 		if err = f.usableLocked(op); err != nil {
 			f.mu.RUnlock()
-			return nil, "", err
+			return "", err
 		}
 		before = last
 	}
 	f.mu.RUnlock()
-	if err != nil {
-		return nil, "", err
-	}
-	return out, next, nil
+	return next, err
 }
 
 // listChunk is how many items List visits before letting writers in.

@@ -124,7 +124,9 @@ func (rd *redrive) run() error {
 		if err := rd.ctx.Err(); err != nil {
 			return err
 		}
-		page, next, err := rd.st.List(rd.ctx, opts.Filter, cursor, redrivePage)
+		// Previews: a page of whole items could be large, and only ids
+		// are needed here (Replay reads each item).
+		page, next, err := ListPreviews(rd.ctx, rd.st, opts.Filter, cursor, redrivePage, PreviewOptions{})
 		if err != nil {
 			return err
 		}

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Push", func(t *testing.T) { testPush(t, newStore) })
 	t.Run("Discard", func(t *testing.T) { testDiscard(t, newStore) })
 	t.Run("List", func(t *testing.T) { testList(t, newStore) })
+	t.Run("ListPreviews", func(t *testing.T) { testPreviews(t, newStore) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, newStore) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, newStore) })
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, newStore) })

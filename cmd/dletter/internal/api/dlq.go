@@ -9,9 +9,11 @@ import (
 	"github.com/dletter/dletter/sinks"
 )
 
-// ItemsPage is the body of GET /v1/dlq/items.
+// ItemsPage is the body of GET /v1/dlq/items: previews, each body cut to
+// its first sinks.DefaultPreviewBytes (GET /v1/dlq/items/{id} has it all),
+// and at most about sinks.DefaultPageBytes of them.
 type ItemsPage struct {
-	Items []sinks.DLQItem `json:"items"`
+	Items []sinks.ItemPreview `json:"items"`
 	// NextCursor fetches the following page; "" when this is the last.
 	NextCursor string `json:"next_cursor"`
 }
@@ -28,15 +30,12 @@ func (a *API) listItems(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	items, next, err := a.relay.List(r.Context(), f, q.Get("cursor"), limit)
+	items, next, err := a.relay.ListPreviews(r.Context(), f, q.Get("cursor"), limit)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if items == nil {
-		items = []sinks.DLQItem{}
-	}
-	writeJSON(w, http.StatusOK, ItemsPage{Items: items, NextCursor: next})
+	writeItemsPage(w, items, next)
 }
 
 func (a *API) count(w http.ResponseWriter, r *http.Request) {

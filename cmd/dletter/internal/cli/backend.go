@@ -24,7 +24,9 @@ import (
 // data directory or Redis) or remote (a running daemon).
 type backend interface {
 	Overview(ctx context.Context) (sinks.Stats, []relay.SinkCount, error)
+	// List returns whole items (export); ListPreviews cuts bodies (ls).
 	List(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.DLQItem, string, error)
+	ListPreviews(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.ItemPreview, string, error)
 	Get(ctx context.Context, id string) (sinks.DLQItem, error)
 	Count(ctx context.Context, sink string) (int, error)
 	Replay(ctx context.Context, a relay.Actor, id string, keep bool) (relay.ReplayResult, error)

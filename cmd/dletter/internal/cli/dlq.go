@@ -92,6 +92,10 @@ func newDLQLsCmd(g *globals, df *dlqFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List items, newest first",
+		Long: `List items, newest first. Bodies are cut to their first KiB (-o json says
+body_truncated and body_bytes); 'dlq show ID' prints one whole, 'dlq export'
+writes them whole. A page also ends early once it holds about 4 MiB; the
+cursor to go on is printed on standard error.`,
 		Example: `  dletter dlq ls --sink orders --since 2h
   dletter dlq ls -q timeout -o json`,
 		Args: exactArgs(0),
@@ -109,13 +113,13 @@ func newDLQLsCmd(g *globals, df *dlqFlags) *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			items, next, err := b.List(cmd.Context(), f, cursor, limit)
+			items, next, err := b.ListPreviews(cmd.Context(), f, cursor, limit)
 			if err != nil {
 				return err
 			}
 			if g.output == "json" {
 				if items == nil {
-					items = []sinks.DLQItem{}
+					items = []sinks.ItemPreview{}
 				}
 				return writeJSON(g.streams.Out, map[string]any{"items": items, "next_cursor": next})
 			}

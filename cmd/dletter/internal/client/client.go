@@ -174,8 +174,9 @@ func (c *Client) Overview(ctx context.Context) (sinks.Stats, []relay.SinkCount, 
 	return st, out.Sinks, nil
 }
 
-// List pages through the DLQ.
-func (c *Client) List(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.DLQItem, string, error) {
+// ListPreviews pages through the DLQ as the daemon lists it: bodies cut to
+// a preview, pages bounded in bytes (see api.ItemsPage).
+func (c *Client) ListPreviews(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.ItemPreview, string, error) {
 	q := filterQuery(f)
 	if cursor != "" {
 		q.Set("cursor", cursor)
@@ -186,6 +187,25 @@ func (c *Client) List(ctx context.Context, f sinks.Filter, cursor string, limit 
 		return nil, "", err
 	}
 	return page.Items, page.NextCursor, nil
+}
+
+// List pages through the DLQ with whole items (to export them): the items
+// of a page whose body the daemon cut are fetched one by one.
+func (c *Client) List(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.DLQItem, string, error) {
+	previews, next, err := c.ListPreviews(ctx, f, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	items := make([]sinks.DLQItem, len(previews))
+	for i, p := range previews {
+		items[i] = p.DLQItem
+		if p.BodyTruncated {
+			if items[i], err = c.Get(ctx, p.ID); err != nil {
+				return nil, "", fmt.Errorf("client: read item %s whole: %w", p.ID, err)
+			}
+		}
+	}
+	return items, next, nil
 }
 
 // Get returns one item.

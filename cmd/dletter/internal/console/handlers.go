@@ -51,7 +51,7 @@ func (c *Console) items(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cursor := q.Get("cursor")
-	items, next, err := c.relay.List(r.Context(), f, cursor, listLimit)
+	items, next, err := c.relay.ListPreviews(r.Context(), f, cursor, listLimit)
 	if err != nil {
 		c.fail(w, r, err)
 		return

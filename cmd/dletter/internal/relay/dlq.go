@@ -105,7 +105,7 @@ func (r *Relay) matchingIDs(ctx context.Context, f sinks.Filter, max int) ([]str
 	var ids []string
 	cursor := ""
 	for {
-		items, next, err := r.opts.Store.List(ctx, f, cursor, pageSize)
+		items, next, err := sinks.ListPreviews(ctx, r.opts.Store, f, cursor, pageSize, sinks.PreviewOptions{})
 		if err != nil {
 			return ids, err
 		}

@@ -149,13 +149,28 @@ func (r *Relay) Overview(ctx context.Context) (sinks.Stats, []SinkCount, error) 
 	return st, rows, nil
 }
 
-// List pages through the DLQ; see sinks.Store.List.
+// List pages through the DLQ with whole items (to export them); see
+// sinks.Store.List. Listings for people use ListPreviews.
 func (r *Relay) List(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.DLQItem, string, error) {
 	items, next, err := r.opts.Store.List(ctx, f, cursor, limit)
+	return items, next, cursorError(err, cursor)
+}
+
+// ListPreviews pages through the DLQ for people: each body cut to a
+// preview of sinks.DefaultPreviewBytes, and a page that ends early, with a
+// next cursor, once it holds about sinks.DefaultPageBytes; see
+// sinks.ListPreviews.
+func (r *Relay) ListPreviews(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.ItemPreview, string, error) {
+	items, next, err := sinks.ListPreviews(ctx, r.opts.Store, f, cursor, limit, sinks.PreviewOptions{})
+	return items, next, cursorError(err, cursor)
+}
+
+// cursorError names the cursor when the store refused it.
+func cursorError(err error, cursor string) error {
 	if err != nil && cursor != "" && errors.Is(err, sinks.ErrInvalidArgument) {
-		return nil, "", &FieldError{Field: "cursor", Value: cursor, Reason: "is not a next_cursor handed out by a previous page"}
+		return &FieldError{Field: "cursor", Value: cursor, Reason: "is not a next_cursor handed out by a previous page"}
 	}
-	return items, next, err
+	return err
 }
 
 // Get returns one item.
