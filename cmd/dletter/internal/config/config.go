@@ -56,6 +56,8 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// TLS, when set, makes the daemon serve HTTPS.
 	TLS TLS `yaml:"tls"`
+	// Queue picks where async messages wait for delivery.
+	Queue Queue `yaml:"queue"`
 
 	// File is the path the configuration was read from, "" for defaults.
 	File string `yaml:"-"`
@@ -106,8 +108,32 @@ func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 var tlsKeys = []string{"cert_file", "key_file"}
 
+// Queue is the queue block: where async messages wait.
+type Queue struct {
+	// Backend is file (one machine: the data directory) or redis (shared
+	// by every daemon on the DLQ's Redis, with its addrs, prefix, db and
+	// password). Default: redis when the DLQ is on Redis, else file.
+	Backend string `yaml:"backend"`
+	// Lease is how long a Redis queue entry may stay with a daemon that
+	// stopped answering before another daemon takes it over (default 30s).
+	Lease sinks.Duration `yaml:"lease"`
+}
+
+// QueueBackend returns the queue's backend, the default resolved.
+func (c *Config) QueueBackend() string {
+	switch {
+	case c.Queue.Backend != "":
+		return c.Queue.Backend
+	case c.DLQ.Backend == BackendRedis:
+		return BackendRedis
+	}
+	return BackendFile
+}
+
+var queueKeys = []string{"backend", "lease"}
+
 var (
-	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "delivery", "dlq", "auth", "tls"}
+	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "delivery", "queue", "dlq", "auth", "tls"}
 	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len", "db", "password_env", "password_file"}
 	authKeys = []string{"token_env", "token_file", "read_only", "allowed_hosts"}
 )
@@ -197,6 +223,10 @@ func Parse(data []byte, file string) (*Config, error) {
 		case "auth":
 			if err = checkMapping(file, "auth", val, authKeys); err == nil {
 				err = decode(file, "auth", val, &cfg.Auth)
+			}
+		case "queue":
+			if err = checkMapping(file, "queue", val, queueKeys); err == nil {
+				err = decode(file, "queue", val, &cfg.Queue)
 			}
 		case "tls":
 			if err = checkMapping(file, "tls", val, tlsKeys); err == nil {
@@ -343,6 +373,18 @@ func (c *Config) Validate() error {
 		if !validHostName(h) {
 			return fail("auth.allowed_hosts", h, "wants a host name or IP address, without scheme, port or path, such as dletter.example.com")
 		}
+	}
+	switch c.Queue.Backend {
+	case "", BackendFile:
+	case BackendRedis:
+		if c.DLQ.Backend != BackendRedis {
+			return fail("queue.backend", c.Queue.Backend, "a redis queue uses the DLQ's Redis: set dlq.backend: redis and dlq.addrs")
+		}
+	default:
+		return fail("queue.backend", c.Queue.Backend, "must be file or redis")
+	}
+	if c.Queue.Lease < 0 {
+		return fail("queue.lease", c.Queue.Lease.String(), "must not be negative")
 	}
 	if _, err := c.RetryPolicy(); err != nil {
 		return err

@@ -304,3 +304,33 @@ func TestParseDeliveryErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseQueue(t *testing.T) {
+	redis := "dlq: {backend: redis, addrs: [127.0.0.1:6379]}\n"
+	for _, tc := range []struct{ doc, backend string }{
+		{"", BackendFile},
+		{redis, BackendRedis},
+		{redis + "queue: {backend: file}", BackendFile},
+		{redis + "queue: {lease: 10s}", BackendRedis},
+	} {
+		cfg, err := Parse([]byte(tc.doc), "dletter.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", tc.doc, err)
+		}
+		if got := cfg.QueueBackend(); got != tc.backend {
+			t.Errorf("%q: queue backend %q, want %q", tc.doc, got, tc.backend)
+		}
+	}
+	for _, tc := range []struct{ doc, key string }{
+		{"queue: {backend: redis}", "queue.backend"},
+		{"queue: {backend: kafka}", "queue.backend"},
+		{"queue: {lease: soon}", "queue"},
+		{"queue: {leese: 1s}", "queue.leese"},
+	} {
+		_, err := Parse([]byte(tc.doc), "dletter.yaml")
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != tc.key {
+			t.Errorf("%q: err = %v, want key %q", tc.doc, err, tc.key)
+		}
+	}
+}
