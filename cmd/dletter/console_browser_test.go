@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
+	"github.com/dletter/dletter/sinks"
 )
 
 // chromium finds Debian's chromium. Without it the browser test skips,
@@ -139,5 +140,26 @@ func TestConsoleInChromium(t *testing.T) {
 	d.api("GET", "/v1/dlq/count", "", &cnt)
 	if cnt.Count != 1 {
 		t.Fatalf("DLQ has %d items, want 1", cnt.Count)
+	}
+
+	// The overview shows the sink's circuit: closed, then open once 5
+	// sends in a row have failed.
+	must("load the overview", chromedp.Do(ctx,
+		chromedp.Navigate(d.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("sink-orders")),
+	))
+	if row := text("sink-orders"); !strings.Contains(row, "closed") || !strings.Contains(row, "webhook") {
+		t.Fatalf("overview row before the failures: %q", row)
+	}
+	hook.Fail.Store(true)
+	for range sinks.DefaultCircuitFailures {
+		d.api("POST", "/v1/sinks/orders/messages", `{"subject":"down"}`, nil)
+	}
+	must("reload the overview", chromedp.Do(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("sink-orders")),
+	))
+	if row := text("sink-orders"); !strings.Contains(row, "open until") {
+		t.Fatalf("overview row with the circuit open: %q", row)
 	}
 }

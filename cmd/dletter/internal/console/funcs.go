@@ -16,6 +16,7 @@ import (
 var funcs = template.FuncMap{
 	"ago":      ago,
 	"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"clock":    func(t time.Time) string { return t.UTC().Format("15:04:05 UTC") },
 	"truncate": truncate,
 	"pretty":   func(v any) string { return display.Visible(prettyJSON(v)) },
 	"visible":  display.Visible,

@@ -19,8 +19,12 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	live := false // a daemon reports each sink's delivery state
+	for _, row := range rows {
+		live = live || row.SinkDelivery != nil
+	}
 	c.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Data: map[string]any{
-		"Stats": st, "Sinks": rows, "Redrives": c.relay.ListRedrives(),
+		"Stats": st, "Sinks": rows, "Redrives": c.relay.ListRedrives(), "Live": live,
 	}})
 }
 

@@ -117,12 +117,21 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 	}
 	ro := cfg.Auth.ReadOnly || opts.ReadOnly
 	ropts := relay.Options{Store: c.Store, Sinks: c.Registry, Audit: c.Audit,
-		Metrics: c.Metrics, ReadOnly: ro, Logger: log}
+		Metrics: c.Metrics, ReadOnly: ro, Logger: log, Kinds: sinkKinds(cfg)}
 	if c.Dispatcher != nil {
-		ropts.Queue = c.Dispatcher
+		ropts.Queue, ropts.States = c.Dispatcher, c.Dispatcher.States
 	}
 	c.Relay = relay.New(ropts)
 	return c, nil
+}
+
+// sinkKinds maps each configured sink to its kind.
+func sinkKinds(cfg *config.Config) map[string]string {
+	kinds := make(map[string]string, len(cfg.Sinks))
+	for name, block := range cfg.Sinks {
+		kinds[name], _ = block["kind"].(string)
+	}
+	return kinds
 }
 
 // BuildSink builds the sink cfg calls name, wrapped so that its errors never

@@ -54,6 +54,12 @@ type Options struct {
 	Metrics  *metrics.Metrics
 	ReadOnly bool
 	Logger   *slog.Logger
+	// States reports each sink's delivery state (a *sinks.Dispatcher's
+	// States); nil where there is no delivery engine (the commands' local
+	// DLQ access), and then Overview has none.
+	States func() []sinks.SinkState
+	// Kinds maps each configured sink to its kind ("webhook", ...).
+	Kinds map[string]string
 }
 
 // Relay carries out the daemon's work. It is safe for concurrent use.
@@ -119,31 +125,48 @@ func (r *Relay) RecentActions(n int) ([]audit.Entry, error) {
 	return r.opts.Audit.Recent(n)
 }
 
-// SinkCount is a sink and the number of its items in the DLQ.
+// SinkCount is a sink, the number of its items in the DLQ and, in a
+// running daemon, its delivery state.
 type SinkCount struct {
 	Sink       string `json:"sink"`
+	Kind       string `json:"kind,omitempty"`
 	Count      int64  `json:"count"`
 	Configured bool   `json:"configured"`
+	// SinkDelivery is nil where there is no delivery engine.
+	*SinkDelivery
 }
 
 // Overview returns the DLQ's statistics and one row per sink: every
-// configured sink, and every sink that has items even if it is no longer
-// configured.
+// configured sink, and every sink that has items in the DLQ or messages in
+// the async queue even if it is no longer configured.
 func (r *Relay) Overview(ctx context.Context) (sinks.Stats, []SinkCount, error) {
 	st, err := r.opts.Store.Stats(ctx)
 	if err != nil {
 		return st, nil, err
 	}
-	seen := make(map[string]bool)
-	var rows []SinkCount
-	for _, name := range r.opts.Sinks.Names() {
-		seen[name] = true
-		rows = append(rows, SinkCount{Sink: name, Count: st.BySink[name], Configured: true})
-	}
-	for name, n := range st.BySink {
-		if !seen[name] {
-			rows = append(rows, SinkCount{Sink: name, Count: n})
+	byName := make(map[string]*SinkCount)
+	row := func(name string) *SinkCount {
+		if c, ok := byName[name]; ok {
+			return c
 		}
+		c := &SinkCount{Sink: name, Kind: r.opts.Kinds[name], Count: st.BySink[name]}
+		byName[name] = c
+		return c
+	}
+	for _, name := range r.opts.Sinks.Names() {
+		row(name).Configured = true
+	}
+	for name := range st.BySink {
+		row(name)
+	}
+	if r.opts.States != nil {
+		for _, s := range r.opts.States() {
+			row(s.Sink).SinkDelivery = deliveryOf(s)
+		}
+	}
+	rows := make([]SinkCount, 0, len(byName))
+	for _, c := range byName {
+		rows = append(rows, *c)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Sink < rows[j].Sink })
 	return st, rows, nil

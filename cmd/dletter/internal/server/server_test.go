@@ -46,6 +46,11 @@ type setupOpts struct {
 	readOnly    bool
 	bodyTimeout time.Duration
 	hosts       []string // server.Options.AllowedHosts
+	// async opens the Core as the daemon does, with its async queue and
+	// Dispatcher (not started), so that the relay reports delivery state.
+	async bool
+	// retry and delivery replace the blocks of the configuration.
+	retry, delivery map[string]any
 }
 
 func setup(t *testing.T, o setupOpts) *env {
@@ -61,7 +66,13 @@ func setup(t *testing.T, o setupOpts) *env {
 	}
 	cfg.Retry = map[string]any{"max_attempts": 2, "base_backoff": "1ms", "max_backoff": "2ms"}
 	cfg.Delivery = map[string]any{"circuit": map[string]any{"failures": 0}} // these tests fail a sink on purpose, often
-	core, err := daemon.Open(cfg, daemon.Options{})
+	if o.retry != nil {
+		cfg.Retry = o.retry
+	}
+	if o.delivery != nil {
+		cfg.Delivery = o.delivery
+	}
+	core, err := daemon.Open(cfg, daemon.Options{Async: o.async})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,3 +18,7 @@ var NewCA = testenv.NewCA
 
 // WriteFile writes a file with mode 0600, failing the test on error.
 var WriteFile = testenv.WriteFile
+
+// WaitFor is testenv.WaitFor of the module: it polls a condition that real
+// I/O makes true, failing the test after 30 seconds.
+var WaitFor = testenv.WaitFor
