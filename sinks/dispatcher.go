@@ -201,7 +201,7 @@ func (d *Dispatcher) handle(ctx context.Context, t *Task) Outcome {
 	if d.sendCtx.Err() != nil {
 		return OutcomeKeep
 	}
-	to, err := decodeRecipient(r, Recipient(json.RawMessage(t.Recipient)))
+	to, err := DecodeRecipient(r, t.Recipient)
 	if err != nil {
 		err = Terminal(fmt.Errorf("decode the recipient: %w", err))
 		t.recordFailure(r.now(), err)

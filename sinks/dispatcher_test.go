@@ -338,19 +338,7 @@ func TestDispatcherKeepsAMessageTheDLQRefused(t *testing.T) {
 	if err := reg.Register(s); err != nil {
 		t.Fatal(err)
 	}
-	q, err := sinks.OpenFileQueue(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	d, err := sinks.NewDispatcher(reg, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close(context.Background())
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
+	d, q := startDispatcher(t, reg)
 	if _, err := d.Enqueue(t.Context(), "hook", nil, sinks.Message{Subject: "keep me"}); err != nil {
 		t.Fatal(err)
 	}
@@ -366,6 +354,30 @@ func TestDispatcherKeepsAMessageTheDLQRefused(t *testing.T) {
 	if hook.Attempts() != 1 {
 		t.Errorf("the sink saw %d requests; a message waiting for the DLQ must not be sent again", hook.Attempts())
 	}
+}
+
+// startDispatcher starts a Dispatcher of reg over a FileQueue in a temp
+// dir; both are closed when the test ends.
+func startDispatcher(t *testing.T, reg *sinks.Registry) (*sinks.Dispatcher, *sinks.FileQueue) {
+	t.Helper()
+	q, err := sinks.OpenFileQueue(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Close() })
+	d, err := sinks.NewDispatcher(reg, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = d.Close(ctx)
+	})
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return d, q
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -74,8 +74,7 @@ type RegistryLookup func(name string) (Sink, bool)
 //
 // Recipient is kept as any because each sink has its own recipient type. A
 // Store persists it as JSON and hands it back as a json.RawMessage (nil when
-// there was none); Replay rebuilds the typed value with the sink's
-// RecipientDecoder.
+// there was none); Replay rebuilds the typed value with DecodeRecipient.
 type DLQItem struct {
 	// ID is assigned by the DLQ on Push.
 	ID string `json:"id"`

@@ -43,8 +43,7 @@ const updateTimeout = 10 * time.Second
 // ReplayItem is the Replay of every Store (backends call it from their
 // Replay method): it re-sends item id of st through the sink that lookup
 // finds for it, with the item's delivery id (WithDeliveryID), and the
-// recipient rebuilt by the sink's RecipientDecoder (FindRecipientDecoder;
-// without one the sink receives the stored json.RawMessage).
+// recipient rebuilt by DecodeRecipient.
 //
 //   - Success returns nil and keeps the item, as the original API does (the
 //     operator, or Redrive, decides what to do with it).
@@ -135,27 +134,17 @@ func (e *ReplayError) Unwrap() []error {
 	return []error{e.Err, e.UpdateErr}
 }
 
-// decodeRecipient rebuilds the typed recipient of s from what a store kept.
+// decodeRecipient rebuilds the typed recipient of s from what a store kept:
+// JSON goes through DecodeRecipient; a store that keeps Go values hands them
+// back as they are.
 func decodeRecipient(s Sink, stored Recipient) (Recipient, error) {
-	var raw json.RawMessage
 	switch v := stored.(type) {
 	case nil:
+		return nil, nil
 	case json.RawMessage:
-		raw = v
+		return DecodeRecipient(s, v)
 	case []byte:
-		raw = v
-	default:
-		return stored, nil // a store that keeps Go values hands them back as they are
+		return DecodeRecipient(s, v)
 	}
-	d, ok := FindRecipientDecoder(s)
-	if !ok {
-		if len(raw) == 0 {
-			return nil, nil
-		}
-		return raw, nil
-	}
-	if len(raw) == 0 {
-		raw = json.RawMessage("null")
-	}
-	return d.DecodeRecipient(raw)
+	return stored, nil
 }

@@ -36,7 +36,9 @@ type Recipient any
 
 // RecipientDecoder is an optional capability of a Sink: it rebuilds the typed
 // Recipient from the JSON a DLQ stored, so that a replayed item reaches the
-// same target. Sinks without a per-call recipient may return nil, nil.
+// same target. It is called through DecodeRecipient, which handles the
+// absence of a recipient (empty or null JSON) itself, so raw always holds a
+// value. Sinks without a per-call recipient may return nil, nil.
 //
 // A Retrier (or any wrapper with an Unwrap() Sink method) is searched through
 // for the decoder; see FindRecipientDecoder.

@@ -195,7 +195,7 @@ func (s *Sink) GoString() string { return s.String() }
 // any connection is made; the error says whether a retry may help (see the
 // package doc).
 func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) error {
-	rcpt, err := recipientOf(to)
+	rcpt, err := s.recipientOf(to)
 	if err != nil {
 		return sinks.Terminal(sinks.Errorf(sinks.CodeInvalidArgument, "email.Send", "sink %q: %w", s.name, err))
 	}

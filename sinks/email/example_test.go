@@ -2,6 +2,7 @@ package email_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/dletter/dletter/sinks"
@@ -30,10 +31,19 @@ func Example() {
 	// transient: false
 }
 
-func ExampleDecodeRecipient() {
-	// The recipient as a DLQ stored it.
-	r, err := email.DecodeRecipient([]byte(`{"to":["Ops <ops@example.com>"],"bcc":["audit@example.com"]}`))
+func ExampleSink_DecodeRecipient() {
+	s, err := email.New("alerts", email.Config{Addr: "smtp.example.com:587", From: "alerts@example.com", To: []string{"oncall@example.com"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The recipient as a DLQ stored it, rebuilt as sinks.Replay does.
+	r, err := sinks.DecodeRecipient(s, json.RawMessage(`{"to":["Ops <ops@example.com>"],"bcc":["audit@example.com"]}`))
 	fmt.Printf("%+v %v\n", r, err)
+	// None stored: nil, which Send takes as the configured To.
+	r, err = sinks.DecodeRecipient(s, json.RawMessage(`null`))
+	fmt.Println(r, err)
 	// Output:
 	// {To:[Ops <ops@example.com>] Cc:[] Bcc:[audit@example.com]} <nil>
+	// <nil> <nil>
 }

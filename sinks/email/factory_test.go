@@ -106,13 +106,18 @@ func TestFactoryErrors(t *testing.T) {
 	}
 }
 
+// The sink's decoder, through sinks.DecodeRecipient: no recipient is nil
+// (Config.To), every stored form decodes, anything else is an invalid
+// argument.
 func TestDecodeRecipient(t *testing.T) {
+	s := newSink(t, email.Config{Addr: "127.0.0.1:25", TLS: email.TLSNone})
 	for _, tc := range []struct {
 		raw  string
 		want sinks.Recipient
 	}{
 		{``, nil},
 		{`null`, nil},
+		{" null\n", nil},
 		{`{"to":["a@example.com"],"cc":["b@example.com"],"bcc":["c@example.com"]}`,
 			email.Recipient{To: []string{"a@example.com"}, Cc: []string{"b@example.com"}, Bcc: []string{"c@example.com"}}},
 		{`{"To":["a@example.com"]}`, email.Recipient{To: []string{"a@example.com"}}},
@@ -120,13 +125,13 @@ func TestDecodeRecipient(t *testing.T) {
 		{`"a@example.com"`, email.Recipient{To: []string{"a@example.com"}}},
 		{`["a@example.com","b@example.com"]`, email.Recipient{To: []string{"a@example.com", "b@example.com"}}},
 	} {
-		got, err := email.DecodeRecipient([]byte(tc.raw))
+		got, err := sinks.DecodeRecipient(s, []byte(tc.raw))
 		if err != nil || !equalRecipient(got, tc.want) {
 			t.Errorf("DecodeRecipient(%s) = %#v, %v; want %#v", tc.raw, got, err, tc.want)
 		}
 	}
 	for _, raw := range []string{`{"to":1}`, `{`, `42`, `{"cc":[1]}`} {
-		if _, err := email.DecodeRecipient([]byte(raw)); !errors.Is(err, sinks.ErrInvalidArgument) {
+		if _, err := sinks.DecodeRecipient(s, []byte(raw)); !errors.Is(err, sinks.ErrInvalidArgument) {
 			t.Errorf("DecodeRecipient(%s): %v", raw, err)
 		}
 	}

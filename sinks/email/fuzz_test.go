@@ -16,8 +16,9 @@ func FuzzDecodeRecipient(f *testing.F) {
 		`{"to":"a@example.com"}`, `"a@example.com"`, `["a","b"]`, `{"to":[null]}`, `{"TO":[]}`} {
 		f.Add([]byte(s))
 	}
+	s := newSink(f, email.Config{Addr: "127.0.0.1:25", TLS: email.TLSNone})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		r, err := email.DecodeRecipient(raw)
+		r, err := sinks.DecodeRecipient(s, raw)
 		if err != nil {
 			if !errors.Is(err, sinks.ErrInvalidArgument) {
 				t.Fatalf("error %v does not match ErrInvalidArgument", err)
@@ -32,7 +33,7 @@ func FuzzDecodeRecipient(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, err := email.DecodeRecipient(again)
+		back, err := sinks.DecodeRecipient(s, again)
 		if err != nil || !equalRecipient(back, r) {
 			t.Fatalf("round trip: %#v -> %s -> %#v, %v", r, again, back, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/dletter/dletter/sinks"
-	"github.com/dletter/dletter/sinks/internal/endpoint"
 )
 
 // Recipient says who receives a message. Each entry is an address with an
@@ -46,13 +45,11 @@ func (r *Recipient) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// stringList decodes null, a string or an array of strings.
+// stringList decodes a string or an array of strings; an absent or null
+// field is no address.
 func stringList(raw json.RawMessage) ([]string, error) {
-	if endpoint.IsNullJSON(raw) {
-		return nil, nil
-	}
 	raw = bytes.TrimSpace(raw)
-	if raw[0] == '"' {
+	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, err
@@ -60,7 +57,7 @@ func stringList(raw json.RawMessage) ([]string, error) {
 		return []string{s}, nil
 	}
 	var list []string
-	if err := json.Unmarshal(raw, &list); err != nil {
+	if len(raw) > 0 && json.Unmarshal(raw, &list) != nil {
 		return nil, fmt.Errorf("want a string or a list of strings")
 	}
 	return list, nil
@@ -69,21 +66,15 @@ func stringList(raw json.RawMessage) ([]string, error) {
 // DecodeRecipient rebuilds the Recipient that a DLQ stored as JSON: an
 // object {"to": [...], "cc": [...], "bcc": [...]}, or, for items stored by
 // other producers, a single address or a list of addresses (taken as To).
-// It implements sinks.RecipientDecoder.
+// It implements sinks.RecipientDecoder; sinks.DecodeRecipient calls it
+// with anything but an empty value or null, which mean Config.To (given
+// them anyway, it returns a Recipient without addresses, which means the
+// same).
 func (s *Sink) DecodeRecipient(raw json.RawMessage) (sinks.Recipient, error) {
-	return DecodeRecipient(raw)
-}
-
-// DecodeRecipient is the function behind (*Sink).DecodeRecipient. Empty
-// or null JSON gives nil.
-func DecodeRecipient(raw json.RawMessage) (sinks.Recipient, error) {
-	if endpoint.IsNullJSON(raw) {
-		return nil, nil
-	}
 	raw = bytes.TrimSpace(raw)
 	var r Recipient
 	var err error
-	if raw[0] == '{' {
+	if len(raw) > 0 && raw[0] == '{' {
 		err = json.Unmarshal(raw, &r)
 	} else {
 		r.To, err = stringList(raw)
@@ -96,7 +87,7 @@ func DecodeRecipient(raw json.RawMessage) (sinks.Recipient, error) {
 }
 
 // recipientOf converts what Send was given into a Recipient.
-func recipientOf(to sinks.Recipient) (Recipient, error) {
+func (s *Sink) recipientOf(to sinks.Recipient) (Recipient, error) {
 	switch r := to.(type) {
 	case Recipient:
 		return r, nil
@@ -109,7 +100,7 @@ func recipientOf(to sinks.Recipient) (Recipient, error) {
 	case []string:
 		return Recipient{To: r}, nil
 	case json.RawMessage:
-		d, err := DecodeRecipient(r)
+		d, err := sinks.DecodeRecipient(s, r)
 		if err != nil {
 			return Recipient{}, err
 		}

@@ -128,7 +128,7 @@ func noRecipient(to sinks.Recipient) bool {
 	case nil:
 		return true
 	case json.RawMessage:
-		return endpoint.IsNullJSON(r)
+		return sinks.NoRecipient(r)
 	}
 	return false
 }

@@ -117,24 +117,29 @@ func TestFactoryErrors(t *testing.T) {
 	}
 }
 
+// The sink's decoder, through sinks.DecodeRecipient: no recipient is nil
+// (the configured URL), both stored forms decode, anything else is an
+// invalid argument.
 func TestDecodeRecipient(t *testing.T) {
+	s := newSink(t, webhook.Config{URL: "http://127.0.0.1/"})
 	for _, tc := range []struct {
 		raw  string
 		want sinks.Recipient
 	}{
 		{``, nil},
 		{`null`, nil},
+		{" null\n", nil},
 		{`{"url":"https://a.example.com/x"}`, webhook.Recipient{URL: "https://a.example.com/x"}},
 		{`{"URL":"https://a.example.com/x"}`, webhook.Recipient{URL: "https://a.example.com/x"}},
 		{`"https://a.example.com/x"`, webhook.Recipient{URL: "https://a.example.com/x"}},
 	} {
-		got, err := webhook.DecodeRecipient([]byte(tc.raw))
+		got, err := sinks.DecodeRecipient(s, []byte(tc.raw))
 		if err != nil || got != tc.want {
 			t.Errorf("DecodeRecipient(%s) = %#v, %v; want %#v", tc.raw, got, err, tc.want)
 		}
 	}
 	for _, raw := range []string{`[1]`, `{"url":1}`, `{`} {
-		if _, err := webhook.DecodeRecipient([]byte(raw)); !errors.Is(err, sinks.ErrInvalidArgument) {
+		if _, err := sinks.DecodeRecipient(s, []byte(raw)); !errors.Is(err, sinks.ErrInvalidArgument) {
 			t.Errorf("DecodeRecipient(%s): %v", raw, err)
 		}
 	}

@@ -18,8 +18,9 @@ func FuzzDecodeRecipient(f *testing.F) {
 	for _, s := range []string{``, `null`, `{"url":"https://h/x"}`, `"https://h"`, `{"url":null}`, `[]`, `{"url":"\u0000"}`} {
 		f.Add([]byte(s))
 	}
+	s := newSink(f, webhook.Config{URL: "http://127.0.0.1/"})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		r, err := webhook.DecodeRecipient(raw)
+		r, err := sinks.DecodeRecipient(s, raw)
 		if err != nil {
 			if !errors.Is(err, sinks.ErrInvalidArgument) {
 				t.Fatalf("error %v does not match ErrInvalidArgument", err)
@@ -34,7 +35,7 @@ func FuzzDecodeRecipient(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, err := webhook.DecodeRecipient(again)
+		back, err := sinks.DecodeRecipient(s, again)
 		if err != nil || back != r {
 			t.Fatalf("round trip: %#v -> %s -> %#v, %v", r, again, back, err)
 		}

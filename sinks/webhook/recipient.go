@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/dletter/dletter/sinks"
-	"github.com/dletter/dletter/sinks/internal/endpoint"
 )
 
 // Recipient overrides the configured URL for one Send. It is honoured only
@@ -20,19 +18,12 @@ type Recipient struct {
 	URL string `json:"url"`
 }
 
-// DecodeRecipient rebuilds the Recipient that a DLQ stored as JSON. Empty or
-// null JSON gives nil (the configured URL). It implements
-// sinks.RecipientDecoder.
+// DecodeRecipient rebuilds the Recipient that a DLQ stored as JSON:
+// {"url": ...} or a bare URL string. It implements sinks.RecipientDecoder;
+// sinks.DecodeRecipient calls it with anything but an empty value or null,
+// which mean the configured URL (given null anyway, it returns a Recipient
+// without a URL, which means the same).
 func (s *Sink) DecodeRecipient(raw json.RawMessage) (sinks.Recipient, error) {
-	return DecodeRecipient(raw)
-}
-
-// DecodeRecipient is the function behind (*Sink).DecodeRecipient.
-func DecodeRecipient(raw json.RawMessage) (sinks.Recipient, error) {
-	if endpoint.IsNullJSON(raw) {
-		return nil, nil
-	}
-	raw = bytes.TrimSpace(raw)
 	var r Recipient
 	if err := json.Unmarshal(raw, &r); err != nil {
 		// A bare JSON string is taken as the URL.
@@ -48,7 +39,7 @@ func DecodeRecipient(raw json.RawMessage) (sinks.Recipient, error) {
 
 // recipientURL returns the URL the message goes to: "" means the
 // configured one.
-func recipientURL(to sinks.Recipient) (string, error) {
+func (s *Sink) recipientURL(to sinks.Recipient) (string, error) {
 	switch r := to.(type) {
 	case nil:
 		return "", nil
@@ -62,7 +53,7 @@ func recipientURL(to sinks.Recipient) (string, error) {
 	case string:
 		return r, nil
 	case json.RawMessage:
-		d, err := DecodeRecipient(r)
+		d, err := sinks.DecodeRecipient(s, r)
 		if err != nil || d == nil {
 			return "", err
 		}

@@ -236,7 +236,7 @@ var perCallHeader = http.Header{"Content-Type": {"application/json"}}
 
 // resolve checks the per-call recipient against the allowlist.
 func (s *Sink) resolve(to sinks.Recipient) (destination, error) {
-	raw, err := recipientURL(to)
+	raw, err := s.recipientURL(to)
 	if err != nil {
 		return destination{}, err
 	}

@@ -21,7 +21,7 @@ import (
 
 var fixedNow = time.Unix(vectorTimestamp, 0)
 
-func newSink(t *testing.T, cfg webhook.Config) *webhook.Sink {
+func newSink(t testing.TB, cfg webhook.Config) *webhook.Sink {
 	t.Helper()
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return fixedNow }

@@ -3,8 +3,6 @@
 package endpoint
 
 import (
-	"bytes"
-	"encoding/json"
 	"net"
 )
 
@@ -16,11 +14,4 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// IsNullJSON reports whether raw, a recipient a DLQ stored, holds none:
-// it is empty, blank or JSON null.
-func IsNullJSON(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) == 0 || bytes.Equal(raw, []byte("null"))
 }

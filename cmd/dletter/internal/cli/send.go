@@ -70,7 +70,7 @@ the message was not delivered.`,
 			if err != nil {
 				return err
 			}
-			to, err := relay.DecodeRecipient(s, json.RawMessage(recipient))
+			to, err := sinks.DecodeRecipient(s, json.RawMessage(recipient))
 			if err != nil {
 				return usageError(err)
 			}

@@ -75,7 +75,7 @@ func (r *Relay) Send(ctx context.Context, env Envelope, async bool) (SendResult,
 		res.Status = StatusQueued
 		return res, nil
 	}
-	to, err := DecodeRecipient(sink, env.Recipient)
+	to, err := sinks.DecodeRecipient(sink, env.Recipient)
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -98,23 +98,4 @@ func (r *Relay) Send(ctx context.Context, env Envelope, async bool) (SendResult,
 		r.opts.Metrics.Delivery(env.Sink, metrics.Failed)
 		return SendResult{}, err
 	}
-}
-
-// DecodeRecipient turns the JSON recipient of a request into the sink's
-// typed recipient with the sink's RecipientDecoder (found through any chain
-// of wrappers). A sink without a decoder receives the raw JSON; an empty
-// recipient is nil.
-func DecodeRecipient(s sinks.Sink, raw json.RawMessage) (sinks.Recipient, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	dec, ok := sinks.FindRecipientDecoder(s)
-	if !ok {
-		return raw, nil
-	}
-	to, err := dec.DecodeRecipient(raw)
-	if err != nil {
-		return nil, sinks.Errorf(sinks.CodeInvalidArgument, "decode recipient", "recipient: %w", err)
-	}
-	return to, nil
 }
