@@ -138,15 +138,10 @@ func (q *FileQueue) consume(ctx context.Context, sink string, s *sinkLogs, l *dl
 // errKeep leaves a line for a later replay.
 var errKeep = errors.New("sinks: task kept for later")
 
-// handle decodes one line and acts on the handler's verdict. A line that is
-// not a task of this sink is handed on, verbatim as its body, as a task to
-// dead-letter, so that it is kept where an operator sees it.
+// handle decodes one line (see decodeQueuedTask) and acts on the handler's
+// verdict.
 func (q *FileQueue) handle(ctx context.Context, s *sinkLogs, sink string, payload []byte, handle TaskHandler) error {
-	var t Task
-	if err := json.Unmarshal(payload, &t); err != nil || t.Sink != sink {
-		t = Task{Sink: sink, Message: Message{Body: string(payload)}, DeadLetter: true,
-			LastError: fmt.Sprintf("undecodable queue record (%v)", err)}
-	}
+	t := decodeQueuedTask(sink, payload)
 	switch handle(ctx, &t) {
 	case OutcomeRetry:
 		t.NotBefore = time.Now().Add(t.Wait).UTC()
@@ -159,6 +154,22 @@ func (q *FileQueue) handle(ctx context.Context, s *sinkLogs, sink string, payloa
 		return errKeep
 	}
 	return nil
+}
+
+// decodeQueuedTask decodes a task a queue stored for sink. A record that is
+// not a task of this sink comes back, verbatim as its body, as a task to
+// dead-letter, so that it is kept where an operator sees it.
+func decodeQueuedTask(sink string, payload []byte) Task {
+	var t Task
+	err := json.Unmarshal(payload, &t)
+	if err == nil && t.Sink != sink {
+		err = fmt.Errorf("a task of sink %q", t.Sink)
+	}
+	if err != nil {
+		return Task{Sink: sink, Message: Message{Body: string(payload)}, DeadLetter: true,
+			LastError: fmt.Sprintf("undecodable queue record (%v)", err)}
+	}
+	return t
 }
 
 // taskWait is the dletter replay's Backoff: the time until the task's

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,7 +78,7 @@ type RedisDLQ struct {
 	now         func() time.Time
 
 	lookup lookupSlot
-	known  sync.Map // sink -> time.Time it was last added to the sinks set
+	known  redisSinkSet
 	closed atomic.Bool
 }
 
@@ -106,7 +105,7 @@ func (d *RedisDLQ) WithKeyPrefix(p string) *RedisDLQ {
 		p = DefaultRedisKeyPrefix
 	}
 	d.prefix = p
-	d.known.Clear()
+	d.known.forget()
 	return d
 }
 
@@ -237,24 +236,9 @@ func (d *RedisDLQ) prepare(op string, item *DLQItem) ([]byte, error) {
 	return encodeRedisItem(op, *item)
 }
 
-// registerEvery is how often a process adds a sink to the set of sinks
-// again, so that a set deleted by hand (or by FLUSHDB) fills again.
-const registerEvery = time.Minute
-
-// register adds sink to the set of sinks before its first item, and again
-// at most every registerEvery, per process. Adding it before the item means
-// a crash in between leaves at worst a sink without items, never an item
-// no listing finds.
+// register adds sink to the set of sinks (see redisSinkSet).
 func (d *RedisDLQ) register(ctx context.Context, op, sink string) error {
-	now := time.Now()
-	if v, ok := d.known.Load(sink); ok && now.Sub(v.(time.Time)) < registerEvery {
-		return nil
-	}
-	if err := d.client.SAdd(ctx, d.sinksKey(), sink).Err(); err != nil {
-		return redisFailed(op, "SADD "+d.sinksKey(), err)
-	}
-	d.known.Store(sink, now)
-	return nil
+	return d.known.add(ctx, d.client, op, d.sinksKey(), sink)
 }
 
 // maxScriptBatch bounds the items one script adds, so that no script holds

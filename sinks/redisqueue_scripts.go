@@ -1,0 +1,100 @@
+package sinks
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts of RedisQueue. Each touches the keys of one sink only,
+// which share a Redis Cluster slot (see RedisQueue.keys), and runs
+// atomically. Due times are the server's clock (TIME), in milliseconds, so
+// that processes whose clocks disagree still agree on when a retry is due.
+
+// luaNowMs is the server's time in milliseconds.
+const luaNowMs = `
+local function nowms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`
+
+// luaOwns tells whether an entry is pending for a consumer.
+const luaOwns = `
+local function owns(stream, group, consumer, id)
+  return #redis.call('XPENDING', stream, group, id, id, 1, consumer) == 1
+end
+`
+
+// queueDoneScript forgets an entry whose delivery ended: it leaves the
+// group's pending list and the stream.
+//
+// KEYS[1] stream. ARGV[1] group, ARGV[2] entry id.
+var queueDoneScript = redis.NewScript(`
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('XDEL', KEYS[1], ARGV[2])
+`)
+
+// queueRetryScript replaces an entry by the task as the handler changed
+// it, due wait_ms from now: at once back in the stream when the wait is
+// not positive, else in the schedule (a sorted set scored by due time, the
+// body in a hash under the old entry's id, which no later entry reuses).
+// It does nothing when the entry is no longer pending for the consumer
+// (another consumer claimed it after the lease ran out, and its outcome
+// decides).
+//
+// KEYS[1] stream, KEYS[2] schedule, KEYS[3] bodies.
+// ARGV[1] group, ARGV[2] consumer, ARGV[3] entry id, ARGV[4] task JSON,
+// ARGV[5] wait_ms. Returns 1, or 0 when the entry was not the consumer's.
+var queueRetryScript = redis.NewScript(luaNowMs + luaOwns + `
+if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+local wait = tonumber(ARGV[5])
+if wait <= 0 then
+  redis.call('XADD', KEYS[1], '*', 'task', ARGV[4])
+  return 1
+end
+redis.call('ZADD', KEYS[2], nowms() + wait, ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+return 1
+`)
+
+// queueMoveScript moves the schedule's due tasks, earliest first, to the
+// end of the stream.
+//
+// KEYS[1] stream, KEYS[2] schedule, KEYS[3] bodies. ARGV[1] most to move.
+// Returns the number moved.
+var queueMoveScript = redis.NewScript(luaNowMs + `
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', nowms(), 'LIMIT', 0, tonumber(ARGV[1]))
+for _, m in ipairs(due) do
+  local body = redis.call('HGET', KEYS[3], m)
+  if body then redis.call('XADD', KEYS[1], '*', 'task', body) end
+  redis.call('ZREM', KEYS[2], m)
+  redis.call('HDEL', KEYS[3], m)
+end
+return #due
+`)
+
+// queueTouchScript sets the idle time of entries that are still pending
+// for the consumer: 0 renews their lease (a handler still at work), the
+// lease itself hands them to the next XAUTOCLAIM of any consumer (a task
+// kept for later). Entries another consumer claimed are left alone.
+//
+// KEYS[1] stream. ARGV[1] group, ARGV[2] consumer, ARGV[3] idle in ms,
+// ARGV[4...] entry ids. Returns the number of entries touched.
+var queueTouchScript = redis.NewScript(luaOwns + `
+local n = 0
+for i = 4, #ARGV do
+  if owns(KEYS[1], ARGV[1], ARGV[2], ARGV[i]) then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+    n = n + 1
+  end
+end
+return n
+`)
+
+// queuePendingScript counts a sink's tasks in one step: the stream's
+// entries (not yet handed out, or handed out and not finished) and the
+// scheduled retries.
+//
+// KEYS[1] stream, KEYS[2] schedule. Returns the sum.
+var queuePendingScript = redis.NewScript(`
+return redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+`)
