@@ -131,18 +131,7 @@ func TestEndToEndAsyncSurvivesKill(t *testing.T) {
 
 	hook.Fail.Store(true)
 	const n = 20
-	accepted := map[string]bool{}
-	for i := 0; i < n; i++ {
-		var res struct {
-			Status     string
-			DeliveryID string `json:"delivery_id"`
-		}
-		body := fmt.Sprintf(`{"subject":"async %d","body":"{}","async":true}`, i)
-		if code := d.api("POST", "/v1/sinks/orders/messages", body, &res); code != http.StatusAccepted || res.Status != "queued" {
-			t.Fatalf("post %d: %d %+v", i, code, res)
-		}
-		accepted[res.DeliveryID] = true
-	}
+	accepted := postAsync(t, d, n)
 	waitFor(t, "delivery attempts", 20*time.Second, func() bool { return hook.Attempts() >= 3 })
 	d.kill()
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -72,14 +71,13 @@ the next start); a second signal ends it at once, losing nothing accepted.`,
 			default:
 				return usageErrorf("--log-format: want text or json, got %q", logFormat)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			log := slog.New(h)
+			ctx, stop := shutdownContext(cmd.Context(), log)
 			defer stop()
-			// After the first signal, a second one ends the process at once.
-			context.AfterFunc(ctx, stop)
 			if !cmd.Flags().Changed("shutdown-grace") {
 				grace = 0 // the configuration's delivery.shutdown_timeout
 			}
-			opts := daemon.ServeOptions{Logger: slog.New(h), Out: g.streams.Out, Grace: grace}
+			opts := daemon.ServeOptions{Logger: log, Out: g.streams.Out, Grace: grace}
 			if cfg.TLS.Enabled() {
 				// SIGHUP reloads the key pair; without TLS it keeps its
 				// default action.
