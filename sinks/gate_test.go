@@ -16,11 +16,11 @@ type timedSink struct {
 	name    string
 	latency time.Duration
 
-	mu      sync.Mutex
-	fail    error
-	now     int
-	most    int
-	starts  []time.Time
+	mu     sync.Mutex
+	fail   error
+	now    int
+	most   int
+	starts []time.Time
 }
 
 func (s *timedSink) Name() string { return s.name }
