@@ -27,7 +27,9 @@ type DLQ interface {
 	// Count returns the live size of the DLQ for sink ("" = every sink).
 	// -1 means "unknown".
 	Count(ctx context.Context, sink string) (int, error)
-	// Discard removes id. A missing id is not an error.
+	// Discard removes id. A missing id is not an error. A store that
+	// leases its items (Leaser) refuses to discard an item another holder
+	// has leased, with an error matching ErrBusy.
 	Discard(ctx context.Context, id string) error
 	// Replay re-sends id through its registered sink. The item stays in the
 	// DLQ: on success the operator decides what to do next; on failure the

@@ -36,6 +36,13 @@
 // (attempts, history, Replays) instead, so a failed redrive leaves exactly
 // the items it started with. See ReplayItem.
 //
+// Every backend is a Leaser: a replay, a redrive and a discard take a lease
+// on the item first (in Redis for a RedisDLQ, so processes sharing it see
+// it), and while one holds it the others get an error matching ErrBusy that
+// names the holder; a redrive skips such items and counts them as Busy.
+// LeaseItem holds an item across several steps, such as a replay and the
+// discard after it. See Leaser and DefaultLeaseTTL.
+//
 // # Differences from the original API
 //
 // The package keeps the names and semantics of the API it replaces, and

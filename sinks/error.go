@@ -17,6 +17,7 @@ const (
 	CodeDLQOverflow                 // a bounded DLQ is full and refuses new items
 	CodeNotFound                    // no item, sink or factory has that name
 	CodeClosed                      // the DLQ or sink was closed
+	CodeBusy                        // another holder has leased the DLQ item
 )
 
 var codeNames = [...]string{
@@ -27,6 +28,7 @@ var codeNames = [...]string{
 	CodeDLQOverflow:     "dlq overflow",
 	CodeNotFound:        "not found",
 	CodeClosed:          "closed",
+	CodeBusy:            "busy",
 }
 
 // String returns the code's name, such as "not found".
@@ -113,4 +115,8 @@ var (
 	ErrDLQOverflow     error = &Error{Code: CodeDLQOverflow}
 	ErrNotFound        error = &Error{Code: CodeNotFound}
 	ErrClosed          error = &Error{Code: CodeClosed}
+	// ErrBusy matches the error of a replay, redrive or discard of a DLQ
+	// item that another holder has leased (see Leaser); its text names the
+	// holder when the store knows it.
+	ErrBusy error = &Error{Code: CodeBusy}
 )

@@ -11,7 +11,7 @@ func TestErrorMatchesItsCodeSentinel(t *testing.T) {
 	sentinels := map[Code]error{
 		CodeInternal: ErrInternal, CodeSinkUnavailable: ErrSinkUnavailable,
 		CodeInvalidConfig: ErrInvalidConfig, CodeInvalidArgument: ErrInvalidArgument,
-		CodeDLQOverflow: ErrDLQOverflow, CodeNotFound: ErrNotFound, CodeClosed: ErrClosed,
+		CodeDLQOverflow: ErrDLQOverflow, CodeNotFound: ErrNotFound, CodeClosed: ErrClosed, CodeBusy: ErrBusy,
 	}
 	for code, sentinel := range sentinels {
 		err := fmt.Errorf("outer: %w", Errorf(code, "Op", "something about %q", "x"))

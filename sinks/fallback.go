@@ -84,7 +84,10 @@ type FallbackDLQ struct {
 	closed  atomic.Bool
 }
 
-var _ Store = (*FallbackDLQ)(nil)
+var (
+	_ Store  = (*FallbackDLQ)(nil)
+	_ Leaser = (*FallbackDLQ)(nil)
+)
 
 // FallbackOption configures a FallbackDLQ.
 type FallbackOption func(*FallbackDLQ)
@@ -364,9 +367,20 @@ func (f *FallbackDLQ) localIDs(ctx context.Context) ([]string, error) {
 // move brings one local item to the primary: AddOnce, then delete the
 // local copy, then release the key. A crash anywhere repeats at most the
 // AddOnce, which then adds nothing.
+//
+// The move holds the local item's lease: an item being replayed or
+// discarded stays for a later pass, and one being moved is busy for them.
 func (f *FallbackDLQ) move(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, f.probeTimeout)
 	defer cancel()
+	ctx, release, err := LeaseItem(WithLeaseHolder(ctx, "the FallbackDLQ mover, moving it to the primary"), f.local, id)
+	if errors.Is(err, ErrBusy) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
 	it, err := f.local.Get(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil // discarded or moved meanwhile
@@ -424,6 +438,34 @@ func (f *FallbackDLQ) Discard(ctx context.Context, id string) error {
 		return f.local.Discard(ctx, id)
 	}
 	return f.primary.Discard(ctx, id)
+}
+
+// Lease takes the lease on item id (see Leaser) in the store that holds
+// it: the local store while the item is there, else the primary. A store
+// that is not a Leaser leases nothing.
+func (f *FallbackDLQ) Lease(ctx context.Context, id string, ttl time.Duration) (func(), error) {
+	const op = "FallbackDLQ.Lease"
+	if err := f.checkOpen(op); err != nil {
+		return nil, err
+	}
+	if l, ok := f.local.(Leaser); ok {
+		if _, err := f.local.Get(ctx, id); err == nil {
+			release, err := l.Lease(ctx, id, ttl)
+			if err != nil {
+				return nil, err
+			}
+			// The mover holds the lease while it moves an item: one
+			// still here now stays until release.
+			if _, err := f.local.Get(ctx, id); err == nil {
+				return release, nil
+			}
+			release()
+		}
+	}
+	if l, ok := f.primary.(Leaser); ok {
+		return l.Lease(ctx, id, ttl)
+	}
+	return func() {}, nil
 }
 
 // Replay re-sends the item with id through its sink (see ReplayItem).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/dletter/dletter"
 	"github.com/dletter/dletter/internal/appendlog"
@@ -87,9 +88,13 @@ type FileDLQ struct {
 	afterAppend   func() // test hook: runs between a write's append and its publication
 
 	lookup lookupSlot
+	leases leaseTable
 }
 
-var _ Store = (*FileDLQ)(nil)
+var (
+	_ Store  = (*FileDLQ)(nil)
+	_ Leaser = (*FileDLQ)(nil)
+)
 
 // fileLoc is where an item's record is in the log.
 type fileLoc struct {
@@ -405,23 +410,38 @@ func (f *FileDLQ) Update(ctx context.Context, item DLQItem) error {
 }
 
 // Discard removes id durably (a tombstone record), in O(1). A missing id is
-// not an error.
+// not an error; an item another holder has leased is (ErrBusy).
 func (f *FileDLQ) Discard(ctx context.Context, id string) error {
 	const op = "FileDLQ.Discard"
-	seq, ok := parseID(id)
-	if err := f.lockItem(ctx, op, seq); err != nil {
-		return err
-	}
-	if _, found := f.idx.get(seq); !ok || !found {
+	seq, ok := parseID(id) // seq 0, which no item has, when malformed
+	return f.leases.hold(ctx, op, formatID(seq), func() error {
+		if err := f.lockItem(ctx, op, seq); err != nil {
+			return err
+		}
+		if _, found := f.idx.get(seq); !ok || !found {
+			f.mu.Unlock()
+			return nil
+		}
+		w := fileWrite{app: f.app}
+		f.reserveLocked(&w, seq)
 		f.mu.Unlock()
+		w.line = appendMarkRecord(w.line, opDel, seq)
+		w.add(record{op: opDel, seq: seq}, len(w.line))
+		return f.write(op, &w)
+	})
+}
+
+// Lease takes the lease on item id (see Leaser). The leases live in this
+// process, which alone has the directory open.
+func (f *FileDLQ) Lease(ctx context.Context, id string, ttl time.Duration) (func(), error) {
+	const op = "FileDLQ.Lease"
+	return f.leases.leaseSeq(ctx, op, id, ttl, func() error {
+		if err := f.beginRead(ctx, op); err != nil {
+			return err
+		}
+		f.mu.RUnlock()
 		return nil
-	}
-	w := fileWrite{app: f.app}
-	f.reserveLocked(&w, seq)
-	f.mu.Unlock()
-	w.line = appendMarkRecord(w.line, opDel, seq)
-	w.add(record{op: opDel, seq: seq}, len(w.line))
-	return f.write(op, &w)
+	})
 }
 
 // Get returns the item with id.

@@ -3,6 +3,7 @@ package sinks
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // MemoryDLQ is an in-process, bounded DLQ: a Store whose items live in
@@ -23,9 +24,13 @@ type MemoryDLQ struct {
 	dropped int64
 	closed  bool
 	lookup  lookupSlot
+	leases  leaseTable
 }
 
-var _ Store = (*MemoryDLQ)(nil)
+var (
+	_ Store  = (*MemoryDLQ)(nil)
+	_ Leaser = (*MemoryDLQ)(nil)
+)
 
 // NewMemoryDLQ returns an empty MemoryDLQ configured by opts.
 func NewMemoryDLQ(opts ...StoreOption) *MemoryDLQ {
@@ -163,16 +168,32 @@ func (m *MemoryDLQ) Count(ctx context.Context, sink string) (int, error) {
 	return m.idx.count(sink), nil
 }
 
-// Discard removes id, in O(1). A missing id is not an error.
+// Discard removes id, in O(1). A missing id is not an error; an item
+// another holder has leased is (ErrBusy).
 func (m *MemoryDLQ) Discard(ctx context.Context, id string) error {
-	if err := m.lock(ctx, "MemoryDLQ.Discard"); err != nil {
-		return err
-	}
-	defer m.mu.Unlock()
-	if seq, ok := parseID(id); ok {
+	const op = "MemoryDLQ.Discard"
+	seq, _ := parseID(id) // 0, which no item has, when malformed
+	return m.leases.hold(ctx, op, formatID(seq), func() error {
+		if err := m.lock(ctx, op); err != nil {
+			return err
+		}
+		defer m.mu.Unlock()
 		m.idx.remove(seq)
-	}
-	return nil
+		return nil
+	})
+}
+
+// Lease takes the lease on item id (see Leaser). The leases live in this
+// process, like the items.
+func (m *MemoryDLQ) Lease(ctx context.Context, id string, ttl time.Duration) (func(), error) {
+	const op = "MemoryDLQ.Lease"
+	return m.leases.leaseSeq(ctx, op, id, ttl, func() error {
+		if err := m.lock(ctx, op); err != nil {
+			return err
+		}
+		m.mu.Unlock()
+		return nil
+	})
 }
 
 // Stats reports the item counts and what the overflow policy dropped.

@@ -82,7 +82,10 @@ type RedisDLQ struct {
 	closed atomic.Bool
 }
 
-var _ Store = (*RedisDLQ)(nil)
+var (
+	_ Store  = (*RedisDLQ)(nil)
+	_ Leaser = (*RedisDLQ)(nil)
+)
 
 // NewRedisDLQ returns a RedisDLQ on client with the key prefix
 // DefaultRedisKeyPrefix and a MAXLEN cap of DefaultRedisMaxLen entries per
@@ -430,7 +433,9 @@ func (d *RedisDLQ) Update(ctx context.Context, item DLQItem) error {
 }
 
 // Discard removes the item with id. A missing or malformed id is not an
-// error: no item has it.
+// error: no item has it. An item another holder has leased is not
+// discarded: the error matches ErrBusy (the check and the delete are one
+// script).
 func (d *RedisDLQ) Discard(ctx context.Context, id string) error {
 	const op = "RedisDLQ.Discard"
 	if err := d.checkOpen(op); err != nil {
@@ -441,8 +446,13 @@ func (d *RedisDLQ) Discard(ctx context.Context, id string) error {
 		return nil
 	}
 	k := d.keys(sink)
-	if err := discardScript.Run(ctx, d.client, []string{k.stream, k.updates, k.counters}, streamID).Err(); err != nil {
+	h, _ := LeaseHolderOf(ctx)
+	v, err := discardScript.Run(ctx, d.client, []string{k.stream, k.updates, k.counters, d.leaseKey(sink, streamID)}, streamID, h.Token).Result()
+	if err != nil {
 		return redisFailed(op, "discarding "+id, err)
+	}
+	if held, ok := v.([]any); ok {
+		return redisBusy(op, id, held)
 	}
 	return nil
 }

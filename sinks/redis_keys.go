@@ -16,6 +16,8 @@ import (
 //	{P:dlq:S}:counters    hash: "discarded" (items removed by Discard), "prune_at"
 //	{P:dlq:S}:once:H      string: the stream id of the item added with AddOnce
 //	                      key K, where H is a hash of K
+//	{P:dlq:S}:lease:I     string: the lease on the item of stream id I,
+//	                      "<token> <holder>", with the lease's TTL
 //	P:dlq-sinks           set: every sink that ever had an item
 //
 // The companion keys in braces hash to the stream's own Redis Cluster slot,
@@ -43,6 +45,12 @@ func (d *RedisDLQ) keys(sink string) redisKeys {
 func (d *RedisDLQ) onceKey(sink, key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return redisCompanionKey(d.streamKey(sink), "once:"+hex.EncodeToString(sum[:16]))
+}
+
+// leaseKey is the key of the lease on one item, in its stream's slot, so
+// that the discard script can check it.
+func (d *RedisDLQ) leaseKey(sink, streamID string) string {
+	return redisCompanionKey(d.streamKey(sink), "lease:"+streamID)
 }
 
 func (d *RedisDLQ) streamKey(sink string) string { return d.prefix + ":dlq:" + sink }

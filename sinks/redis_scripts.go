@@ -43,18 +43,67 @@ end
 return 1
 `)
 
+// luaLeaseOf tells whether a lease value ("<token> <holder>") belongs to
+// token.
+const luaLeaseOf = `
+local function leaseof(v, token)
+  return string.sub(v, 1, #token + 1) == token .. ' '
+end
+`
+
 // discardScript deletes an entry and its update, counting the deletion so
-// that Stats can tell discards from MAXLEN trimming.
+// that Stats can tell discards from MAXLEN trimming, unless another holder
+// has leased the entry.
 //
-// KEYS[1] stream, KEYS[2] updates hash, KEYS[3] counters hash.
-// ARGV[1] stream id. Returns the number of entries deleted (0 or 1).
-var discardScript = redis.NewScript(`
+// KEYS[1] stream, KEYS[2] updates hash, KEYS[3] counters hash, KEYS[4]
+// the entry's lease. ARGV[1] stream id, ARGV[2] the caller's lease token
+// ("" when it has none).
+// Returns the number of entries deleted (0 or 1), or {lease value, PTTL}
+// when another holder has the lease.
+var discardScript = redis.NewScript(luaLeaseOf + `
+local lease = redis.call('GET', KEYS[4])
+if lease and not leaseof(lease, ARGV[2]) then
+  return {lease, redis.call('PTTL', KEYS[4])}
+end
 local n = redis.call('XDEL', KEYS[1], ARGV[1])
 if n > 0 then
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('HINCRBY', KEYS[3], 'discarded', n)
 end
 return n
+`)
+
+// leaseScript takes a lease (SET NX PX) unless its holder or another has it.
+//
+// KEYS[1] the lease. ARGV[1] token, ARGV[2] "<token> <holder>", ARGV[3]
+// TTL in milliseconds.
+// Returns {1} when taken, {2} when the token's holder has it already, or
+// {0, lease value, PTTL} when another holder has it.
+var leaseScript = redis.NewScript(luaLeaseOf + `
+if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return {1} end
+local v = redis.call('GET', KEYS[1])
+if leaseof(v, ARGV[1]) then return {2} end
+return {0, v, redis.call('PTTL', KEYS[1])}
+`)
+
+// renewLeaseScript extends a lease that the token's holder still has.
+//
+// KEYS[1] the lease. ARGV[1] token, ARGV[2] TTL in milliseconds.
+// Returns 1, or 0 when the holder no longer has it.
+var renewLeaseScript = redis.NewScript(luaLeaseOf + `
+local v = redis.call('GET', KEYS[1])
+if v and leaseof(v, ARGV[1]) then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`)
+
+// releaseLeaseScript deletes a lease if the token's holder has it (compare
+// and delete: a lease that expired and went to another holder stays).
+//
+// KEYS[1] the lease. ARGV[1] token. Returns the number of keys deleted.
+var releaseLeaseScript = redis.NewScript(luaLeaseOf + `
+local v = redis.call('GET', KEYS[1])
+if v and leaseof(v, ARGV[1]) then return redis.call('DEL', KEYS[1]) end
+return 0
 `)
 
 // statsScript reports one sink's stream.

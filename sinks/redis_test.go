@@ -45,11 +45,22 @@ func TestRedisDLQCluster(t *testing.T) {
 			if got := redisKeySlot(k); int64(got) != want {
 				t.Errorf("redisKeySlot(%q) = %d, server says %d", k, got, want)
 			}
-			for _, kind := range []string{"updates", "counters"} {
+			for _, kind := range []string{"updates", "counters", "lease:1700000000000-0"} {
 				ck := redisCompanionKey(k, kind)
 				got, err := c.ClusterKeySlot(ctx, ck).Result()
 				if err != nil || got != want {
 					t.Errorf("slot of %q = %d, %v; want %d (slot of %q)", ck, got, err, want, k)
+				}
+			}
+		}
+		for _, prefix := range []string{"dletter", "{tag}", "p}{"} {
+			d := NewRedisDLQ(c).WithKeyPrefix(prefix)
+			for _, sink := range []string{"email", "a{b}"} {
+				lk, sk := d.leaseKey(sink, "1700000000000-0"), d.streamKey(sink)
+				got, err1 := c.ClusterKeySlot(ctx, lk).Result()
+				want, err2 := c.ClusterKeySlot(ctx, sk).Result()
+				if err1 != nil || err2 != nil || got != want {
+					t.Errorf("lease key %q in slot %d, stream %q in %d (%v, %v)", lk, got, sk, want, err1, err2)
 				}
 			}
 		}

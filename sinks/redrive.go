@@ -44,6 +44,10 @@ type RedriveProgress struct {
 	// registered, recipient not decodable, a store error reading them);
 	// they stay unchanged. LastErr says why.
 	Skipped int `json:"skipped"`
+	// Busy items were leased by another holder (an operator's replay,
+	// another redrive, another process on the same DLQ; see Leaser): they
+	// were neither sent nor changed here. LastErr names the holder.
+	Busy int `json:"busy"`
 	// LastID is the item just handled and LastErr its error, if any.
 	LastID  string `json:"last_id,omitempty"` // the item just handled
 	LastErr error  `json:"-"`                 // its error, if any
@@ -63,6 +67,11 @@ const redrivePage = 100
 // in the same order; Rate paces the starts, so that the k-th item starts no
 // earlier than (k-1)/Rate seconds after the first, however many are in
 // flight.
+//
+// When st is a Leaser, each item is replayed and removed under its lease
+// (see LeaseItem), taken for a holder of its own named after the holder ctx
+// carries ("redrive" when none): an item another holder has leased is
+// skipped and counted as Busy.
 //
 // It returns the totals, and an error only when the DLQ itself fails or ctx
 // is cancelled (then with the totals so far); the failures of single items
@@ -203,11 +212,14 @@ func (rd *redrive) stop(err error) {
 	rd.cancel(err)
 }
 
-// replay replays one item and counts the outcome; it returns an error only
-// when the redrive must stop.
+// replay replays one item under its lease and counts the outcome; it
+// returns an error only when the redrive must stop.
 func (rd *redrive) replay(id string) error {
-	ctx := rd.ctx
-	err := rd.st.Replay(ctx, id)
+	ctx, release, err := LeaseItem(rd.itemHolder(), rd.st, id)
+	defer release()
+	if err == nil {
+		err = rd.st.Replay(ctx, id)
+	}
 	switch {
 	case err == nil:
 		if derr := rd.st.Discard(context.WithoutCancel(ctx), id); derr != nil {
@@ -221,6 +233,8 @@ func (rd *redrive) replay(id string) error {
 	case errors.Is(err, ErrClosed):
 		rd.record(id, err)
 		return err
+	case errors.Is(err, ErrBusy):
+		rd.done(id, err, &rd.p.Busy)
 	default:
 		var re *ReplayError
 		if errors.As(err, &re) {
@@ -230,6 +244,16 @@ func (rd *redrive) replay(id string) error {
 		}
 	}
 	return nil
+}
+
+// itemHolder returns the redrive's context with a lease holder for one
+// item, named as the holder of the redrive's context, or "redrive".
+func (rd *redrive) itemHolder() context.Context {
+	name := "redrive (" + processName() + ")"
+	if h, ok := LeaseHolderOf(rd.ctx); ok {
+		name = h.Name
+	}
+	return withHolder(rd.ctx, LeaseHolder{Token: newLeaseToken(), Name: name})
 }
 
 // record makes id, and its error, the last item handled.

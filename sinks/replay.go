@@ -55,11 +55,21 @@ const updateTimeout = 10 * time.Second
 //     not registered, one matching ErrSinkUnavailable; a recipient the sink
 //     cannot decode, one matching ErrInvalidArgument. These leave the item
 //     unchanged, as does a replay whose ctx was cancelled.
+//   - When st is a Leaser, the replay holds the item's lease (LeaseItem)
+//     from before it reads the item until after it updates it. An item
+//     that another holder has leased is not sent: the error matches
+//     ErrBusy. Pass the context of a LeaseItem to keep the lease across
+//     the replay and what follows (a Discard).
 func ReplayItem(ctx context.Context, st Store, lookup RegistryLookup, id string) error {
 	const op = "Replay"
 	if lookup == nil {
 		return Errorf(CodeInvalidConfig, op, "no sink registry is attached to the DLQ (see SetRegistryLookup)")
 	}
+	ctx, release, err := LeaseItem(ensureHolder(ctx, "replay"), st, id)
+	if err != nil {
+		return err
+	}
+	defer release()
 	it, err := st.Get(ctx, id)
 	if err != nil {
 		return err

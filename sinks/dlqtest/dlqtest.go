@@ -18,9 +18,12 @@
 // idempotent Discard, Replay through a Registry with the typed recipient
 // rebuilt by RecipientDecoder, unknown ids, List with a Filter and cursor
 // paging, Update keeping order, Stats, Redrive (dry run, max, rate,
-// cancellation), concurrent pushes (run it under -race), a JSON round trip of
-// every DLQItem field, and Close. Changing a backend's semantics means
-// growing this suite.
+// cancellation), leases of a sinks.Leaser (concurrent replays of one item
+// send it once and the others get sinks.ErrBusy; a lease is released after
+// the replay, renewed while held, and free again one TTL after its holder
+// stopped; a store that is not a Leaser skips these), concurrent pushes
+// (run it under -race), a JSON round trip of every DLQItem field, and
+// Close. Changing a backend's semantics means growing this suite.
 package dlqtest
 
 import (
@@ -47,6 +50,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, newStore) })
 	t.Run("Replay", func(t *testing.T) { testReplay(t, newStore) })
 	t.Run("Redrive", func(t *testing.T) { testRedrive(t, newStore) })
+	t.Run("Lease", func(t *testing.T) { testLease(t, newStore) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore) })
 	t.Run("Close", func(t *testing.T) { testClose(t, newStore) })
 }

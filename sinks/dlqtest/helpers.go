@@ -35,6 +35,8 @@ type mailSink struct {
 	failing   []string
 	delivered []delivery
 	calls     int
+	gate      chan struct{} // while set, Send waits for it to close
+	entered   chan struct{} // Send signals here before it waits
 }
 
 var errMailDown = sinks.Transient(errors.New("mail server down"))
@@ -43,8 +45,19 @@ func (s *mailSink) Name() string { return s.name }
 
 func (s *mailSink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.calls++
+	gate, entered := s.gate, s.entered
+	s.mu.Unlock()
+	if gate != nil {
+		entered <- struct{}{}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, w := range s.failing {
 		if strings.Contains(m.Subject, w) {
 			return errMailDown
@@ -67,6 +80,25 @@ func (s *mailSink) fail(words ...string) {
 	s.mu.Lock()
 	s.failing = words
 	s.mu.Unlock()
+}
+
+// block makes every Send signal on entered, then wait until unblock is
+// called: a slow far end, so that a test can act while a send is under
+// way.
+func (s *mailSink) block() (entered <-chan struct{}, unblock func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gate, in := make(chan struct{}), make(chan struct{}, 16)
+	s.gate, s.entered = gate, in
+	var once sync.Once
+	return in, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.gate, s.entered = nil, nil
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
 }
 
 func (s *mailSink) deliveries() []delivery {

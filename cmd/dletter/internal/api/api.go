@@ -126,6 +126,8 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, relay.ErrReadOnly):
 		return http.StatusForbidden
+	case errors.Is(err, sinks.ErrBusy):
+		return http.StatusConflict
 	case errors.Is(err, relay.ErrAsyncUnavailable):
 		return http.StatusNotImplemented
 	case errors.Is(err, sinks.ErrClosed), errors.Is(err, sinks.ErrDLQOverflow):

@@ -21,6 +21,7 @@ const (
 	ExitNotFound = 3 // no such item, sink or redrive
 	ExitFailed   = 4 // a replay, redrive or send did not deliver everything
 	ExitRefused  = 5 // read-only mode, or authentication failed
+	ExitBusy     = 6 // someone else is replaying, redriving or discarding the item
 )
 
 // exitError carries an explicit exit code.
@@ -52,6 +53,8 @@ func exitCodeOf(err error) int {
 		return ExitNotFound
 	case errors.Is(err, relay.ErrReadOnly), errors.Is(err, client.ErrUnauthorized):
 		return ExitRefused
+	case errors.Is(err, sinks.ErrBusy):
+		return ExitBusy
 	case strings.HasPrefix(err.Error(), "unknown command "), strings.HasPrefix(err.Error(), "unknown flag"):
 		return ExitUsage
 	}

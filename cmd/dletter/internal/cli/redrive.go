@@ -93,8 +93,12 @@ again.`,
 				}
 			} else {
 				p := job.Progress
-				fmt.Fprintf(g.streams.Out, "redrive %s %s: %d matched, %d delivered, %d failed again\n",
+				fmt.Fprintf(g.streams.Out, "redrive %s %s: %d matched, %d delivered, %d failed again",
 					job.ID, job.State, p.Matched, p.Delivered, p.Failed)
+				if p.Busy > 0 {
+					fmt.Fprintf(g.streams.Out, ", %d busy (someone else had them)", p.Busy)
+				}
+				fmt.Fprintln(g.streams.Out)
 				if job.Error != "" {
 					fmt.Fprintf(g.streams.Out, "error: %s\n", display.Visible(job.Error))
 				}
@@ -104,6 +108,8 @@ again.`,
 				return &exitError{code: ExitError, err: errSilent}
 			case job.Progress.Failed > 0 || job.State == jobs.Cancelled:
 				return &exitError{code: ExitFailed, err: errSilent}
+			case job.Progress.Busy > 0:
+				return &exitError{code: ExitBusy, err: errSilent}
 			}
 			return nil
 		},

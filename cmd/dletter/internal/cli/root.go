@@ -70,7 +70,9 @@ Exit codes:
   2  usage error (an unknown flag, a missing argument, a bad value)
   3  not found (no such item, sink or redrive)
   4  delivery failed (a replay, redrive or send did not deliver everything)
-  5  refused (read-only mode, or the token was missing or wrong)`
+  5  refused (read-only mode, or the token was missing or wrong)
+  6  busy (someone else, perhaps another daemon on the same Redis, is
+     replaying, redriving or discarding the item; try again later)`
 
 func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{

@@ -72,6 +72,8 @@ func (e *APIError) Is(target error) bool {
 		return target == sinks.ErrInvalidArgument
 	case http.StatusForbidden:
 		return target == relay.ErrReadOnly
+	case http.StatusConflict:
+		return target == sinks.ErrBusy
 	case http.StatusUnauthorized:
 		return target == ErrUnauthorized
 	}

@@ -33,11 +33,14 @@ type Progress struct {
 	Matched int `json:"matched"`
 	// Processed is how many it has handled so far.
 	Processed int `json:"processed"`
-	// Delivered, Failed and Skipped split Processed. Skipped items could
-	// not be replayed (discarded meanwhile, sink gone) and stay unchanged.
+	// Delivered, Failed, Skipped and Busy split Processed. Skipped items
+	// could not be replayed (discarded meanwhile, sink gone) and stay
+	// unchanged; so do Busy ones, which someone else was replaying,
+	// redriving or discarding (another daemon on the same Redis, too).
 	Delivered int `json:"delivered"`
 	Failed    int `json:"failed"`
 	Skipped   int `json:"skipped"`
+	Busy      int `json:"busy"`
 }
 
 // Job is a snapshot of one background job.

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,11 +26,20 @@ type ReplayResult struct {
 // delivered item is removed from the DLQ unless keep is set: an operator who
 // replayed a message successfully almost never wants it replayed twice. A
 // failed replay is a result (Delivered false, Error set), not an error; the
-// error is for an unknown id (sinks.ErrNotFound) or a store failure.
+// error is for an unknown id (sinks.ErrNotFound), an item that someone else
+// is replaying, redriving or discarding (sinks.ErrBusy: the replay and the
+// removal hold the item's lease, in Redis for daemons that share one) or a
+// store failure.
 func (r *Relay) Replay(ctx context.Context, a Actor, id string, keep bool) (ReplayResult, error) {
 	if r.opts.ReadOnly {
 		return ReplayResult{}, ErrReadOnly
 	}
+	ctx, release, err := sinks.LeaseItem(sinks.WithLeaseHolder(ctx, a.describe("replay")), r.opts.Store, id)
+	if err != nil {
+		r.auditBusy(a, "replay", id, err)
+		return ReplayResult{}, err
+	}
+	defer release()
 	it, err := r.opts.Store.Get(ctx, id)
 	if err != nil {
 		return ReplayResult{}, err
@@ -55,7 +65,9 @@ func (r *Relay) Replay(ctx context.Context, a Actor, id string, keep bool) (Repl
 }
 
 // Discard removes item id. An unknown id is an error matching
-// sinks.ErrNotFound (the API answers 404), unlike sinks.DLQ.Discard.
+// sinks.ErrNotFound (the API answers 404), unlike sinks.DLQ.Discard; an
+// item that someone else is replaying or redriving, one matching
+// sinks.ErrBusy (409).
 func (r *Relay) Discard(ctx context.Context, a Actor, id string) error {
 	if r.opts.ReadOnly {
 		return ErrReadOnly
@@ -63,9 +75,16 @@ func (r *Relay) Discard(ctx context.Context, a Actor, id string) error {
 	if _, err := r.opts.Store.Get(ctx, id); err != nil {
 		return err
 	}
-	err := r.opts.Store.Discard(ctx, id)
+	err := r.opts.Store.Discard(sinks.WithLeaseHolder(ctx, a.describe("discard")), id)
 	r.audit(a, "discard", id, 1, err)
 	return err
+}
+
+// auditBusy records an action refused because the item is busy.
+func (r *Relay) auditBusy(a Actor, action, id string, err error) {
+	if errors.Is(err, sinks.ErrBusy) {
+		r.audit(a, action, id, 0, err)
+	}
 }
 
 // pageSize is how many items a bulk action reads at a time.

@@ -58,9 +58,9 @@ func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, rep
 	}
 	total := dry.Matched
 	conv := func(p sinks.RedriveProgress) jobs.Progress {
-		done := p.Delivered + p.Failed + p.Skipped
+		done := p.Delivered + p.Failed + p.Skipped + p.Busy
 		return jobs.Progress{Matched: max(total, p.Matched), Processed: done,
-			Delivered: p.Delivered, Failed: p.Failed, Skipped: p.Skipped}
+			Delivered: p.Delivered, Failed: p.Failed, Skipped: p.Skipped, Busy: p.Busy}
 	}
 	report(jobs.Progress{Matched: total})
 	// Items pushed after the count are not visited beyond the total.
@@ -105,6 +105,8 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 			r.opts.Metrics.RedriveItems(p.Delivered-last.Delivered, p.Failed-last.Failed)
 			last = p
 		}
+		// Items someone else has leased are skipped and counted as busy.
+		ctx = sinks.WithLeaseHolder(ctx, a.describe("redrive"))
 		p, err := runRedrive(ctx, store, opts, func(p jobs.Progress) { count(p); report(p) })
 		count(p)
 		return p, err

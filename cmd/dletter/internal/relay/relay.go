@@ -107,6 +107,16 @@ func (a Actor) name() string {
 	return a.Name
 }
 
+// describe names an action of the actor for others that find the item
+// busy, such as "replay by alice via api".
+func (a Actor) describe(action string) string {
+	s := action + " by " + a.name()
+	if a.Via != "" {
+		s += " via " + a.Via
+	}
+	return s
+}
+
 func (r *Relay) audit(a Actor, action, target string, count int, err error) {
 	result := "ok"
 	if err != nil {
