@@ -30,7 +30,7 @@ type Core struct {
 	Relay    *relay.Relay
 	// Queue and Dispatcher are the async delivery path, nil unless
 	// Options.Async. Serve starts the Dispatcher.
-	Queue      *sinks.FileQueue
+	Queue      sinks.Queue
 	Dispatcher *sinks.Dispatcher
 	// Delivery is the delivery block: per-sink limits and the shutdown
 	// timeout.
@@ -108,7 +108,7 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 		return nil, err
 	}
 	if opts.Async {
-		if c.Queue, err = OpenQueue(cfg.DataDir, log); err != nil {
+		if c.Queue, err = OpenQueue(cfg, log); err != nil {
 			return nil, err
 		}
 		if c.Dispatcher, err = sinks.NewDispatcher(c.Registry, c.Queue, sinks.WithDispatcherLogger(log)); err != nil {

@@ -10,31 +10,85 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/dletter/dletter"
+	"github.com/dletter/dletter/cmd/dletter/internal/config"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 	"github.com/dletter/dletter/sinks"
 )
 
 // queueDir is the async delivery queue's directory inside the data
-// directory (a sinks.FileQueue: one directory per sink).
-const queueDir = "queue"
+// directory (a sinks.FileQueue: one directory per sink); with a Redis
+// queue, queueFallbackDir holds what is accepted while Redis is down.
+const (
+	queueDir         = "queue"
+	queueFallbackDir = "queue-fallback"
+)
 
 // legacyAsyncLog is where earlier versions kept every async message in one
 // log; OpenQueue moves what it still holds into the queue.
 const legacyAsyncLog = "async/messages.log"
 
-// OpenQueue opens the async delivery queue of dataDir, first moving into it
-// the messages an earlier version left in its single async log.
-func OpenQueue(dataDir string, log *slog.Logger) (*sinks.FileQueue, error) {
-	q, err := sinks.OpenFileQueue(filepath.Join(dataDir, queueDir), sinks.WithLogger(log))
+// OpenQueue opens the async delivery queue cfg describes, first moving into
+// it the messages an earlier version left in its single async log:
+//
+//   - file: a sinks.FileQueue in the data directory;
+//   - redis: a sinks.RedisQueue on the DLQ's Redis, shared by every daemon
+//     there, behind a sinks.FallbackQueue that keeps accepting into a
+//     FileQueue in the data directory while Redis is down.
+func OpenQueue(cfg *config.Config, log *slog.Logger) (q sinks.Queue, err error) {
+	if cfg.QueueBackend() == config.BackendRedis {
+		q, err = openRedisQueue(cfg, log)
+	} else {
+		q, err = sinks.OpenFileQueue(filepath.Join(cfg.DataDir, queueDir), sinks.WithLogger(log))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open the async queue: %w", err)
 	}
-	if err := migrateLegacyLog(filepath.Join(dataDir, legacyAsyncLog), q, log); err != nil {
+	if err := migrateLegacyLog(filepath.Join(cfg.DataDir, legacyAsyncLog), q, log); err != nil {
 		_ = q.Close()
 		return nil, err
 	}
 	return q, nil
+}
+
+// openRedisQueue opens the shared queue on the DLQ's Redis, with its own
+// client, behind a local fallback.
+func openRedisQueue(cfg *config.Config, log *slog.Logger) (sinks.Queue, error) {
+	client, err := redisClient(cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	primary := &redisQueue{RedisQueue: sinks.NewRedisQueue(client).WithKeyPrefix(cfg.DLQ.Prefix).
+		WithLease(time.Duration(cfg.Queue.Lease)), client: client}
+	local, err := sinks.OpenFileQueue(filepath.Join(cfg.DataDir, queueFallbackDir), sinks.WithLogger(log))
+	if err != nil {
+		_ = primary.Close()
+		return nil, err
+	}
+	f, err := sinks.NewFallbackQueue(primary, local, 0, log)
+	if err != nil {
+		_ = primary.Close()
+		_ = local.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// redisQueue is a RedisQueue that closes its client.
+type redisQueue struct {
+	*sinks.RedisQueue
+	client redis.UniversalClient
+}
+
+// Close closes the queue and its client.
+func (q *redisQueue) Close() error {
+	err := q.RedisQueue.Close()
+	if cerr := q.client.Close(); cerr != nil && !errors.Is(cerr, redis.ErrClosed) {
+		err = errors.Join(err, cerr)
+	}
+	return err
 }
 
 // legacyRecord is a line of the earlier async log.

@@ -84,22 +84,40 @@ type RedisOptions struct {
 // OpenRedis connects to Redis and returns a RedisDLQ whose Close also
 // closes the client.
 func OpenRedis(o RedisOptions) (sinks.OnceStore, error) {
-	addrs, prefix, maxLen := o.Addrs, o.Prefix, o.MaxLen
-	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs, DB: o.DB, Password: o.Password,
-		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second})
-	if o.Ping {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := client.Ping(ctx).Err(); err != nil {
-			_ = client.Close()
-			return nil, fmt.Errorf("redis %v: %w", addrs, err)
-		}
+	prefix, maxLen := o.Prefix, o.MaxLen
+	client, err := o.client()
+	if err != nil {
+		return nil, err
 	}
 	d := sinks.NewRedisDLQ(client).WithKeyPrefix(prefix)
 	if maxLen > 0 {
 		d = d.WithMaxLen(maxLen)
 	}
 	return &redisStore{RedisDLQ: d, client: client}, nil
+}
+
+// client connects to Redis (and, with Ping, makes sure it answers).
+func (o RedisOptions) client() (redis.UniversalClient, error) {
+	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: o.Addrs, DB: o.DB, Password: o.Password,
+		DialTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second})
+	if o.Ping {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := client.Ping(ctx).Err(); err != nil {
+			_ = client.Close()
+			return nil, fmt.Errorf("redis %v: %w", o.Addrs, err)
+		}
+	}
+	return client, nil
+}
+
+// redisClient connects to the Redis of cfg's DLQ block.
+func redisClient(cfg *config.Config, ping bool) (redis.UniversalClient, error) {
+	password, err := cfg.RedisPassword()
+	if err != nil {
+		return nil, err
+	}
+	return RedisOptions{Addrs: cfg.DLQ.Addrs, DB: cfg.DLQ.DB, Password: password, Ping: ping}.client()
 }
 
 type redisStore struct {
