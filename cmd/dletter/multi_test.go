@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +17,7 @@ import (
 
 // multiConfig writes the configuration of one of several daemons sharing a
 // Redis (Cluster): its own data directory, the shared DLQ and queue.
-func multiConfig(t *testing.T, hookURL string, addrs []string, extra string) string {
+func multiConfig(t testing.TB, hookURL string, addrs []string, extra string) string {
 	t.Helper()
 	return writeConfig(t, t.TempDir(), hookURL, fmt.Sprintf(
 		"dlq:\n  backend: redis\n  addrs: [%s]\n  prefix: multi\nqueue:\n  lease: 2s\n%s", strings.Join(addrs, ", "), extra))
@@ -24,7 +26,7 @@ func multiConfig(t *testing.T, hookURL string, addrs []string, extra string) str
 // postAsyncTo posts n async messages, round robin over ds, from one
 // goroutine per daemon, and returns the delivery ids accepted. Before the
 // message at index killAt it calls kill (once).
-func postAsyncTo(t *testing.T, ds []*daemon, n int, killAt int, kill func()) map[string]bool {
+func postAsyncTo(t testing.TB, ds []*daemon, n int, killAt int, kill func()) map[string]bool {
 	t.Helper()
 	var (
 		mu       sync.Mutex
@@ -134,4 +136,41 @@ func TestMultiDaemonRedisKilledMidLoad(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// BenchmarkScaleDaemons: 3,000 async messages to a webhook that answers in
+// 50 ms, through 1 and through 3 daemons sharing one Redis, each with
+// `concurrency: 8`: the sink's latency bounds each daemon (8 / 50 ms = 160
+// messages a second), so 3 daemons should deliver about 3 times as many.
+// DLETTER_SCALE_MESSAGES changes the count.
+func BenchmarkScaleDaemons(b *testing.B) {
+	n := 3000
+	if v, err := strconv.Atoi(os.Getenv("DLETTER_SCALE_MESSAGES")); err == nil && v > 0 {
+		n = v
+	}
+	for _, daemons := range []int{1, 3} {
+		b.Run(fmt.Sprintf("daemons=%d", daemons), func(b *testing.B) {
+			rd := redistest.Start(b)
+			hook := testenv.NewReceiver(b)
+			hook.Delay.Store(int64(50 * time.Millisecond))
+			var ds []*daemon
+			for range daemons {
+				cfg := writeConfig(b, b.TempDir(), hook.URL, fmt.Sprintf(
+					"dlq: {backend: redis, addrs: [%s], prefix: scale}\ndelivery: {concurrency: 8}", rd.Addr))
+				ds = append(ds, startDaemon(b, "--config", cfg))
+			}
+			for b.Loop() {
+				start, before := time.Now(), hook.Total()
+				accepted := postAsyncTo(b, ds, n, -1, nil)
+				for hook.Total()-before < len(accepted) {
+					select {
+					case <-hook.Accepted():
+					case <-time.After(2 * time.Minute):
+						b.Fatalf("%d of %d delivered", hook.Total()-before, len(accepted))
+					}
+				}
+				b.ReportMetric(float64(len(accepted))/time.Since(start).Seconds(), "msgs/s")
+			}
+		})
+	}
 }
