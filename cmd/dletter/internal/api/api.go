@@ -55,6 +55,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/dlq/items/{id}", a.discardItem)
 	mux.HandleFunc("POST /v1/dlq/items/{id}/replay", a.replayItem)
 	mux.HandleFunc("POST /v1/dlq/discard", a.discardMatching)
+	mux.HandleFunc("POST /v1/dlq/import", a.importItems)
 	mux.HandleFunc("POST /v1/dlq/redrive", a.startRedrive)
 	mux.HandleFunc("GET /v1/dlq/redrives", a.listRedrives)
 	mux.HandleFunc("GET /v1/dlq/redrives/{id}", a.getRedrive)
@@ -130,7 +131,7 @@ func StatusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, relay.ErrAsyncUnavailable):
 		return http.StatusNotImplemented
-	case errors.Is(err, sinks.ErrClosed), errors.Is(err, sinks.ErrDLQOverflow):
+	case errors.Is(err, sinks.ErrClosed), errors.Is(err, sinks.ErrDLQOverflow), errors.Is(err, relay.ErrAuditUnavailable):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -1,6 +1,12 @@
-// Package audit records who replayed, redrove or discarded what, and when:
-// one JSON object per line in an append-only file, so that after an outage
-// the team can tell which messages were sent again and by whom.
+// Package audit records who replayed, redrove, discarded or imported what,
+// and when: one JSON object per line in an append-only file, so that after
+// an outage the team can tell which messages were sent again and by whom.
+//
+// An action is written in up to three kinds of lines tied by their Op: its
+// start, before it changes anything (Phase "start"), one line per item it
+// touched (Phase "item", Target the item's id), and its outcome (no Phase),
+// with the counts. A start without an outcome is an action still running,
+// or one the process did not live to finish.
 package audit
 
 import (
@@ -30,11 +36,24 @@ type Entry struct {
 	Action string `json:"action"`
 	// Target is an item id, a redrive id, or a filter in words.
 	Target string `json:"target"`
-	// Result is "ok", or what went wrong.
+	// Result is "ok", "started" (a start line), or what went wrong:
+	// "partial: 2 of 5 failed", "failed: ...".
 	Result string `json:"result"`
 	// Count is the number of items affected, for bulk actions.
 	Count int `json:"count,omitempty"`
+	// Failed is how many of Count failed.
+	Failed int `json:"failed,omitempty"`
+	// Op ties together the lines of one action.
+	Op string `json:"op,omitempty"`
+	// Phase is PhaseStart or PhaseItem; "" for an outcome.
+	Phase string `json:"phase,omitempty"`
 }
+
+// Phases of the lines of an action (see the package documentation).
+const (
+	PhaseStart = "start"
+	PhaseItem  = "item"
+)
 
 // ErrClosed is returned by Record after Close.
 var ErrClosed = errors.New("audit: closed")
@@ -63,8 +82,12 @@ func Open(path string) (*Log, error) {
 // Record appends e, stamping Time when it is zero. Each entry is written
 // with one write(2) and synced, so it survives a crash right after the
 // action it records.
-func (l *Log) Record(e Entry) error {
-	if l == nil {
+func (l *Log) Record(e Entry) error { return l.RecordAll([]Entry{e}) }
+
+// RecordAll appends entries with one write(2) and one sync, stamping the
+// Time of those that have none.
+func (l *Log) RecordAll(entries []Entry) error {
+	if l == nil || len(entries) == 0 {
 		return nil
 	}
 	l.mu.Lock()
@@ -72,18 +95,22 @@ func (l *Log) Record(e Entry) error {
 	if l.closed {
 		return ErrClosed
 	}
-	if e.Time.IsZero() {
-		e.Time = l.now().UTC()
+	now := l.now().UTC()
+	var buf []byte
+	for _, e := range entries {
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		if e.Actor == "" {
+			e.Actor = "anonymous"
+		}
+		line, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("audit: encode: %w", err)
+		}
+		buf = append(append(buf, line...), '\n')
 	}
-	if e.Actor == "" {
-		e.Actor = "anonymous"
-	}
-	line, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("audit: encode: %w", err)
-	}
-	line = append(line, '\n')
-	if _, err := l.f.Write(line); err != nil {
+	if _, err := l.f.Write(buf); err != nil {
 		return fmt.Errorf("audit: write: %w", err)
 	}
 	if err := l.f.Sync(); err != nil {
@@ -92,11 +119,16 @@ func (l *Log) Record(e Entry) error {
 	return nil
 }
 
-// tailBytes bounds how much of the file Recent reads.
-const tailBytes = 1 << 20
+// blockBytes is how much of the file Recent reads at a time.
+const blockBytes = 1 << 20
 
-// Recent returns up to n of the latest entries, newest first. It reads at
-// most the last MiB of the file; a line it cannot decode is skipped.
+// maxScan bounds how much of the file Recent reads (a variable for tests).
+var maxScan int64 = 32 << 20
+
+// Recent returns up to n of the latest actions, newest first: outcomes, and
+// the starts of actions that have none yet; item lines are left out. It
+// reads the file backwards, at most its last 32 MiB (item lines of large
+// bulk actions can be many); a line it cannot decode is skipped.
 func (l *Log) Recent(n int) ([]Entry, error) {
 	if l == nil || n <= 0 {
 		return nil, nil
@@ -110,24 +142,61 @@ func (l *Log) Recent(n int) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	off := max(st.Size()-tailBytes, 0)
-	buf := make([]byte, st.Size()-off)
-	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("audit: read: %w", err)
-	}
-	lines := bytes.Split(buf, []byte("\n"))
-	if off > 0 && len(lines) > 0 {
-		lines = lines[1:] // the first line is cut
-	}
 	var out []Entry
-	for i := len(lines) - 1; i >= 0 && len(out) < n; i-- {
+	ended := make(map[string]bool) // ops whose outcome was seen
+	keep := func(line []byte) bool {
 		var e Entry
-		if len(lines[i]) == 0 || json.Unmarshal(lines[i], &e) != nil {
-			continue
+		if len(line) == 0 || json.Unmarshal(line, &e) != nil {
+			return true
 		}
-		out = append(out, e)
+		switch {
+		case e.Phase == PhaseItem:
+		case e.Phase == PhaseStart && ended[e.Op]:
+		default:
+			if e.Phase == "" && e.Op != "" {
+				ended[e.Op] = true
+			}
+			out = append(out, e)
+		}
+		return len(out) < n
+	}
+	if err := eachLineBackwards(f, st.Size(), keep); err != nil {
+		return out, err
 	}
 	return out, nil
+}
+
+// eachLineBackwards calls fn with the lines of f's first size bytes, last
+// first, reading at most maxScan bytes, until fn returns false. A line cut
+// by the scan's limit is not passed.
+func eachLineBackwards(f *os.File, size int64, fn func([]byte) bool) error {
+	var rest []byte // the start of a line whose beginning is not read yet
+	floor := max(size-maxScan, 0)
+	for end := size; end > floor; {
+		start := max(end-blockBytes, floor)
+		block := make([]byte, end-start, int(end-start)+len(rest))
+		if _, err := f.ReadAt(block, start); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("audit: read: %w", err)
+		}
+		block = append(block, rest...)
+		end = start
+		for {
+			i := bytes.LastIndexByte(block, '\n')
+			if i < 0 {
+				break
+			}
+			if !fn(block[i+1:]) {
+				return nil
+			}
+			block = block[:i]
+		}
+		rest = block
+		if start == 0 {
+			fn(rest)
+			return nil
+		}
+	}
+	return nil
 }
 
 // Close closes the file. It is idempotent.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,26 +48,94 @@ func TestRecordAndRecent(t *testing.T) {
 	}
 }
 
+// TestRecentReadsOnlyTheTail: Recent reads the file backwards, whole lines
+// across its blocks, and no further than its scan limit.
 func TestRecentReadsOnlyTheTail(t *testing.T) {
 	l, err := Open(filepath.Join(t.TempDir(), "audit.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	big := strings.Repeat("x", 4096)
-	for i := 0; i < 300; i++ { // > tailBytes
-		if err := l.Record(Entry{Action: "discard", Target: big}); err != nil {
+	defer func(n int64) { maxScan = n }(maxScan)
+	maxScan = 3 << 20
+	big := strings.Repeat("x", 4000)
+	batch := make([]Entry, 500)
+	for i := range batch {
+		batch[i] = Entry{Action: "discard", Target: big}
+	}
+	for i := 0; i < 2; i++ { // 1000 lines of 4 KB: more than maxScan
+		if err := l.RecordAll(batch); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := l.Record(Entry{Action: "replay", Target: "last"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := l.Recent(1000)
+	got, err := l.Recent(100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) == 0 || len(got) >= 301 || got[0].Target != "last" {
+	if len(got) < 600 || len(got) >= 1001 || got[0].Target != "last" {
 		t.Fatalf("%d entries, first %q", len(got), got[0].Target)
+	}
+	for _, e := range got[1:] {
+		if e.Target != big {
+			t.Fatalf("a line read in pieces: %d bytes", len(e.Target))
+		}
+	}
+}
+
+// TestRecentShowsActionsNotItems: an action's start, items and outcome
+// show as its outcome; a start without an outcome shows as itself.
+func TestRecentShowsActionsNotItems(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	lines := []Entry{
+		{Op: "a", Phase: PhaseStart, Action: "discard", Target: "sink=x", Result: "started"},
+		{Op: "b", Phase: PhaseStart, Action: "redrive", Target: "all items", Result: "started"},
+		{Op: "a", Phase: PhaseItem, Action: "discard", Target: "1", Result: "ok"},
+		{Op: "b", Phase: PhaseItem, Action: "redrive", Target: "7", Result: "failed: 503"},
+		{Op: "a", Phase: PhaseItem, Action: "discard", Target: "2", Result: "ok"},
+		{Op: "a", Action: "discard", Target: "sink=x", Result: "ok", Count: 2},
+		{Action: "replay", Target: "9", Result: "ok"}, // written before ops existed
+	}
+	for _, e := range lines {
+		if err := l.Record(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := l.Recent(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, e := range got {
+		seen = append(seen, e.Action+" "+e.Result)
+	}
+	if want := "[replay ok discard ok redrive started]"; fmt.Sprint(seen) != want {
+		t.Fatalf("Recent = %v, want %s", seen, want)
+	}
+}
+
+// TestRecordAllFailsOnAFullDisk: a write that fails is an error, not a
+// silent loss (/dev/full fails every write with ENOSPC).
+func TestRecordAllFailsOnAFullDisk(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.Symlink("/dev/full", path); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Record(Entry{Action: "discard"}); err == nil {
+		t.Fatal("a write to a full disk succeeded")
 	}
 }

@@ -36,6 +36,8 @@ type backend interface {
 	StartRedrive(ctx context.Context, a relay.Actor, opts relay.RedriveOptions) (relay.Redrive, error)
 	GetRedrive(ctx context.Context, id string) (relay.Redrive, error)
 	CancelRedrive(ctx context.Context, a relay.Actor, id string) (relay.Redrive, error)
+	// Import adds the items of JSON lines read from src (see relay.Relay.Import).
+	Import(ctx context.Context, a relay.Actor, from string, src io.Reader) (int, error)
 	Close() error
 }
 
@@ -51,10 +53,6 @@ func (l local) StartRedrive(_ context.Context, a relay.Actor, opts relay.Redrive
 
 func (l local) GetRedrive(_ context.Context, id string) (relay.Redrive, error) {
 	return l.Relay.GetRedrive(id)
-}
-
-func (l local) Add(ctx context.Context, it sinks.DLQItem) (string, error) {
-	return l.core.Store.Add(ctx, it)
 }
 
 func (l local) Close() error { return l.core.Close() }

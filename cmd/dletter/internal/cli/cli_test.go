@@ -154,8 +154,11 @@ func TestExportImport(t *testing.T) {
 		t.Fatalf("export: %d %q %s", code, out, errOut)
 	}
 	rd := "redis://" + redis.Addr + "/0?prefix=clitest"
-	if _, errOut, code := run(t, out, "dlq", "import", "--dlq", url); code != ExitUsage {
+	if _, errOut, code := run(t, out, "dlq", "import", "--dlq", url); code != ExitOK || !strings.Contains(errOut, "imported 3") {
 		t.Fatalf("import into a daemon: %d %s", code, errOut)
+	}
+	if n, _ := core.Store.Count(ctx, "orders"); n != 6 {
+		t.Fatalf("the daemon has %d items after importing its 3", n)
 	}
 	if _, errOut, code := run(t, out, "dlq", "import", "--dlq", rd); code != 0 || !strings.Contains(errOut, "imported 3") {
 		t.Fatalf("import: %d %s", code, errOut)
@@ -170,7 +173,7 @@ func TestExportImport(t *testing.T) {
 			t.Errorf("imported item lost fields: %+v", it)
 		}
 	}
-	if _, errOut, code := run(t, "{\"sink\":\"orders\"}\nnot json\n", "dlq", "import", "--dlq", rd); code != ExitUsage || !strings.Contains(errOut, "item 2") {
+	if _, errOut, code := run(t, "{\"sink\":\"orders\"}\nnot json\n", "dlq", "import", "--dlq", rd); code != ExitUsage || !strings.Contains(errOut, "line 2") {
 		t.Fatalf("bad line: %d %s", code, errOut)
 	}
 	out, _, code = run(t, "", "dlq", "discard", "--all", "--dlq", rd)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -441,8 +440,13 @@ func newDLQImportCmd(g *globals, df *dlqFlags) *cobra.Command {
 		Short: "Add items from JSON lines (as written by export)",
 		Long: `Add items from JSON lines, as written by 'dlq export'. Each item gets a new
 id in the target DLQ; every other field is kept. Works on a DLQ directly
-(file: or redis:), not through a daemon. A bad line stops the import and
-names its line number; the lines before it are imported.`,
+(file: or redis:) and through a daemon (http:// or https://). A bad line
+stops the import and names its line number; the lines before it are
+imported. The import is written to the audit log, item by item; it is
+refused in read-only mode (exit 5) and when the audit log cannot be
+written.`,
+		Example: `  dletter dlq import --dlq http://127.0.0.1:8080 < items.jsonl
+  dletter dlq import --dlq redis://127.0.0.1:6379/0?prefix=myapp --in items.jsonl`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			df.create = true
@@ -451,51 +455,20 @@ names its line number; the lines before it are imported.`,
 				return err
 			}
 			defer b.Close()
-			adder, ok := b.(itemAdder)
-			if !ok {
-				return usageErrorf("import works on a DLQ directly (--dlq file:DIR or redis://...), not through a daemon")
-			}
-			r := g.streams.In
+			r, from := g.streams.In, "standard input"
 			if in != "" && in != "-" {
 				file, err := os.Open(in)
 				if err != nil {
 					return err
 				}
 				defer file.Close()
-				r = file
+				r, from = file, in
 			}
-			n, err := importItems(cmd.Context(), adder, r)
+			n, err := b.Import(cmd.Context(), cliActor(), from, r)
 			fmt.Fprintf(g.streams.Err, "imported %s\n", countOf(n))
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&in, "in", "", "read from this file instead of standard input")
 	return cmd
-}
-
-type itemAdder interface {
-	Add(ctx context.Context, item sinks.DLQItem) (string, error)
-}
-
-func importItems(ctx context.Context, a itemAdder, r io.Reader) (int, error) {
-	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<20))
-	n := 0
-	for {
-		var it sinks.DLQItem
-		err := dec.Decode(&it)
-		if errors.Is(err, io.EOF) {
-			return n, nil
-		}
-		if err != nil {
-			return n, usageErrorf("item %d: not a DLQ item: %v", n+1, err)
-		}
-		if it.Sink == "" {
-			return n, usageErrorf("item %d: sink is empty", n+1)
-		}
-		it.ID = ""
-		if _, err := a.Add(ctx, it); err != nil {
-			return n, fmt.Errorf("item %d: %w", n+1, err)
-		}
-		n++
-	}
 }

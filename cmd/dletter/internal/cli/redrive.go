@@ -93,8 +93,15 @@ again.`,
 				}
 			} else {
 				p := job.Progress
+				state := job.State
+				if job.Result == jobs.ResultPartial || (job.Result == jobs.ResultFailed && state == jobs.Done) {
+					state += " (" + job.Result + ")"
+				}
 				fmt.Fprintf(g.streams.Out, "redrive %s %s: %d matched, %d delivered, %d failed again",
-					job.ID, job.State, p.Matched, p.Delivered, p.Failed)
+					job.ID, state, p.Matched, p.Delivered, p.Failed)
+				if p.Skipped > 0 {
+					fmt.Fprintf(g.streams.Out, ", %d skipped", p.Skipped)
+				}
 				if p.Busy > 0 {
 					fmt.Fprintf(g.streams.Out, ", %d busy (someone else had them)", p.Busy)
 				}
@@ -106,7 +113,7 @@ again.`,
 			switch {
 			case job.State == jobs.Failed:
 				return &exitError{code: ExitError, err: errSilent}
-			case job.Progress.Failed > 0 || job.State == jobs.Cancelled:
+			case job.Progress.Failed > 0 || job.Progress.Skipped > 0 || job.State == jobs.Cancelled:
 				return &exitError{code: ExitFailed, err: errSilent}
 			case job.Progress.Busy > 0:
 				return &exitError{code: ExitBusy, err: errSilent}

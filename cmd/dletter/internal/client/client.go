@@ -80,44 +80,25 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// do sends a request and decodes a JSON answer into out (when not nil).
-// okStatus lists the statuses that carry out; others are errors.
+// do sends a request with body as JSON and decodes a JSON answer into out
+// (when not nil). okStatus lists the statuses that carry out; others are
+// errors.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any, okStatus ...int) (int, error) {
-	u := *c.base
-	u.Path += path
-	u.RawQuery = query.Encode()
 	var rd io.Reader
+	contentType := ""
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return 0, err
 		}
-		rd = bytes.NewReader(b)
+		rd, contentType = bytes.NewReader(b), "application/json"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	status, data, err := c.send(ctx, method, path, query, contentType, rd)
 	if err != nil {
-		return 0, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if c.actor != "" {
-		req.Header.Set(api.ActorHeader, c.actor)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("client: %s %s: %w%s", method, path, err, tlsHint(err))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("client: read answer: %w", err)
+		return status, err
 	}
 	for _, s := range okStatus {
-		if resp.StatusCode == s {
+		if status == s {
 			if out == nil || len(data) == 0 {
 				return s, nil
 			}
@@ -127,14 +108,49 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return s, nil
 		}
 	}
+	return status, answerError(status, data)
+}
+
+// send sends a request and returns the answer's status and body.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, contentType string, body io.Reader) (int, []byte, error) {
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return 0, nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.actor != "" {
+		req.Header.Set(api.ActorHeader, c.actor)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("client: %s %s: %w%s", method, path, err, tlsHint(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("client: read answer: %w", err)
+	}
+	return resp.StatusCode, data, nil
+}
+
+// answerError is the error of an answer with an error status.
+func answerError(status int, data []byte) error {
 	var ae api.Error
 	if json.Unmarshal(data, &ae) != nil || ae.Error == "" {
 		ae.Error = strings.TrimSpace(string(data))
 	}
-	if resp.StatusCode == http.StatusUnauthorized {
-		return resp.StatusCode, ErrUnauthorized
+	if status == http.StatusUnauthorized {
+		return ErrUnauthorized
 	}
-	return resp.StatusCode, &APIError{Status: resp.StatusCode, Message: ae.Error, Field: ae.Field}
+	return &APIError{Status: status, Message: ae.Error, Field: ae.Field}
 }
 
 func filterQuery(f sinks.Filter) url.Values {

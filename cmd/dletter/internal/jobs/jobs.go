@@ -20,6 +20,29 @@ const (
 	Failed    = "failed"
 )
 
+// Results of a finished job's items (Job.Result).
+const (
+	ResultOK      = "ok"      // every item processed was delivered
+	ResultPartial = "partial" // some were, some were not
+	ResultFailed  = "failed"  // none was, or the job itself failed
+)
+
+// ResultOf says how the items of p went: "" when none was processed,
+// ResultOK when all were delivered, ResultFailed when none was, and
+// ResultPartial otherwise. Skipped and busy items count as not delivered.
+func ResultOf(p Progress) string {
+	bad := p.Failed + p.Skipped + p.Busy
+	switch {
+	case p.Delivered == 0 && bad == 0:
+		return ""
+	case bad == 0:
+		return ResultOK
+	case p.Delivered == 0:
+		return ResultFailed
+	}
+	return ResultPartial
+}
+
 // ErrNotFound is returned for an unknown job id.
 var ErrNotFound = errors.New("jobs: no such job")
 
@@ -45,15 +68,18 @@ type Progress struct {
 
 // Job is a snapshot of one background job.
 type Job struct {
-	ID          string    `json:"id"`
-	Kind        string    `json:"kind"`
-	Description string    `json:"description"`
-	Actor       string    `json:"actor"`
-	State       string    `json:"state"`
-	Progress    Progress  `json:"progress"`
-	Error       string    `json:"error,omitempty"`
-	StartedAt   time.Time `json:"started_at"`
-	FinishedAt  time.Time `json:"finished_at,omitzero"`
+	ID          string   `json:"id"`
+	Kind        string   `json:"kind"`
+	Description string   `json:"description"`
+	Actor       string   `json:"actor"`
+	State       string   `json:"state"`
+	Progress    Progress `json:"progress"`
+	// Result says how the items went once the job has finished (see
+	// ResultOf); a job that failed is ResultFailed whatever its items did.
+	Result     string    `json:"result,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
 }
 
 // Func is the work of a job. It calls report with its progress as it goes,
@@ -129,6 +155,10 @@ func (m *Manager) run(ctx context.Context, e *entry, fn Func) {
 	default:
 		e.job.State = Failed
 		e.job.Error = err.Error()
+	}
+	e.job.Result = ResultOf(p)
+	if e.job.State == Failed {
+		e.job.Result = ResultFailed
 	}
 	final := e.job
 	m.mu.Unlock()

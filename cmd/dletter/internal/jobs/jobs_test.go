@@ -85,3 +85,32 @@ func TestFailedAndBounded(t *testing.T) {
 		t.Fatalf("start after close: %v", err)
 	}
 }
+
+// TestResult: a finished job says how its items went, so that a redrive
+// whose items all failed is not reported as a success.
+func TestResult(t *testing.T) {
+	m := NewManager(10, nil)
+	defer m.Close()
+	for _, c := range []struct {
+		p    Progress
+		err  error
+		want string
+	}{
+		{Progress{Matched: 3, Processed: 3, Delivered: 3}, nil, ResultOK},
+		{Progress{Matched: 3, Processed: 3, Delivered: 1, Failed: 2}, nil, ResultPartial},
+		{Progress{Matched: 3, Processed: 3, Delivered: 2, Skipped: 1}, nil, ResultPartial},
+		{Progress{Matched: 3, Processed: 3, Failed: 3}, nil, ResultFailed},
+		{Progress{Matched: 3, Processed: 3, Skipped: 3}, nil, ResultFailed},
+		{Progress{Matched: 3, Processed: 3, Delivered: 2, Busy: 1}, nil, ResultPartial},
+		{Progress{}, nil, ""},
+		{Progress{Matched: 3, Processed: 1, Delivered: 1}, errors.New("store down"), ResultFailed},
+	} {
+		j, _ := m.Start("redrive", "", "", func(ctx context.Context, report func(Progress)) (Progress, error) {
+			return c.p, c.err
+		})
+		got, _ := m.Wait(context.Background(), j.ID)
+		if got.Result != c.want {
+			t.Errorf("%+v, %v: result %q, want %q", c.p, c.err, got.Result, c.want)
+		}
+	}
+}

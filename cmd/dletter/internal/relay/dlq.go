@@ -44,23 +44,27 @@ func (r *Relay) Replay(ctx context.Context, a Actor, id string, keep bool) (Repl
 	if err != nil {
 		return ReplayResult{}, err
 	}
+	ac, err := r.begin(a, "replay", id)
+	if err != nil {
+		return ReplayResult{}, err
+	}
 	res := ReplayResult{ID: id, Sink: it.Sink}
 	rerr := r.opts.Store.Replay(ctx, id)
 	r.opts.Metrics.Replay(it.Sink, rerr)
 	if rerr != nil {
 		res.Error = rerr.Error()
-		r.audit(a, "replay", id, 1, rerr)
+		ac.end(1, 1, outcome(1, 1, rerr))
 		return res, nil
 	}
 	res.Delivered = true
 	if !keep {
 		if err := r.opts.Store.Discard(ctx, id); err != nil {
-			r.audit(a, "replay", id, 1, fmt.Errorf("delivered, but not removed: %w", err))
+			ac.end(1, 0, outcome(1, 0, fmt.Errorf("delivered, but not removed: %w", err)))
 			return res, fmt.Errorf("relay: item %s was delivered but could not be removed: %w", id, err)
 		}
 		res.Removed = true
 	}
-	r.audit(a, "replay", id, 1, nil)
+	ac.end(1, 0, "ok")
 	return res, nil
 }
 
@@ -75,15 +79,23 @@ func (r *Relay) Discard(ctx context.Context, a Actor, id string) error {
 	if _, err := r.opts.Store.Get(ctx, id); err != nil {
 		return err
 	}
-	err := r.opts.Store.Discard(sinks.WithLeaseHolder(ctx, a.describe("discard")), id)
-	r.audit(a, "discard", id, 1, err)
+	ac, err := r.begin(a, "discard", id)
+	if err != nil {
+		return err
+	}
+	err = r.opts.Store.Discard(sinks.WithLeaseHolder(ctx, a.describe("discard")), id)
+	failed := 0
+	if err != nil {
+		failed = 1
+	}
+	ac.end(1, failed, outcome(1, failed, err))
 	return err
 }
 
 // auditBusy records an action refused because the item is busy.
 func (r *Relay) auditBusy(a Actor, action, id string, err error) {
 	if errors.Is(err, sinks.ErrBusy) {
-		r.audit(a, action, id, 0, err)
+		r.refused(a, action, id, err)
 	}
 }
 
@@ -93,7 +105,8 @@ const pageSize = 500
 // DiscardMatching removes every item matching f (at most max when max > 0)
 // and returns how many it removed; with dryRun it only counts. A zero filter
 // (everything) is refused unless all is set, so that a forgotten flag never
-// empties the DLQ.
+// empties the DLQ. The audit log gets the filter, a line per item removed,
+// and the count.
 func (r *Relay) DiscardMatching(ctx context.Context, a Actor, f sinks.Filter, max int, all, dryRun bool) (int, error) {
 	if f == (sinks.Filter{}) && !all {
 		return 0, &FieldError{Field: "all", Reason: "must be true to discard with an empty filter (every item); or give sink, since, until or q"}
@@ -105,6 +118,10 @@ func (r *Relay) DiscardMatching(ctx context.Context, a Actor, f sinks.Filter, ma
 	if err != nil || dryRun {
 		return len(ids), err
 	}
+	ac, err := r.begin(a, "discard", DescribeFilter(f))
+	if err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, id := range ids {
 		if err = ctx.Err(); err != nil {
@@ -114,8 +131,15 @@ func (r *Relay) DiscardMatching(ctx context.Context, a Actor, f sinks.Filter, ma
 			break
 		}
 		n++
+		if err = ac.done(id); err != nil {
+			break
+		}
 	}
-	r.audit(a, "discard", DescribeFilter(f), n, err)
+	// The items removed before an error are recorded too.
+	if ferr := ac.flush(); err == nil {
+		err = ferr
+	}
+	ac.end(n, 0, outcome(n, 0, err))
 	return n, err
 }
 

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -49,8 +50,10 @@ func (r *Relay) DryRunRedrive(ctx context.Context, opts RedriveOptions) (int, er
 }
 
 // runRedrive counts the matching items first (so that progress has a
-// total), then replays them with sinks.Redrive, reporting as it goes.
-func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, report func(jobs.Progress)) (jobs.Progress, error) {
+// total), then replays them with sinks.Redrive, reporting the totals and
+// what became of each item ("ok", "failed: ..." or "skipped: ...") as it
+// goes.
+func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, report func(jobs.Progress), item func(id, result string)) (jobs.Progress, error) {
 	so := sinks.RedriveOptions{Filter: opts.Filter, Max: opts.Max, DryRun: true}
 	dry, err := sinks.Redrive(ctx, store, so)
 	if err != nil {
@@ -63,9 +66,24 @@ func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, rep
 			Delivered: p.Delivered, Failed: p.Failed, Skipped: p.Skipped, Busy: p.Busy}
 	}
 	report(jobs.Progress{Matched: total})
+	var prev sinks.RedriveProgress // Progress calls never overlap
+	progress := func(p sinks.RedriveProgress) {
+		switch {
+		case p.Delivered > prev.Delivered:
+			item(p.LastID, "ok")
+		case p.Failed > prev.Failed:
+			item(p.LastID, "failed: "+errText(p.LastErr))
+		case p.Skipped > prev.Skipped:
+			item(p.LastID, "skipped: "+errText(p.LastErr))
+		case p.Busy > prev.Busy:
+			item(p.LastID, "busy: "+errText(p.LastErr))
+		}
+		prev = p
+		report(conv(p))
+	}
 	// Items pushed after the count are not visited beyond the total.
 	so = sinks.RedriveOptions{Filter: opts.Filter, Max: total, Rate: opts.Rate, Concurrency: opts.Concurrency,
-		Progress: func(p sinks.RedriveProgress) { report(conv(p)) }}
+		Progress: progress}
 	if total == 0 {
 		return jobs.Progress{}, nil
 	}
@@ -73,8 +91,18 @@ func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, rep
 	return conv(p), err
 }
 
+func errText(err error) string {
+	if err == nil {
+		return "no error given"
+	}
+	return err.Error()
+}
+
 // StartRedrive starts a redrive in the background and returns its first
-// snapshot; poll it with GetRedrive, stop it with CancelRedrive.
+// snapshot; poll it with GetRedrive, stop it with CancelRedrive. The audit
+// log gets its start (before anything is sent: a redrive is refused when
+// the audit log cannot be written), a line per item replayed, and its
+// outcome; a redrive stops when an item cannot be recorded.
 func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	if r.opts.ReadOnly {
 		return Redrive{}, ErrReadOnly
@@ -96,27 +124,59 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	if opts.Concurrency > 1 {
 		desc += fmt.Sprintf(" concurrency=%d", opts.Concurrency)
 	}
+	ac, err := r.begin(a, "redrive", desc)
+	if err != nil {
+		return Redrive{}, err
+	}
 	store := r.opts.Store
+	ready := make(chan struct{}) // the job waits until its id is in ac
 	r.opts.Metrics.RedriveRunning(1)
 	job, err := r.jobs.Start("redrive", desc, a.name(), func(ctx context.Context, report func(jobs.Progress)) (jobs.Progress, error) {
+		<-ready
+		ctx, stop := context.WithCancelCause(ctx)
+		defer stop(nil)
 		// Count items in the metrics as they are processed, not at the end.
 		var last jobs.Progress
 		count := func(p jobs.Progress) {
 			r.opts.Metrics.RedriveItems(p.Delivered-last.Delivered, p.Failed-last.Failed)
 			last = p
 		}
+		item := func(id, result string) {
+			if err := ac.items(result, id); err != nil {
+				stop(err)
+			}
+		}
 		// Items someone else has leased are skipped and counted as busy.
 		ctx = sinks.WithLeaseHolder(ctx, a.describe("redrive"))
-		p, err := runRedrive(ctx, store, opts, func(p jobs.Progress) { count(p); report(p) })
+		p, err := runRedrive(ctx, store, opts, func(p jobs.Progress) { count(p); report(p) }, item)
 		count(p)
+		if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrAuditUnavailable) {
+			err = cause
+		}
+		ac.end(p.Processed, p.Failed+p.Skipped+p.Busy, redriveOutcome(p, err))
 		return p, err
 	})
 	if err != nil {
 		r.opts.Metrics.RedriveRunning(-1)
+		ac.end(0, 0, outcome(0, 0, err))
 		return Redrive{}, err
 	}
-	r.audit(a, "redrive", job.ID+" "+desc, 0, nil)
+	ac.base.Target = job.ID + " " + desc
+	close(ready)
 	return job, nil
+}
+
+// redriveOutcome words how a redrive ended for the audit log.
+func redriveOutcome(p jobs.Progress, err error) string {
+	bad := p.Failed + p.Skipped + p.Busy
+	if errors.Is(err, context.Canceled) {
+		s := fmt.Sprintf("cancelled after %d of %d", p.Processed, p.Matched)
+		if bad > 0 {
+			s += fmt.Sprintf(" (%d failed)", bad)
+		}
+		return s
+	}
+	return outcome(p.Processed, bad, err)
 }
 
 // redriveFinished records a finished redrive.
@@ -153,10 +213,17 @@ func (r *Relay) CancelRedrive(ctx context.Context, a Actor, id string) (Redrive,
 	if r.opts.ReadOnly {
 		return Redrive{}, ErrReadOnly
 	}
+	if _, err := r.jobs.Get(id); err != nil {
+		return Redrive{}, sinks.Errorf(sinks.CodeNotFound, "redrive", "no redrive %q", id)
+	}
+	ac, err := r.begin(a, "redrive-cancel", id)
+	if err != nil {
+		return Redrive{}, err
+	}
 	j, err := r.jobs.Cancel(ctx, id)
 	if err == jobs.ErrNotFound {
-		return j, sinks.Errorf(sinks.CodeNotFound, "redrive", "no redrive %q", id)
+		err = sinks.Errorf(sinks.CodeNotFound, "redrive", "no redrive %q", id)
 	}
-	r.audit(a, "redrive-cancel", id, j.Progress.Processed, err)
+	ac.end(j.Progress.Processed, 0, outcome(j.Progress.Processed, 0, err))
 	return j, err
 }

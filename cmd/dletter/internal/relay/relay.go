@@ -117,20 +117,8 @@ func (a Actor) describe(action string) string {
 	return s
 }
 
-func (r *Relay) audit(a Actor, action, target string, count int, err error) {
-	result := "ok"
-	if err != nil {
-		result = err.Error()
-	}
-	e := audit.Entry{Actor: a.name(), Via: a.Via, Remote: a.Remote, Action: action, Target: target, Result: result, Count: count}
-	r.log.Info("audit", "actor", e.Actor, "via", e.Via, "remote", e.Remote, "action", action, "target", target, "count", count, "result", result)
-	if aerr := r.opts.Audit.Record(e); aerr != nil {
-		r.opts.Metrics.AuditError()
-		r.log.Error("audit log write failed", "err", aerr)
-	}
-}
-
-// RecentActions returns up to n of the latest audited actions, newest first.
+// RecentActions returns up to n of the latest audited actions, newest
+// first (see audit.Log.Recent).
 func (r *Relay) RecentActions(n int) ([]audit.Entry, error) {
 	return r.opts.Audit.Recent(n)
 }

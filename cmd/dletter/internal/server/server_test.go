@@ -300,14 +300,22 @@ func TestDLQEndpoints(t *testing.T) {
 	if r := e.do("GET", "/activity", ""); r.status != 200 || !strings.Contains(r.body, "replay") {
 		t.Fatalf("activity page: %d", r.status)
 	}
-	want := []string{"replay", "replay", "discard", "discard"}
-	if len(lines) != len(want) {
-		t.Fatalf("audit: %s", b)
-	}
-	for i, w := range want {
-		if lines[i].Action != w || lines[i].Via != "api" || lines[i].Time.IsZero() {
-			t.Errorf("audit %d: %+v", i, lines[i])
+	// Each action is its start, its items (for bulk ones) and its outcome.
+	var got []string
+	for _, l := range lines {
+		if l.Via != "api" || l.Time.IsZero() || l.Op == "" {
+			t.Errorf("audit line %+v", l)
 		}
+		got = append(got, l.Action+" "+l.Phase+" "+l.Target+" "+strings.SplitN(l.Result, ":", 2)[0])
+	}
+	want := []string{
+		"replay start " + a1 + " started", "replay  " + a1 + " failed",
+		"replay start " + a1 + " started", "replay  " + a1 + " ok",
+		"discard start " + a2 + " started", "discard  " + a2 + " ok",
+		"discard start sink=other started", "discard item " + b1 + " ok", "discard  sink=other ok",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -450,6 +458,7 @@ func TestReadOnly(t *testing.T) {
 		{"POST", "/v1/sinks/hook/messages", `{"body":"x"}`},
 		{"POST", "/v1/dlq/redrive", `{"sink":"hook"}`},
 		{"POST", "/v1/dlq/discard", `{"all":true}`},
+		{"POST", "/v1/dlq/import", `{"sink":"hook"}`},
 	} {
 		if r := e.do(c.method, c.path, c.body); r.status != http.StatusForbidden {
 			t.Errorf("%s %s: %d %s", c.method, c.path, r.status, r.body)

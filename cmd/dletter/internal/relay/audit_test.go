@@ -1,0 +1,169 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
+	"github.com/dletter/dletter/sinks"
+)
+
+// waitRedrive waits for redrive id to end.
+func waitRedrive(t *testing.T, r *Relay, id string) Redrive {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j, err := r.WaitRedrive(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// TestRedriveAuditItemsAndOutcome: a redrive's audit trail has its start,
+// one line per item with what became of it, and an outcome that counts the
+// failures; the redrive's own result says partial or failed, not ok.
+func TestRedriveAuditItemsAndOutcome(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		fail        []string
+		result, end string
+	}{
+		{"all delivered", nil, jobs.ResultOK, "ok"},
+		{"some failed", []string{"b"}, jobs.ResultPartial, "partial: 1 of 3 failed"},
+		{"all failed", []string{"a", "b", "c"}, jobs.ResultFailed, "failed: 3 of 3 failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := setup(t, setupOpts{})
+			ids := map[string]string{}
+			for _, s := range []string{"a", "b", "c"} {
+				ids[b.add(t, s)] = s
+			}
+			for _, s := range c.fail {
+				b.sink.fail[s] = true
+			}
+			job, err := b.r.StartRedrive(actor, RedriveOptions{Filter: sinks.Filter{Sink: "hook"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			job = waitRedrive(t, b.r, job.ID)
+			if job.State != jobs.Done || job.Result != c.result {
+				t.Fatalf("redrive %s, result %q; want done, %q", job.State, job.Result, c.result)
+			}
+			items, end := b.op(t, "redrive", "sink=hook")
+			if end.Result != c.end || end.Count != 3 || end.Failed != len(c.fail) || !strings.HasPrefix(end.Target, job.ID+" ") || end.Actor != "alice" {
+				t.Fatalf("outcome %+v, want %q with 3 items, %d failed, for %s", end, c.end, len(c.fail), job.ID)
+			}
+			if len(items) != 3 {
+				t.Fatalf("%d item lines, want 3: %+v", len(items), items)
+			}
+			failing := strings.Join(c.fail, " ")
+			for _, e := range items {
+				subject, ok := ids[e.Target]
+				want := "ok"
+				if strings.Contains(failing, subject) {
+					want = "failed: "
+				}
+				if !ok || !strings.HasPrefix(e.Result, want) {
+					t.Errorf("item line %+v: want %q for item %s", e, want, subject)
+				}
+			}
+		})
+	}
+}
+
+// TestBulkDiscardAuditIDs: a bulk discard records the id of every item it
+// removed, besides its filter and count.
+func TestBulkDiscardAuditIDs(t *testing.T) {
+	b := setup(t, setupOpts{})
+	want := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		want[b.add(t, fmt.Sprint("gone ", i))] = true
+	}
+	kept := b.add(t, "kept")
+	n, err := b.r.DiscardMatching(context.Background(), actor, sinks.Filter{Contains: "gone"}, 0, false, false)
+	if err != nil || n != 3 {
+		t.Fatalf("discard: %d, %v", n, err)
+	}
+	items, end := b.op(t, "discard", `q="gone"`)
+	if end.Result != "ok" || end.Count != 3 {
+		t.Fatalf("outcome %+v", end)
+	}
+	for _, e := range items {
+		if !want[e.Target] || e.Result != "ok" {
+			t.Errorf("item line %+v", e)
+		}
+		delete(want, e.Target)
+	}
+	if len(want) != 0 || len(items) != 3 {
+		t.Fatalf("ids not recorded: %v (item lines %+v); %s kept", want, items, kept)
+	}
+}
+
+// TestChangesRefusedWhenAuditFails: when the audit log cannot be written,
+// no change is made (nothing is sent, discarded, imported or started) and
+// the error says so.
+func TestChangesRefusedWhenAuditFails(t *testing.T) {
+	b := setup(t, setupOpts{fullDisk: true})
+	ctx := context.Background()
+	id := b.add(t, "a")
+	b.add(t, "b")
+	check := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, ErrAuditUnavailable) || !strings.Contains(err.Error(), "audit log cannot be written") {
+			t.Errorf("%s: %v, want ErrAuditUnavailable", what, err)
+		}
+	}
+	_, err := b.r.Replay(ctx, actor, id, false)
+	check("replay", err)
+	check("discard", b.r.Discard(ctx, actor, id))
+	_, err = b.r.DiscardMatching(ctx, actor, sinks.Filter{}, 0, true, false)
+	check("bulk discard", err)
+	_, err = b.r.StartRedrive(actor, RedriveOptions{})
+	check("redrive", err)
+	_, err = b.r.Import(ctx, actor, "a test", strings.NewReader(`{"sink":"hook","message":{"subject":"new"}}`+"\n"))
+	check("import", err)
+	if n := b.count(t); n != 2 {
+		t.Errorf("%d items, want the 2 there were", n)
+	}
+	if sent := b.sink.calls(); len(sent) != 0 {
+		t.Errorf("sent %v", sent)
+	}
+	if rd := b.r.ListRedrives(); len(rd) != 0 {
+		t.Errorf("redrives started: %+v", rd)
+	}
+	// Dry runs change nothing and need no audit.
+	if n, err := b.r.DiscardMatching(ctx, actor, sinks.Filter{}, 0, true, true); err != nil || n != 2 {
+		t.Errorf("dry run: %d %v", n, err)
+	}
+}
+
+// TestRedriveStopsWhenAnItemCannotBeRecorded: a redrive whose audit log
+// fails while it runs stops at that item, and says why.
+func TestRedriveStopsWhenAnItemCannotBeRecorded(t *testing.T) {
+	b := setup(t, setupOpts{})
+	for _, s := range []string{"a", "b", "c"} {
+		b.add(t, s)
+	}
+	b.sink.entry, b.sink.hold = make(chan struct{}, 3), make(chan struct{})
+	job, err := b.r.StartRedrive(actor, RedriveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-b.sink.entry // the first item is being sent
+	if err := b.audit.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(b.sink.hold) // every Send goes through from now on
+	job = waitRedrive(t, b.r, job.ID)
+	if job.State != jobs.Failed || !strings.Contains(job.Error, "audit log cannot be written") || job.Progress.Processed != 1 {
+		t.Fatalf("redrive %+v: want it failed after its first item, naming the audit log", job)
+	}
+	if sent := b.sink.calls(); len(sent) != 1 {
+		t.Fatalf("sent %v after the audit log failed", sent)
+	}
+}
