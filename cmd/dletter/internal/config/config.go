@@ -80,6 +80,9 @@ type DLQ struct {
 	// environment variable or a file; never inline.
 	PasswordEnv  string `yaml:"password_env"`
 	PasswordFile string `yaml:"password_file"`
+	// RedriveRetention is how long a Redis DLQ keeps finished redrives
+	// listed (default 7 days); 0 keeps the default.
+	RedriveRetention sinks.Duration `yaml:"redrive_retention"`
 }
 
 // Auth is the auth block.
@@ -134,7 +137,7 @@ var queueKeys = []string{"backend", "lease"}
 
 var (
 	topKeys  = []string{"listen", "data_dir", "sinks", "retry", "delivery", "queue", "dlq", "auth", "tls"}
-	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len", "db", "password_env", "password_file"}
+	dlqKeys  = []string{"backend", "addrs", "prefix", "max_len", "db", "password_env", "password_file", "redrive_retention"}
 	authKeys = []string{"token_env", "token_file", "read_only", "allowed_hosts"}
 )
 
@@ -359,6 +362,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DLQ.DB < 0 || (c.DLQ.DB > 0 && len(c.DLQ.Addrs) > 1) {
 		return fail("dlq.db", c.DLQ.DB, "must be 0 or more, and 0 for a Redis Cluster")
+	}
+	if c.DLQ.RedriveRetention < 0 {
+		return fail("dlq.redrive_retention", c.DLQ.RedriveRetention.String(), "must not be negative")
 	}
 	if c.DLQ.MaxLen < 0 {
 		return fail("dlq.max_len", c.DLQ.MaxLen, "must not be negative")

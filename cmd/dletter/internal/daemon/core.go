@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -36,8 +37,9 @@ type Core struct {
 	// timeout.
 	Delivery sinks.DeliveryPolicy
 
-	closeOnce sync.Once
-	closeErr  error
+	jobsClient io.Closer // of the redrives on Redis
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // Options tune Open.
@@ -121,6 +123,11 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 	if c.Dispatcher != nil {
 		ropts.Queue, ropts.States = c.Dispatcher, c.Dispatcher.States
 	}
+	if opts.Async && cfg.DLQ.Backend == config.BackendRedis {
+		if ropts.Jobs, err = c.openJobs(cfg); err != nil {
+			return nil, err
+		}
+	}
 	c.Relay = relay.New(ropts)
 	return c, nil
 }
@@ -158,6 +165,9 @@ func (c *Core) Close() error {
 		var errs []error
 		if c.Relay != nil {
 			c.Relay.Close()
+		}
+		if c.jobsClient != nil {
+			_ = c.jobsClient.Close()
 		}
 		if c.Dispatcher != nil {
 			ctx, cancel := context.WithCancel(context.Background())

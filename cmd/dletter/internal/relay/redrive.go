@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -128,36 +129,14 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	if err != nil {
 		return Redrive{}, err
 	}
-	store := r.opts.Store
-	ready := make(chan struct{}) // the job waits until its id is in ac
-	r.opts.Metrics.RedriveRunning(1)
-	job, err := r.jobs.Start("redrive", desc, a.name(), func(ctx context.Context, report func(jobs.Progress)) (jobs.Progress, error) {
-		<-ready
-		ctx, stop := context.WithCancelCause(ctx)
-		defer stop(nil)
-		// Count items in the metrics as they are processed, not at the end.
-		var last jobs.Progress
-		count := func(p jobs.Progress) {
-			r.opts.Metrics.RedriveItems(p.Delivered-last.Delivered, p.Failed-last.Failed)
-			last = p
-		}
-		item := func(id, result string) {
-			if err := ac.items(result, id); err != nil {
-				stop(err)
-			}
-		}
-		// Items someone else has leased are skipped and counted as busy.
-		ctx = sinks.WithLeaseHolder(ctx, a.describe("redrive"))
-		p, err := runRedrive(ctx, store, opts, func(p jobs.Progress) { count(p); report(p) }, item)
-		count(p)
-		if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrAuditUnavailable) {
-			err = cause
-		}
-		ac.end(p.Processed, p.Failed+p.Skipped+p.Busy, redriveOutcome(p, err))
-		return p, err
-	})
+	spec, err := json.Marshal(redriveSpec{Filter: opts.Filter, Options: opts, Actor: a, Description: desc})
 	if err != nil {
-		r.opts.Metrics.RedriveRunning(-1)
+		ac.end(0, 0, outcome(0, 0, err))
+		return Redrive{}, err
+	}
+	ready := make(chan struct{}) // the job waits until its id is in ac
+	job, err := r.jobs.StartSpec(redriveKind, desc, a.name(), spec, r.redriveFunc(a, opts, ac, ready))
+	if err != nil {
 		ac.end(0, 0, outcome(0, 0, err))
 		return Redrive{}, err
 	}
@@ -181,7 +160,6 @@ func redriveOutcome(p jobs.Progress, err error) string {
 
 // redriveFinished records a finished redrive.
 func (r *Relay) redriveFinished(j jobs.Job) {
-	r.opts.Metrics.RedriveRunning(-1)
 	r.log.Info("redrive finished", "id", j.ID, "state", j.State, "matched", j.Progress.Matched,
 		"delivered", j.Progress.Delivered, "failed", j.Progress.Failed, "err", j.Error)
 }

@@ -60,6 +60,10 @@ type Options struct {
 	States func() []sinks.SinkState
 	// Kinds maps each configured sink to its kind ("webhook", ...).
 	Kinds map[string]string
+	// Jobs configure where redrives are kept (jobs.WithStore: shared with
+	// the other daemons on it, which resume the redrives of a daemon that
+	// stopped); by default in memory.
+	Jobs []jobs.Option
 }
 
 // Relay carries out the daemon's work. It is safe for concurrent use.
@@ -76,7 +80,8 @@ func New(opts Options) *Relay {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Relay{opts: opts, log: log}
-	r.jobs = jobs.NewManager(100, r.redriveFinished)
+	jopts := append([]jobs.Option{jobs.WithRunner(redriveKind, r.redriveRunner)}, opts.Jobs...)
+	r.jobs = jobs.NewManager(100, r.redriveFinished, jopts...)
 	return r
 }
 

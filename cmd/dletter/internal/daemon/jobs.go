@@ -1,0 +1,42 @@
+package daemon
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/config"
+	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
+	"github.com/dletter/dletter/sinks"
+)
+
+// openJobs keeps the redrives on the DLQ's Redis, with their own client,
+// so that every daemon there lists, polls and cancels them, and resumes
+// those of a daemon that stopped once their lease (queue.lease) ends.
+func (c *Core) openJobs(cfg *config.Config) ([]jobs.Option, error) {
+	client, err := redisClient(cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	c.jobsClient = client
+	prefix := cfg.DLQ.Prefix
+	if prefix == "" {
+		prefix = sinks.DefaultRedisKeyPrefix
+	}
+	return []jobs.Option{
+		jobs.WithStore(jobs.NewRedisStore(client, prefix), ownerName()),
+		jobs.WithLease(time.Duration(cfg.Queue.Lease)),
+		jobs.WithRetention(time.Duration(cfg.DLQ.RedriveRetention)),
+	}, nil
+}
+
+// ownerName names this daemon among those sharing a Redis: host, process
+// and a random part, so that a restarted daemon is a new owner.
+func ownerName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + ":" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(b[:])
+}
