@@ -174,3 +174,68 @@ func BenchmarkScaleDaemons(b *testing.B) {
 		})
 	}
 }
+
+// TestMultiDaemonSameRedriveDeliversOnce: the same redrive of 500 items is
+// started on two daemons sharing a Redis DLQ at once; item leases make
+// each item go out exactly once.
+func TestMultiDaemonSameRedriveDeliversOnce(t *testing.T) {
+	rd := redistest.Start(t)
+	hook := testenv.NewReceiver(t)
+	hook.Fail.Store(true)
+	var ds []*daemon
+	for range 2 {
+		ds = append(ds, startDaemon(t, "--config", multiConfig(t, hook.URL, []string{rd.Addr},
+			"retry: {max_attempts: 1}\ndelivery: {circuit: {failures: 0}}")))
+	}
+	const n = 500
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := w; i < n; i += 2 {
+				var res struct{ Status string }
+				body := fmt.Sprintf(`{"subject":"redrive %d","body":"{}"}`, i)
+				if code := ds[w].api("POST", "/v1/sinks/orders/messages", body, &res); code != http.StatusAccepted || res.Status != "dead_lettered" {
+					t.Errorf("post %d: %d %+v", i, code, res)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	hook.Fail.Store(false)
+	hook.Delay.Store(int64(2 * time.Millisecond))
+
+	ids := make([]string, 2)
+	for w, d := range ds {
+		wg.Go(func() {
+			var job struct{ ID string }
+			if code := d.api("POST", "/v1/dlq/redrive", `{"sink":"orders","concurrency":8}`, &job); code != http.StatusAccepted {
+				t.Errorf("redrive on daemon %d: %d", w, code)
+			}
+			ids[w] = job.ID
+		})
+	}
+	wg.Wait()
+	for w, d := range ds {
+		waitFor(t, "the redrive to end", 60*time.Second, func() bool {
+			var job struct{ State string }
+			d.api("GET", "/v1/dlq/redrives/"+ids[w], "", &job)
+			return job.State != "" && job.State != "running"
+		})
+	}
+	waitFor(t, "an empty DLQ", 30*time.Second, func() bool {
+		var page itemsPage
+		ds[0].api("GET", "/v1/dlq/items?sink=orders", "", &page)
+		return len(page.Items) == 0
+	})
+	got := hook.Delivered()
+	twice := 0
+	for _, c := range got {
+		if c > 1 {
+			twice++
+		}
+	}
+	if len(got) != n || twice > 0 {
+		t.Errorf("the receiver got %d distinct items (%d more than once), want each of %d exactly once", len(got), twice, n)
+	}
+}
