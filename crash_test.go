@@ -29,6 +29,11 @@ const (
 	// childConcurrencyEnv sets the replaying child's
 	// ReplayOptions.Concurrency; its handler then takes up to 2 ms.
 	childConcurrencyEnv = "DLETTER_CRASH_CONCURRENCY"
+	// childFollowEnv makes the replaying child replay with Follow while a
+	// goroutine logs this many new items, ord-<run·10⁶+i>, each printed as
+	// "ack <id>" once Log returned; childRunEnv is the run number.
+	childFollowEnv = "DLETTER_CRASH_FOLLOW"
+	childRunEnv    = "DLETTER_CRASH_RUN"
 )
 
 func runChild(role string) {
@@ -130,7 +135,26 @@ func childReplay(dir string) error {
 		}
 		opts.MaxWait = 4 * opts.InitialWait
 	}
+	finished, logged := true, make(chan error, 1)
+	if f := os.Getenv(childFollowEnv); f != "" {
+		opts.Follow, finished = true, false
+		if err := childWriter(l, f, logged); err != nil {
+			return err
+		}
+	}
 	for {
+		idle := time.After(time.Millisecond) // while the writer has not logged more
+		if finished {
+			idle = nil
+		}
+		select {
+		case err := <-logged:
+			if err != nil {
+				return err
+			}
+			finished = true
+		default:
+		}
 		if err := l.Replay(context.Background(), handler, opts); err != nil {
 			return err
 		}
@@ -138,11 +162,40 @@ func childReplay(dir string) error {
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if n == 0 && finished {
 			fmt.Println("done")
 			return l.Close()
 		}
+		if n == 0 && idle != nil {
+			<-idle
+		}
 	}
+}
+
+// childWriter logs the items of childFollowEnv from a goroutine, a little
+// apart, and sends the outcome to logged.
+func childWriter(l *Logger, count string, logged chan<- error) error {
+	items, err := strconv.Atoi(count)
+	if err != nil {
+		return err
+	}
+	run, err := strconv.Atoi(os.Getenv(childRunEnv))
+	if err != nil {
+		return err
+	}
+	go func() {
+		for i := range items {
+			time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
+			id := fmt.Sprintf("ord-%d", (run+1)*1000000+i)
+			if err := Log(l, &order{ID: id}, errTest, 1); err != nil {
+				logged <- err
+				return
+			}
+			fmt.Printf("ack %s\n", id) // one write(2)
+		}
+		logged <- nil
+	}()
+	return nil
 }
 
 // startChild starts the test binary in role and returns it with its stdout.
@@ -301,10 +354,22 @@ func TestCrashWhileReplayingConcurrently(t *testing.T) {
 	crashReplays(t, dir, items, 16, childConcurrencyEnv+"=16")
 }
 
+// TestCrashWhileFollowing is TestCrashWhileReplayingConcurrently with
+// Follow while the child logs new items: kills land while several files
+// are open at once; every item the child acknowledged is still delivered,
+// and each kill repeats at most the 16 lines in hand across the files.
+func TestCrashWhileFollowing(t *testing.T) {
+	dir := t.TempDir()
+	const items = 1600
+	logOrders(t, dir, items, 800)
+	crashReplays(t, dir, items, 16, childConcurrencyEnv+"=16", childFollowEnv+"=100")
+}
+
 // crashReplays runs replaying children on dir, killing each after a number
 // of deliveries that changes from run to run, until one finishes; then it
-// checks that each of the items ord-0..ord-<items-1> was delivered, with at
-// most perKill duplicates per kill.
+// checks that each of the items ord-0..ord-<items-1>, and each item a child
+// acknowledged logging (see childFollowEnv), was delivered, with at most
+// perKill duplicates per kill.
 func crashReplays(t *testing.T, dir string, items, perKill int, env ...string) {
 	t.Helper()
 	kills := 0
@@ -312,24 +377,37 @@ func crashReplays(t *testing.T, dir string, items, perKill int, env ...string) {
 	defer func() {
 		t.Logf("the most duplicates delivered by one run after a kill: %d", d.most)
 	}()
+	var acked []string
+	scan := func(out *bufio.Scanner) (string, bool) {
+		if !out.Scan() {
+			return "", false
+		}
+		if id, ok := strings.CutPrefix(out.Text(), "ack "); ok {
+			acked = append(acked, id)
+		}
+		return out.Text(), true
+	}
 	for run := 0; ; run++ {
 		if run > 100 {
 			t.Fatal("replay never finished")
 		}
-		cmd, out := startChild(t, "replay", dir, env...)
+		cmd, out := startChild(t, "replay", dir, append(env, childRunEnv+"="+strconv.Itoa(run))...)
 		limit := 150 + run*37%200
 		n, done := 0, false
-		for out.Scan() {
-			if out.Text() == "done" {
+		for text, ok := scan(out); ok; text, ok = scan(out) {
+			if text == "done" {
 				done = true
 				break
+			}
+			if text != "d" {
+				continue
 			}
 			if n++; n == limit {
 				break
 			}
 		}
 		if done {
-			for out.Scan() {
+			for _, ok := scan(out); ok; _, ok = scan(out) {
 			}
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("child: %v", err)
@@ -337,7 +415,12 @@ func crashReplays(t *testing.T, dir string, items, perKill int, env ...string) {
 			d.run(t, kills)
 			break
 		}
-		kill(t, cmd, out)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		for _, ok := scan(out); ok; _, ok = scan(out) { // acks printed before the kill count too
+		}
+		_ = cmd.Wait()
 		d.run(t, kills)
 		kills++
 	}
@@ -349,6 +432,11 @@ func crashReplays(t *testing.T, dir string, items, perKill int, env ...string) {
 	for _, id := range strings.Fields(string(data)) {
 		count[id]++
 	}
+	for _, id := range acked {
+		if count[id] == 0 {
+			t.Fatalf("%s, logged while replaying, never delivered", id)
+		}
+	}
 	dups := 0
 	for i := range items {
 		c := count[fmt.Sprintf("ord-%d", i)]
@@ -357,7 +445,11 @@ func crashReplays(t *testing.T, dir string, items, perKill int, env ...string) {
 		}
 		dups += c - 1
 	}
-	t.Logf("%d items, %d kills, %d duplicates (at most %d allowed per kill)", items, kills, dups, perKill)
+	for _, id := range acked {
+		dups += count[id] - 1
+	}
+	t.Logf("%d items and %d logged while replaying, %d kills, %d duplicates (at most %d allowed per kill)",
+		items, len(acked), kills, dups, perKill)
 	if kills == 0 {
 		t.Fatal("the child was never killed")
 	}

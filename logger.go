@@ -60,6 +60,10 @@ type Logger struct {
 
 	dropped atomic.Int64
 
+	// watch, set by a Replay in follow mode, is signalled after each item
+	// written to the retry log.
+	watch atomic.Pointer[chan struct{}]
+
 	// after, when set, replaces Replay's timer (tests with an injected
 	// clock): it returns a channel that fires once the clock advanced by d.
 	after func(d time.Duration) <-chan time.Time
@@ -218,6 +222,14 @@ func (l *Logger) append(lf *logFile, rec []byte) error {
 			return ErrClosed
 		}
 		return fmt.Errorf("dletter: %w", err)
+	}
+	if lf == l.retry {
+		if c := l.watch.Load(); c != nil {
+			select {
+			case *c <- struct{}{}:
+			default:
+			}
+		}
 	}
 	if lf.maxSize > 0 && lf.app.Size() >= lf.maxSize && lf.mu.TryLock() {
 		// The record is safely written: a failed rotation is reported, not

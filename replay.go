@@ -52,6 +52,20 @@ type ReplayOptions struct {
 	// handler for one item at a time, in order; N > 1 lets up to N run at
 	// once (see Replay for what order still holds).
 	Concurrency int
+	// Follow, with Concurrency > 1, keeps a Replay going while its
+	// handlers run: once the last rotated file is read to its end, instead
+	// of waiting for the handlers of its last lines, Replay rotates the
+	// active retry log as soon as it has lines and the window has room, and
+	// reads on in the new file, so that an item logged meanwhile does not
+	// wait behind a slow one. It does so until nothing is in flight and
+	// the active log is empty (or ctx ends), so new items may keep it going
+	// indefinitely. The bound on lines in hand holds across all the files
+	// open at once. Following stops once an item is set aside because it
+	// is not due: Replay then waits for the open files' handlers and goes
+	// on to the deferred phase as without Follow. An item re-logged by a
+	// failed handler is read again by the same Replay once due (at once
+	// without a backoff). With Concurrency 0 or 1, Follow is ignored.
+	Follow bool
 }
 
 func (o *ReplayOptions) maxWait() time.Duration {
@@ -112,9 +126,10 @@ func (l *Logger) Replay(ctx context.Context, handler Handler, opts ReplayOptions
 // rewritten in the order its items become due, and Replay delivers them in
 // that order, waiting only until the next one is due: a due item never waits
 // for one that is not. Items logged while Replay runs, and items re-logged by
-// a failed handler, are left for the next Replay. Setting an item aside
-// costs one write of its line; a deferral file not already in due order is
-// rewritten once, synced, and renamed over itself.
+// a failed handler, are left for the next Replay (unless it follows, see
+// below). Setting an item aside costs one write of its line; a deferral file
+// not already in due order is rewritten once, synced, and renamed over
+// itself.
 //
 // A line counts as consumed only after its outcome is written (as durable as
 // the Logger's Durability; a deferred item once its copy is written), and the
@@ -135,6 +150,14 @@ func (l *Logger) Replay(ctx context.Context, handler Handler, opts ReplayOptions
 // crash re-delivers (or re-logs, or sets aside again) at most those N lines.
 // With 0 or 1, one line is handled at a time, in order, and a crash repeats
 // at most the item in flight.
+//
+// With ReplayOptions.Follow (and N > 1), Replay does not end after the
+// files it found: it also delivers the items logged while it runs,
+// rotating the active log whenever it has lines and fewer than N lines are
+// in hand, until nothing is in flight and the active log is empty, or
+// until it set an item aside (see ReplayOptions.Follow). Each file is
+// deleted once all its lines are consumed; at most N lines are in hand
+// across all the files open at once, so a crash still repeats at most N.
 //
 // If writing an outcome fails, Replay returns the error (with N > 1 it first
 // cancels the handlers in flight and waits for them) and the line stays.
@@ -181,12 +204,18 @@ func (l *Logger) ReplayContext(ctx context.Context, handler ContextHandler, opts
 		return err
 	}
 	r := replayer{l: l, ctx: ctx, cancel: cancel, done: ctx.Done(), handler: handler, opts: &opts, deferring: true}
+	r.win = new(window)
 	r.win.init(opts.width(), &l.retry.items)
 	r.timer = time.NewTimer(time.Hour)
 	r.timer.Stop()
 	defer r.def.close()
-	for _, b := range backups {
-		if err := r.file(b); err != nil {
+	for i, b := range backups {
+		if opts.Follow && opts.Concurrency > 1 && i == len(backups)-1 {
+			err = r.follow(b)
+		} else {
+			err = r.file(b)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -221,7 +250,8 @@ type replayer struct {
 	opts    *ReplayOptions
 	timer   *time.Timer
 	lastNow time.Time // the latest clock reading, see due
-	win     window    // the lines in hand past the checkpoint
+	win     *window   // the lines in hand past the checkpoint
+	free    []*window // windows of files finished in follow mode
 
 	// deferring is set during the pass over the rotated files: items not
 	// due yet go to def instead of being waited for.
@@ -236,85 +266,124 @@ type replayer struct {
 
 func (r *replayer) cause() error { return context.Cause(r.ctx) }
 
+// openFile is a rotated file being replayed: its lines, its checkpoint and
+// its window; n counts the lines read.
+type openFile struct {
+	b     backup
+	lines *lineFile
+	cp    *checkpoint.Checkpoint
+	win   *window
+	n     uint64
+}
+
+// close waits for the file's handlers in flight, then closes it. It may be
+// called again.
+func (f *openFile) close() {
+	f.win.wait() // before cp.Close: the handlers in flight store to cp
+	_ = f.lines.Close()
+	_ = f.cp.Close()
+}
+
 // file consumes one rotated file from its checkpoint on, then deletes it.
 func (r *replayer) file(b backup) error {
+	f, err := r.open(b, r.win)
+	if f == nil {
+		return err
+	}
+	defer f.close()
+	if ok, err := r.read(f); !ok {
+		return err
+	}
+	return r.finish(f)
+}
+
+// open opens b and its checkpoint, to be read with window w. It returns
+// nil when there is nothing to read: b is gone, or could not be opened and
+// was set aside.
+func (r *replayer) open(b backup, w *window) (*openFile, error) {
 	if b.gz {
 		// Finish a compression interrupted before it moved the state.
 		if plain := b.plainPath() + stateSuffix; exists(plain) && !exists(b.statePath()) {
 			if err := fsutil.RenameDurable(plain, b.statePath()); err != nil {
-				return fmt.Errorf("dletter: replay: %w", err)
+				return nil, fmt.Errorf("dletter: replay: %w", err)
 			}
 		}
 	}
 	lines, err := openLines(b.path, b.gz, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return r.l.setAside(b, err)
+		return nil, r.l.setAside(b, err)
 	}
-	defer lines.Close()
 	cp, err := checkpoint.Open(b.statePath())
 	if err != nil {
-		return fmt.Errorf("dletter: replay: %w", err)
+		_ = lines.Close()
+		return nil, fmt.Errorf("dletter: replay: %w", err)
 	}
-	defer cp.Close()
+	return &openFile{b: b, lines: lines, cp: cp, win: w}, nil
+}
 
-	skip := cp.Value()
-	r.win.start(cp, skip)
-	defer r.win.wait() // before cp.Close: the handlers in flight store to cp
-	var n uint64       // lines read
+// read consumes f's lines from its checkpoint to its end, leaving the
+// handlers of the last ones in flight. It reports false when it stopped
+// short: with the error, or with nil when the file could not be read on and
+// was set aside.
+func (r *replayer) read(f *openFile) (bool, error) {
+	w := f.win
+	skip := f.cp.Value()
+	w.start(f.cp, skip)
 	for {
-		line, err := lines.Next()
+		line, err := f.lines.Next()
 		last := false
 		switch {
 		case err == io.EOF:
-			return r.finish(b, lines, cp, n)
+			return true, nil
 		case errors.Is(err, linereader.ErrUnterminated):
 			last = true // a torn final line: used if it decodes, else quarantined
 		case err != nil:
-			r.win.wait()
-			return r.l.setAside(b, err)
+			w.wait()
+			return false, r.l.setAside(f.b, err)
 		}
+		n := f.n
 		if n < skip {
-			n++
+			f.n++
 			continue
 		}
 		select {
 		case <-r.done:
-			return r.cause()
+			return false, r.cause()
 		default:
 		}
-		if !r.win.admit(n, r.done) {
-			return r.cause()
+		if !w.admit(n, r.done) {
+			return false, r.cause()
 		}
 		r.line = int(n)
-		if err := r.consume(n, line); err != nil {
-			return err
+		if err := r.consume(w, n, line); err != nil {
+			return false, err
 		}
-		n++
+		f.n++
 		if last {
-			return r.finish(b, lines, cp, n)
+			return true, nil
 		}
 	}
 }
 
-// finish waits for the handlers in flight and, when every one of the n
+// finish waits for the handlers in flight and, when every one of the
 // lines of the file is consumed, deletes the file, then its state. A
 // compressed copy of a plain file (left by an interrupted compression) goes
 // first: once the plain file is gone, the copy would look like a backup not
 // yet replayed.
-func (r *replayer) finish(b backup, lines *lineFile, cp *checkpoint.Checkpoint, n uint64) error {
-	r.win.wait()
-	if r.win.consumed() < n {
+func (r *replayer) finish(f *openFile) error {
+	b, n := f.b, f.n
+	f.win.wait()
+	if got := f.win.consumed(); got < n {
 		// A handler's outcome could not be written: the cause says why.
 		if err := r.cause(); err != nil {
 			return err
 		}
-		return fmt.Errorf("dletter: replay: %s: %d of %d lines consumed", b.path, r.win.consumed(), n)
+		return fmt.Errorf("dletter: replay: %s: %d of %d lines consumed", b.path, got, n)
 	}
-	_ = lines.Close()
-	_ = cp.Close()
+	f.close()
 	if !b.gz {
 		for _, p := range []string{b.path + gzExt, b.path + gzExt + stateSuffix} {
 			if err := fsutil.RemoveDurable(p); err != nil {
@@ -335,10 +404,10 @@ func (r *replayer) finish(b backup, lines *lineFile, cp *checkpoint.Checkpoint, 
 // or wait when not due, deliver and re-log on failure. It returns once the
 // line's outcome is written, or, with Concurrency > 1, once a due item is
 // handed to a goroutine, which finishes the line when its outcome is.
-func (r *replayer) consume(n uint64, text []byte) error {
-	text = r.win.hold(n, text)
+func (r *replayer) consume(w *window, n uint64, text []byte) error {
+	text = w.hold(n, text)
 	if skipWS(text, 0) == len(text) {
-		r.win.finish(n, false) // a blank line carries nothing
+		w.finish(n, false) // a blank line carries nothing
 		return nil
 	}
 	rec, err := decodeLine(text)
@@ -346,14 +415,14 @@ func (r *replayer) consume(n uint64, text []byte) error {
 		if err := r.l.quarantineLine(text, err); err != nil {
 			return err
 		}
-		r.win.finish(n, false)
+		w.finish(n, false)
 		return nil
 	}
 	if r.opts.MaxAttempts > 0 && rec.attempt >= r.opts.MaxAttempts {
 		if err := r.l.movePermanent(&rec); err != nil {
 			return err
 		}
-		r.win.finish(n, true)
+		w.finish(n, true)
 		return nil
 	}
 	if due, ok := r.due(&rec); !ok {
@@ -361,37 +430,37 @@ func (r *replayer) consume(n uint64, text []byte) error {
 			if err := r.deferLine(text, due); err != nil {
 				return err
 			}
-			r.win.finish(n, true)
+			w.finish(n, true)
 			return nil
 		}
 		if err := r.waitUntil(due); err != nil {
 			return err
 		}
 	}
-	if r.win.size > 1 {
-		r.goDeliver(n, rec)
+	if w.size > 1 {
+		r.goDeliver(w, n, rec)
 		return nil
 	}
-	return r.deliver(n, &rec)
+	return r.deliver(w, n, &rec)
 }
 
 // deliver hands rec, of line n, to the handler, re-logs it if the handler
 // fails, and then counts the line as consumed.
-func (r *replayer) deliver(n uint64, rec *record) error {
+func (r *replayer) deliver(w *window, n uint64, rec *record) error {
 	if herr := r.handler(r.ctx, rec.payload); herr != nil {
 		if err := r.l.relog(rec, herr); err != nil {
 			return err
 		}
 	}
-	r.win.finish(n, true)
+	w.finish(n, true)
 	return nil
 }
 
 // goDeliver runs deliver on a goroutine of the window. An outcome that
 // cannot be written cancels the Replay, with the error as the cause.
-func (r *replayer) goDeliver(n uint64, rec record) {
-	r.win.wg.Go(func() {
-		if err := r.deliver(n, &rec); err != nil {
+func (r *replayer) goDeliver(w *window, n uint64, rec record) {
+	w.wg.Go(func() {
+		if err := r.deliver(w, n, &rec); err != nil {
 			r.cancel(err)
 		}
 	})

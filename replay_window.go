@@ -9,18 +9,19 @@ import (
 
 // window holds the lines of a rotated file that a Replay has in hand: from
 // its checkpoint, the oldest line not yet consumed, up to the line being
-// read, at most size of them. Lines are consumed out of order when handlers
-// run concurrently (size > 1); the checkpoint moves only over a run of
-// consumed lines, so a crash repeats at most the lines in the window.
+// read. Lines are consumed out of order when handlers run concurrently
+// (size > 1); the checkpoint moves only over a run of consumed lines, so a
+// crash repeats at most the lines in the window.
+//
+// A Replay in follow mode has several files open at once, each with its own
+// window; their lines in hand together are at most size (see hand).
 //
 // With size 1 the lines are consumed in order by Replay's own goroutine and
 // the window costs no lock.
 type window struct {
-	size  uint64
-	items *atomic.Int64 // the retry log's item count
-	cp    *checkpoint.Checkpoint
-	wg    sync.WaitGroup // the handlers in flight
-	room  chan struct{}  // a token each time low moves
+	*hand
+	cp *checkpoint.Checkpoint
+	wg sync.WaitGroup // the file's handlers in flight
 
 	mu   sync.Mutex
 	low  uint64   // the oldest line not consumed, as checkpointed
@@ -28,21 +29,42 @@ type window struct {
 	bufs [][]byte // bufs[i%size]: line i's copy, handed to its handler
 }
 
+// hand is what the windows of one Replay share: the bound on the lines in
+// hand across every file it has open.
+type hand struct {
+	size  uint64
+	items *atomic.Int64 // the retry log's item count
+	room  chan struct{} // a token each time the low of a window moves
+	held  atomic.Uint64 // lines in hand in every window (size > 1)
+}
+
 // maxKeptLine is the largest line copy a window keeps for the next line.
 const maxKeptLine = 64 << 10
 
 func (w *window) init(size int, items *atomic.Int64) {
-	w.size = uint64(size)
-	w.items = items
-	w.done = make([]bool, size)
+	w.hand = &hand{size: uint64(size), items: items}
 	if size > 1 {
-		w.bufs = make([][]byte, size)
 		w.room = make(chan struct{}, 1)
+	}
+	w.alloc()
+}
+
+func (w *window) alloc() {
+	w.done = make([]bool, w.size)
+	if w.size > 1 {
+		w.bufs = make([][]byte, w.size)
 	}
 }
 
+// sibling returns a new window for another file, sharing w's bound.
+func (w *window) sibling() *window {
+	s := &window{hand: w.hand}
+	s.alloc()
+	return s
+}
+
 // start begins a file whose checkpoint cp says skip lines are consumed. The
-// previous file's handlers have all returned (see wait).
+// previous file of this window has no handler in flight (see wait).
 func (w *window) start(cp *checkpoint.Checkpoint, skip uint64) {
 	w.mu.Lock()
 	w.cp, w.low = cp, skip
@@ -50,17 +72,17 @@ func (w *window) start(cp *checkpoint.Checkpoint, skip uint64) {
 	w.mu.Unlock()
 }
 
-// admit waits until line n is inside the window, and reports false if done
-// is closed first.
+// admit waits until line n can be taken in hand without the lines in hand,
+// across every window, exceeding size, and reports false if done is closed
+// first. Lines are admitted in order, by one goroutine.
 func (w *window) admit(n uint64, done <-chan struct{}) bool {
 	if w.size == 1 {
 		return true // the line before n is consumed: consume returned
 	}
 	for {
-		w.mu.Lock()
-		ok := n < w.low+w.size
-		w.mu.Unlock()
-		if ok {
+		// held counts this window's lines low..n-1, so n < low+size.
+		if w.held.Load() < w.size {
+			w.held.Add(1)
 			return true
 		}
 		select {
@@ -103,17 +125,18 @@ func (w *window) finish(n uint64, item bool) {
 	}
 	w.mu.Lock()
 	w.done[n%w.size] = true
-	moved := false
+	var moved uint64
 	for w.done[w.low%w.size] {
 		w.done[w.low%w.size] = false
 		w.low++
-		moved = true
+		moved++
 	}
-	if moved {
+	if moved > 0 {
 		w.cp.Store(w.low)
 	}
 	w.mu.Unlock()
-	if moved {
+	if moved > 0 {
+		w.held.Add(-moved)
 		select {
 		case w.room <- struct{}{}:
 		default:
@@ -128,5 +151,5 @@ func (w *window) consumed() uint64 {
 	return w.low
 }
 
-// wait waits for the handlers in flight to return.
+// wait waits for the file's handlers in flight to return.
 func (w *window) wait() { w.wg.Wait() }
