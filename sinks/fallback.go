@@ -2,9 +2,7 @@ package sinks
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -31,6 +29,10 @@ type OnceStore interface {
 const (
 	DefaultFallbackMoveInterval = time.Second
 	DefaultFallbackProbeTimeout = 2 * time.Second
+	// DefaultFallbackAliasTTL is how long the ID of an item pushed while
+	// the primary was down keeps working after the item moved (see
+	// WithAliasTTL).
+	DefaultFallbackAliasTTL = 30 * 24 * time.Hour
 )
 
 // FallbackDLQ is a Store that loses nothing when its primary (a RedisDLQ)
@@ -56,18 +58,26 @@ const (
 // not one per push (bound it with RedisDLQ.WithPushTimeout and the
 // client's dial and read timeouts).
 //
-// Reads combine both stores: Get, Update, Discard and Replay find an item
-// wherever it is (the local store first); Items and List merge the two,
-// newest At first; Count and Stats add them up. While the primary is down,
-// reads that need it return its error. An item's ID is the ID of the store
-// that holds it: an item pushed during an outage changes ID when it moves
-// (and a listing made during its move may show it in both stores once).
+// Reads combine both stores: Get, Update, Discard, Replay and Lease find an
+// item wherever it is (the local store first); Items and List merge the
+// two, newest At first; Count and Stats add them up. While the primary is
+// down, reads that need it return its error. An item in the primary has
+// the primary's ID; one in the local store has "local:<local id>.<tag>"
+// (such as "local:7.3fa2b9c0", see fallback_id.go). That ID keeps working
+// after the item moved, for DefaultFallbackAliasTTL (WithAliasTTL): the
+// mover records it as an alias of the item's new ID in a primary that is
+// an AliasStore (a RedisDLQ: one small expiring key per moved item), so
+// that Get returns the moved item (under its new ID) and Update, Discard,
+// Replay and Lease act on it. A bare local ID ("7"), which FallbackDLQ
+// handed out before, names the local item while it is there. A listing
+// made during a move may show the item in both stores once.
 type FallbackDLQ struct {
 	primary OnceStore
 	local   Store
 
 	interval     time.Duration
 	probeTimeout time.Duration
+	aliasTTL     time.Duration
 	now          func() time.Time
 	onError      func(error)
 
@@ -112,6 +122,18 @@ func WithProbeTimeout(d time.Duration) FallbackOption {
 	}
 }
 
+// WithAliasTTL sets how long the ID an item had in the local store keeps
+// naming it after it moved to the primary (default
+// DefaultFallbackAliasTTL). The primary keeps one alias per moved item
+// for that long.
+func WithAliasTTL(d time.Duration) FallbackOption {
+	return func(f *FallbackDLQ) {
+		if d > 0 {
+			f.aliasTTL = d
+		}
+	}
+}
+
 // WithFallbackErrorHandler receives, for logging, the push failures that
 // send the primary down and the errors of the background mover (a primary
 // still down, a local store that fails, an item the primary refuses). It is
@@ -141,6 +163,7 @@ func NewFallbackDLQ(primary OnceStore, local Store, opts ...FallbackOption) (*Fa
 		local:        local,
 		interval:     DefaultFallbackMoveInterval,
 		probeTimeout: DefaultFallbackProbeTimeout,
+		aliasTTL:     DefaultFallbackAliasTTL,
 		now:          time.Now,
 		onError:      func(error) {},
 		forget:       make(map[string][]string),
@@ -190,9 +213,10 @@ func (f *FallbackDLQ) Push(ctx context.Context, item DLQItem) error {
 }
 
 // Add records item in the primary, or in the local store when the primary
-// fails (or failed recently), and returns the ID it got there. An item the
-// primary refuses as invalid is not stored anywhere. Like the stores'
-// pushes, Add ignores the cancellation of ctx.
+// fails (or failed recently), and returns its ID: the primary's, or a
+// local ID ("local:<local id>.<tag>") that keeps naming the item after it
+// moved. An item the primary refuses as invalid is not stored anywhere.
+// Like the stores' pushes, Add ignores the cancellation of ctx.
 func (f *FallbackDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
 	const op = "FallbackDLQ.Add"
 	if err := f.checkOpen(op); err != nil {
@@ -229,26 +253,15 @@ func (f *FallbackDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
 		return "", Errorf(CodeSinkUnavailable, op, "primary failed (%v) and the local store too: %w", primaryErr, err)
 	}
 	f.poke()
-	return id, nil
+	item.ID = id
+	return formatLocalID(item), nil
 }
 
 // moveKey is the AddOnce key of an item: a hash of the fields that make it
 // this item and that no update changes.
 func moveKey(it DLQItem) string {
-	h := sha256.New()
-	var b [8]byte
-	field := func(s string) {
-		binary.BigEndian.PutUint64(b[:], uint64(len(s)))
-		h.Write(b[:])
-		h.Write([]byte(s))
-	}
-	field(it.Sink)
-	binary.BigEndian.PutUint64(b[:], uint64(it.At.UnixNano()))
-	h.Write(b[:])
-	field(it.DeliveryID)
 	msg, _ := json.Marshal(it.Message) // a Message always marshals
-	field(string(msg))
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	return hex.EncodeToString(itemHash(it, it.DeliveryID, string(msg))[:16])
 }
 
 func (f *FallbackDLQ) forgetLater(sink, key string) {
@@ -364,9 +377,10 @@ func (f *FallbackDLQ) localIDs(ctx context.Context) ([]string, error) {
 	}
 }
 
-// move brings one local item to the primary: AddOnce, then delete the
-// local copy, then release the key. A crash anywhere repeats at most the
-// AddOnce, which then adds nothing.
+// move brings one local item to the primary: AddOnce, then record its
+// local ID as an alias of its new one, then delete the local copy, then
+// release the key. A crash anywhere repeats at most the AddOnce, which then
+// adds nothing, and the alias.
 //
 // The move holds the local item's lease: an item being replayed or
 // discarded stays for a later pass, and one being moved is busy for them.
@@ -389,9 +403,16 @@ func (f *FallbackDLQ) move(ctx context.Context, id string) error {
 		return err
 	}
 	key := moveKey(it)
+	alias := formatLocalID(it)
 	it.ID = ""
-	if _, err := f.primary.AddOnce(ctx, key, it); err != nil {
+	newID, err := f.primary.AddOnce(ctx, key, it)
+	if err != nil {
 		return err
+	}
+	if a, ok := f.primary.(AliasStore); ok {
+		if err := a.SetAlias(ctx, alias, newID, f.aliasTTL); err != nil {
+			return err
+		}
 	}
 	if err := f.local.Discard(ctx, id); err != nil {
 		return err
@@ -399,73 +420,6 @@ func (f *FallbackDLQ) move(ctx context.Context, id string) error {
 	f.moved.Add(1)
 	f.forgetLater(it.Sink, key)
 	return nil
-}
-
-// Get returns the item with id from the local store or the primary.
-func (f *FallbackDLQ) Get(ctx context.Context, id string) (DLQItem, error) {
-	const op = "FallbackDLQ.Get"
-	if err := f.checkOpen(op); err != nil {
-		return DLQItem{}, err
-	}
-	it, err := f.local.Get(ctx, id)
-	if err == nil || !errors.Is(err, ErrNotFound) {
-		return it, err
-	}
-	return f.primary.Get(ctx, id)
-}
-
-// Update replaces the item with item.ID wherever it is.
-func (f *FallbackDLQ) Update(ctx context.Context, item DLQItem) error {
-	const op = "FallbackDLQ.Update"
-	if err := f.checkOpen(op); err != nil {
-		return err
-	}
-	err := f.local.Update(ctx, item)
-	if err == nil || !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return f.primary.Update(ctx, item)
-}
-
-// Discard removes the item with id wherever it is. A missing id is not an
-// error.
-func (f *FallbackDLQ) Discard(ctx context.Context, id string) error {
-	const op = "FallbackDLQ.Discard"
-	if err := f.checkOpen(op); err != nil {
-		return err
-	}
-	if _, err := f.local.Get(ctx, id); err == nil {
-		return f.local.Discard(ctx, id)
-	}
-	return f.primary.Discard(ctx, id)
-}
-
-// Lease takes the lease on item id (see Leaser) in the store that holds
-// it: the local store while the item is there, else the primary. A store
-// that is not a Leaser leases nothing.
-func (f *FallbackDLQ) Lease(ctx context.Context, id string, ttl time.Duration) (func(), error) {
-	const op = "FallbackDLQ.Lease"
-	if err := f.checkOpen(op); err != nil {
-		return nil, err
-	}
-	if l, ok := f.local.(Leaser); ok {
-		if _, err := f.local.Get(ctx, id); err == nil {
-			release, err := l.Lease(ctx, id, ttl)
-			if err != nil {
-				return nil, err
-			}
-			// The mover holds the lease while it moves an item: one
-			// still here now stays until release.
-			if _, err := f.local.Get(ctx, id); err == nil {
-				return release, nil
-			}
-			release()
-		}
-	}
-	if l, ok := f.primary.(Leaser); ok {
-		return l.Lease(ctx, id, ttl)
-	}
-	return func() {}, nil
 }
 
 // Replay re-sends the item with id through its sink (see ReplayItem).
@@ -591,6 +545,7 @@ func (f *FallbackDLQ) list(ctx context.Context, op string, flt Filter, cursor st
 			pi++
 		} else {
 			out = append(out, lItems[li])
+			out[len(out)-1].ID = formatLocalID(lItems[li])
 			li++
 		}
 	}

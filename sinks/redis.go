@@ -57,9 +57,10 @@ const DefaultRedisPushTimeout = 10 * time.Second
 //     cannot be edited.
 //
 // The keys, for prefix P and sink S: the stream "P:dlq:S"; the set of sinks
-// "P:dlq-sinks"; and, in the stream's slot, "{P:dlq:S}:updates" (items as
-// Update left them), "{P:dlq:S}:counters" (discards, for Stats) and
-// short-lived "{P:dlq:S}:once:..." keys of AddOnce.
+// "P:dlq-sinks"; in the stream's slot, "{P:dlq:S}:updates" (items as
+// Update left them), "{P:dlq:S}:counters" (discards, for Stats),
+// short-lived "{P:dlq:S}:once:..." keys of AddOnce and "{P:dlq:S}:lease:..."
+// keys of Lease; and expiring "P:dlq-alias:..." keys of SetAlias.
 //
 // It needs Redis 6.2 or later (exclusive XREVRANGE ranges); Stats.Dropped
 // needs 7.0. The client belongs to the caller: Close does not close it.

@@ -19,6 +19,8 @@ import (
 //	{P:dlq:S}:lease:I     string: the lease on the item of stream id I,
 //	                      "<token> <holder>", with the lease's TTL
 //	P:dlq-sinks           set: every sink that ever had an item
+//	P:dlq-alias:A         string: the ID that alias A names (SetAlias), with
+//	                      its TTL; a key of its own, in its own slot
 //
 // The companion keys in braces hash to the stream's own Redis Cluster slot,
 // so a script may touch the stream and its companions together. When the
@@ -56,6 +58,8 @@ func (d *RedisDLQ) leaseKey(sink, streamID string) string {
 func (d *RedisDLQ) streamKey(sink string) string { return d.prefix + ":dlq:" + sink }
 
 func (d *RedisDLQ) sinksKey() string { return d.prefix + ":dlq-sinks" }
+
+func (d *RedisDLQ) aliasKey(alias string) string { return d.prefix + ":dlq-alias:" + alias }
 
 // redisCompanionKey returns a key named after stream and kind that lives in the
 // same Redis Cluster hash slot as stream.

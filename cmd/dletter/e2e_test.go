@@ -239,7 +239,9 @@ func TestServeWithNoConfiguration(t *testing.T) {
 }
 
 // TestEndToEndRedisFallback: with a Redis DLQ, a message dead-lettered while
-// Redis is down is kept on local disk and moved to Redis once it is back.
+// Redis is down is kept on local disk and moved to Redis once it is back;
+// the ID its 202 gave keeps working after the move: GET answers the item, a
+// replay by that ID delivers it once and a discard by that ID removes it.
 func TestEndToEndRedisFallback(t *testing.T) {
 	rd := redistest.Start(t, redistest.WithPersistence())
 	hook := testenv.NewReceiver(t)
@@ -247,25 +249,54 @@ func TestEndToEndRedisFallback(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, hook.URL, fmt.Sprintf("retry: {max_attempts: 1}\ndlq:\n  backend: redis\n  addrs: [%s]\n  prefix: e2e", rd.Addr))
 	d := startDaemon(t, "--config", cfg)
-	post := func(subject string) {
+	post := func(subject string) string {
 		t.Helper()
-		var res struct{ Status string }
+		var res struct{ Status, ID string }
 		if code := d.api("POST", "/v1/sinks/orders/messages", `{"subject":"`+subject+`"}`, &res); code != http.StatusAccepted || res.Status != "dead_lettered" {
 			t.Fatalf("post %s: %d %+v\n%s", subject, code, res, d.logs)
 		}
+		return res.ID
 	}
 	post("while redis is up")
 	rd.Stop()
-	post("while redis is down")
+	replayID, discardID := post("while redis is down"), post("discard me")
+	var it sinks.DLQItem
+	if code := d.api("GET", "/v1/dlq/items/"+replayID, "", &it); code != http.StatusOK || it.ID != replayID {
+		t.Fatalf("GET %s while Redis is down: %d %+v", replayID, code, it)
+	}
 	rd.Restart()
 	target := "redis://" + rd.Addr + "/0?prefix=e2e"
-	waitFor(t, "the item to move to Redis", 30*time.Second, func() bool {
+	waitFor(t, "the items to move to Redis", 30*time.Second, func() bool {
 		out, _, code := run(t, "dlq", "count", "--dlq", target, "--sink", "orders")
-		return code == 0 && strings.TrimSpace(out) == "2"
+		return code == 0 && strings.TrimSpace(out) == "3"
 	})
 	out, _, _ := run(t, "dlq", "ls", "--dlq", target, "-o", "json")
 	if !strings.Contains(out, "while redis is down") || !strings.Contains(out, "while redis is up") {
 		t.Fatalf("redis holds:\n%s", out)
+	}
+
+	// The IDs of the outage name the moved items.
+	if code := d.api("GET", "/v1/dlq/items/"+replayID, "", &it); code != http.StatusOK || it.Message.Subject != "while redis is down" || it.ID == replayID {
+		t.Fatalf("GET %s after the move: %d %+v; want the item under its Redis ID", replayID, code, it)
+	}
+	hook.Fail.Store(false)
+	var res struct{ Delivered, Removed bool }
+	if code := d.api("POST", "/v1/dlq/items/"+replayID+"/replay", "", &res); code != http.StatusOK || !res.Delivered || !res.Removed {
+		t.Fatalf("replay of %s after the move: %d %+v", replayID, code, res)
+	}
+	if hook.Total() != 1 {
+		t.Fatalf("the receiver got %d messages, want 1", hook.Total())
+	}
+	if code := d.api("DELETE", "/v1/dlq/items/"+discardID, "", nil); code != http.StatusNoContent {
+		t.Fatalf("discard of %s after the move: %d", discardID, code)
+	}
+	for _, id := range []string{replayID, discardID} {
+		if code := d.api("GET", "/v1/dlq/items/"+id, "", nil); code != http.StatusNotFound {
+			t.Fatalf("GET %s after it was replayed or discarded: %d", id, code)
+		}
+	}
+	if out, _, code := run(t, "dlq", "count", "--dlq", target, "--sink", "orders"); code != 0 || strings.TrimSpace(out) != "1" {
+		t.Fatalf("redis holds %s items (exit %d), want the one pushed while it was up", out, code)
 	}
 	if err := d.stop(); err != nil {
 		t.Fatalf("SIGTERM exit: %v\n%s", err, d.logs)
