@@ -397,3 +397,31 @@ func TestNewDispatcherNeedsDeliveryPolicyAndDLQ(t *testing.T) {
 		}
 	}
 }
+
+// A message enqueued while the only one in flight hangs takes the sink's
+// free slot at once: the queue log is followed, not replayed a snapshot at
+// a time behind the hanging send.
+func TestDispatcherSendsNewMessagesBesideAHangingOne(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	hook.Hold()
+	e := newEngine(t, t.TempDir(), map[string]any{
+		"per_sink": map[string]any{"slow": map[string]any{"concurrency": 2}},
+	}, nil, map[string]*testenv.Receiver{"slow": hook}, func(_ string, c *webhook.Config) {
+		c.Timeout = time.Minute // the first send hangs until the test ends it
+	})
+	e.enqueue(t, "slow", 1)
+	testenv.WaitFor(t, "the first send to hang", func() bool { return hook.InFlight() == 1 })
+	e.enqueue(t, "slow", 19)
+	testenv.WaitFor(t, "a second send beside the hanging one", func() bool { return hook.InFlight() == 2 })
+	if hook.Attempts() != 2 || hook.Total() != 0 || hook.MostInFlight() != 2 {
+		t.Fatalf("%d sends, %d delivered, at most %d in flight; want the first still hanging beside the second",
+			hook.Attempts(), hook.Total(), hook.MostInFlight())
+	}
+	hook.Release()
+	testenv.WaitFor(t, "all 20 messages", func() bool { return hook.Total() == 20 })
+	for id, n := range hook.Delivered() {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", id, n)
+		}
+	}
+}

@@ -89,15 +89,20 @@ func (q *FileQueue) Enqueue(ctx context.Context, t *Task) error {
 
 // Consume replays the sink's two logs until ctx ends, each with up to n
 // handlers at once (the Dispatcher's gate bounds the sends of both
-// together).
+// together). The queue log is replayed in dletter's follow mode, so that a
+// message enqueued while a send hangs takes a free slot at once instead of
+// waiting for that send; the retry log, whose items wait for their time,
+// is replayed a snapshot at a time.
 func (q *FileQueue) Consume(ctx context.Context, sink string, n int, handle TaskHandler) error {
 	s, err := q.logs(sink)
 	if err != nil {
 		return err
 	}
+	fresh := dletter.ReplayOptions{Concurrency: n, Backoff: taskWait, Follow: true}
+	retry := dletter.ReplayOptions{Concurrency: n, Backoff: taskWait}
 	var wg sync.WaitGroup
-	wg.Go(func() { q.consume(ctx, sink, s, s.fresh, s.freshKick, n, handle) })
-	wg.Go(func() { q.consume(ctx, sink, s, s.retry, s.retryKick, n, handle) })
+	wg.Go(func() { q.consume(ctx, sink, s, s.fresh, s.freshKick, fresh, handle) })
+	wg.Go(func() { q.consume(ctx, sink, s, s.retry, s.retryKick, retry, handle) })
 	wg.Wait()
 	return context.Cause(ctx)
 }
@@ -106,9 +111,8 @@ func (q *FileQueue) Consume(ctx context.Context, sink string, n int, handle Task
 // closed log): nothing is lost, the lines stay, and the loop tries again.
 const idleRetry = 30 * time.Second
 
-// consume replays l each time it is kicked, until ctx ends.
-func (q *FileQueue) consume(ctx context.Context, sink string, s *sinkLogs, l *dletter.Logger, kicked chan struct{}, n int, handle TaskHandler) {
-	opts := dletter.ReplayOptions{Concurrency: n, Backoff: taskWait}
+// consume replays l with opts each time it is kicked, until ctx ends.
+func (q *FileQueue) consume(ctx context.Context, sink string, s *sinkLogs, l *dletter.Logger, kicked chan struct{}, opts dletter.ReplayOptions, handle TaskHandler) {
 	wait := time.Duration(0)
 	timer := time.NewTimer(0) // a first replay at once: what a crash left
 	defer timer.Stop()
