@@ -6,29 +6,97 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dletter/dletter/internal/redistest"
 	"github.com/dletter/dletter/internal/testenv"
 	"github.com/dletter/dletter/sinks"
 	"github.com/dletter/dletter/sinks/webhook"
 )
 
-// engine is a Dispatcher over a FileQueue in a temp dir, delivering to
+// dispatcherScenarios run on every Queue: TestDispatcherFileQueue,
+// TestDispatcherRedisQueue and TestDispatcherRedisQueueCluster.
+var dispatcherScenarios = []struct {
+	name string
+	fn   func(*testing.T, queueStore)
+}{
+	{"DeliversEveryMessageOnceConcurrently", testDispatcherDeliversEveryMessageOnceConcurrently},
+	{"IsolatesASinkThatHangs", testDispatcherIsolatesASinkThatHangs},
+	{"PerSinkConcurrencyAndRate", testDispatcherPerSinkConcurrencyAndRate},
+	{"CircuitPausesAFailingSinkThenDelivers", testDispatcherCircuitPausesAFailingSinkThenDelivers},
+	{"DeadLettersWithHistoryAndDeliveryID", testDispatcherDeadLettersWithHistoryAndDeliveryID},
+	{"CloseKeepsWhatDidNotFinish", testDispatcherCloseKeepsWhatDidNotFinish},
+	{"CloseLetsInFlightSendsFinish", testDispatcherCloseLetsInFlightSendsFinish},
+	{"DeadLettersQueuedMessagesOfAnUnknownSink", testDispatcherDeadLettersQueuedMessagesOfAnUnknownSink},
+	{"KeepsAMessageTheDLQRefused", testDispatcherKeepsAMessageTheDLQRefused},
+}
+
+func TestDispatcherFileQueue(t *testing.T) {
+	for _, sc := range dispatcherScenarios {
+		t.Run(sc.name, func(t *testing.T) { sc.fn(t, fileQueues(t.TempDir())) })
+	}
+}
+
+func TestDispatcherRedisQueue(t *testing.T) {
+	t.Parallel()
+	c := redistest.Start(t).Client()
+	for _, sc := range dispatcherScenarios {
+		t.Run(sc.name, func(t *testing.T) { sc.fn(t, redisQueueStore(c)) })
+	}
+}
+
+func TestDispatcherRedisQueueCluster(t *testing.T) {
+	t.Parallel()
+	c := redistest.StartCluster(t, 3).Client()
+	for _, sc := range dispatcherScenarios {
+		t.Run(sc.name, func(t *testing.T) { sc.fn(t, redisQueueStore(c)) })
+	}
+}
+
+// queueStore opens a queue over one storage, as a new process would: a
+// test that restarts its engine opens a second one.
+type queueStore func(t *testing.T) sinks.Queue
+
+// fileQueues opens FileQueues in dir.
+func fileQueues(dir string) queueStore {
+	return func(t *testing.T) sinks.Queue {
+		q, err := sinks.OpenFileQueue(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+}
+
+// redisQueueStore opens RedisQueues on c under a new prefix, each a
+// consumer of its own.
+func redisQueueStore(c redis.UniversalClient) queueStore {
+	prefix := fmt.Sprintf("disp%d", conformancePrefix.Add(1))
+	var consumers atomic.Int64
+	return func(t *testing.T) sinks.Queue {
+		return sinks.NewRedisQueue(c).WithKeyPrefix(prefix).WithConsumerName(fmt.Sprintf("process-%d", consumers.Add(1)))
+	}
+}
+
+// engine is a Dispatcher over a Queue of a queueStore, delivering to
 // webhook sinks aimed at real receivers on loopback, dead-lettering into a
 // MemoryDLQ.
 type engine struct {
-	dir string
-	reg *sinks.Registry
-	dlq *sinks.MemoryDLQ
-	q   *sinks.FileQueue
-	d   *sinks.Dispatcher
+	store queueStore
+	reg   *sinks.Registry
+	dlq   *sinks.MemoryDLQ
+	q     sinks.Queue
+	d     *sinks.Dispatcher
 }
 
 // newEngine starts an engine; delivery and retry are the daemon's
 // `delivery:` and `retry:` sections. The engine is closed when the test
 // ends (gracefully, with a short deadline).
-func newEngine(t *testing.T, dir string, delivery, retry map[string]any, hooks map[string]*testenv.Receiver,
+func newEngine(t *testing.T, store queueStore, delivery, retry map[string]any, hooks map[string]*testenv.Receiver,
 	tune ...func(name string, c *webhook.Config)) *engine {
 	t.Helper()
 	dp, err := sinks.DecodeDeliveryPolicy(delivery)
@@ -39,7 +107,7 @@ func newEngine(t *testing.T, dir string, delivery, retry map[string]any, hooks m
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &engine{dir: dir, dlq: sinks.NewMemoryDLQ()}
+	e := &engine{store: store, dlq: sinks.NewMemoryDLQ()}
 	e.reg = sinks.NewRegistry(sinks.WithDLQ(e.dlq), sinks.WithRetryPolicy(rp), sinks.WithDeliveryPolicy(dp))
 	for name, h := range hooks {
 		c := webhook.Config{URL: h.URL, Timeout: 10 * time.Second}
@@ -54,9 +122,7 @@ func newEngine(t *testing.T, dir string, delivery, retry map[string]any, hooks m
 			t.Fatal(err)
 		}
 	}
-	if e.q, err = sinks.OpenFileQueue(dir); err != nil {
-		t.Fatal(err)
-	}
+	e.q = store(t)
 	if e.d, err = sinks.NewDispatcher(e.reg, e.q); err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +156,10 @@ func (e *engine) enqueue(t *testing.T, sink string, n int) []string {
 	return ids
 }
 
-func TestDispatcherDeliversEveryMessageOnceConcurrently(t *testing.T) {
+func testDispatcherDeliversEveryMessageOnceConcurrently(t *testing.T, store queueStore) {
 	hook := testenv.NewReceiver(t)
 	hook.Delay.Store(int64(20 * time.Millisecond))
-	e := newEngine(t, t.TempDir(), nil, nil, map[string]*testenv.Receiver{"hook": hook})
+	e := newEngine(t, store, nil, nil, map[string]*testenv.Receiver{"hook": hook})
 	ids := e.enqueue(t, "hook", 200)
 	testenv.WaitFor(t, "200 deliveries", func() bool { return hook.Total() == 200 })
 	got := hook.Delivered()
@@ -108,10 +174,10 @@ func TestDispatcherDeliversEveryMessageOnceConcurrently(t *testing.T) {
 	testenv.WaitFor(t, "an empty queue", func() bool { st, _ := e.d.State("hook"); return st.Queued == 0 })
 }
 
-func TestDispatcherIsolatesASinkThatHangs(t *testing.T) {
+func testDispatcherIsolatesASinkThatHangs(t *testing.T, store queueStore) {
 	good, stuck := testenv.NewReceiver(t), testenv.NewReceiver(t)
 	stuck.Hold()
-	e := newEngine(t, t.TempDir(), nil, nil, map[string]*testenv.Receiver{"good": good, "stuck": stuck})
+	e := newEngine(t, store, nil, nil, map[string]*testenv.Receiver{"good": good, "stuck": stuck})
 	e.enqueue(t, "stuck", 40)
 	testenv.WaitFor(t, "the stuck sink's sends to fill its slots", func() bool { return stuck.InFlight() == sinks.DefaultConcurrency })
 
@@ -158,11 +224,11 @@ func (s *startTimes) mostInAnyWindow(d time.Duration) int {
 	return most
 }
 
-func TestDispatcherPerSinkConcurrencyAndRate(t *testing.T) {
+func testDispatcherPerSinkConcurrencyAndRate(t *testing.T, store queueStore) {
 	one, limited := testenv.NewReceiver(t), testenv.NewReceiver(t)
 	one.Delay.Store(int64(5 * time.Millisecond))
 	starts := &startTimes{RoundTripper: http.DefaultTransport.(*http.Transport).Clone()}
-	e := newEngine(t, t.TempDir(), map[string]any{
+	e := newEngine(t, store, map[string]any{
 		"per_sink": map[string]any{
 			"one":     map[string]any{"concurrency": 1},
 			"limited": map[string]any{"rate": 25, "burst": 5},
@@ -187,11 +253,11 @@ func TestDispatcherPerSinkConcurrencyAndRate(t *testing.T) {
 	}
 }
 
-func TestDispatcherCircuitPausesAFailingSinkThenDelivers(t *testing.T) {
+func testDispatcherCircuitPausesAFailingSinkThenDelivers(t *testing.T, store queueStore) {
 	hook := testenv.NewReceiver(t)
 	hook.Fail.Store(true)
 	const cooldown = 1500 * time.Millisecond
-	e := newEngine(t, t.TempDir(), map[string]any{
+	e := newEngine(t, store, map[string]any{
 		"concurrency": 1,
 		"circuit":     map[string]any{"failures": 3, "cooldown": cooldown.String()},
 	}, map[string]any{"max_attempts": 100, "base_backoff": "10ms", "max_backoff": "20ms"},
@@ -214,10 +280,10 @@ func TestDispatcherCircuitPausesAFailingSinkThenDelivers(t *testing.T) {
 	}
 }
 
-func TestDispatcherDeadLettersWithHistoryAndDeliveryID(t *testing.T) {
+func testDispatcherDeadLettersWithHistoryAndDeliveryID(t *testing.T, store queueStore) {
 	hook := testenv.NewReceiver(t)
 	hook.Fail.Store(true)
-	e := newEngine(t, t.TempDir(), map[string]any{"circuit": map[string]any{"failures": 0}},
+	e := newEngine(t, store, map[string]any{"circuit": map[string]any{"failures": 0}},
 		map[string]any{"max_attempts": 2, "per_sink": map[string]any{
 			"hook": map[string]any{"max_attempts": 3, "base_backoff": "50ms", "max_backoff": "50ms", "jitter_fraction": 0},
 		}}, map[string]*testenv.Receiver{"hook": hook})
@@ -242,11 +308,10 @@ func TestDispatcherDeadLettersWithHistoryAndDeliveryID(t *testing.T) {
 	}
 }
 
-func TestDispatcherCloseKeepsWhatDidNotFinish(t *testing.T) {
-	dir := t.TempDir()
+func testDispatcherCloseKeepsWhatDidNotFinish(t *testing.T, store queueStore) {
 	hook := testenv.NewReceiver(t)
 	hook.Hold()
-	e := newEngine(t, dir, map[string]any{"concurrency": 4}, nil, map[string]*testenv.Receiver{"hook": hook})
+	e := newEngine(t, store, map[string]any{"concurrency": 4}, nil, map[string]*testenv.Receiver{"hook": hook})
 	ids := e.enqueue(t, "hook", 30)
 	testenv.WaitFor(t, "4 sends in flight", func() bool { return hook.InFlight() == 4 })
 
@@ -259,7 +324,7 @@ func TestDispatcherCloseKeepsWhatDidNotFinish(t *testing.T) {
 	}
 	hook.Release()
 
-	again := newEngine(t, dir, nil, nil, map[string]*testenv.Receiver{"hook": hook})
+	again := newEngine(t, store, nil, nil, map[string]*testenv.Receiver{"hook": hook})
 	testenv.WaitFor(t, "every message after the restart", func() bool { return len(hook.Delivered()) == 30 })
 	got := hook.Delivered()
 	for _, id := range ids {
@@ -272,10 +337,10 @@ func TestDispatcherCloseKeepsWhatDidNotFinish(t *testing.T) {
 	}
 }
 
-func TestDispatcherCloseLetsInFlightSendsFinish(t *testing.T) {
+func testDispatcherCloseLetsInFlightSendsFinish(t *testing.T, store queueStore) {
 	hook := testenv.NewReceiver(t)
 	hook.Delay.Store(int64(200 * time.Millisecond))
-	e := newEngine(t, t.TempDir(), map[string]any{"concurrency": 2}, nil, map[string]*testenv.Receiver{"hook": hook})
+	e := newEngine(t, store, map[string]any{"concurrency": 2}, nil, map[string]*testenv.Receiver{"hook": hook})
 	e.enqueue(t, "hook", 10)
 	testenv.WaitFor(t, "2 sends in flight", func() bool { return hook.InFlight() == 2 })
 	if err := e.close(t, 10*time.Second); err != nil {
@@ -286,11 +351,10 @@ func TestDispatcherCloseLetsInFlightSendsFinish(t *testing.T) {
 	}
 }
 
-func TestDispatcherDeadLettersQueuedMessagesOfAnUnknownSink(t *testing.T) {
-	dir := t.TempDir()
+func testDispatcherDeadLettersQueuedMessagesOfAnUnknownSink(t *testing.T, store queueStore) {
 	hook := testenv.NewReceiver(t)
 	hook.Hold()
-	e := newEngine(t, dir, nil, nil, map[string]*testenv.Receiver{"gone": hook})
+	e := newEngine(t, store, nil, nil, map[string]*testenv.Receiver{"gone": hook})
 	e.enqueue(t, "gone", 3)
 	if err := e.close(t, time.Millisecond); err == nil {
 		t.Log("all sends finished before the deadline")
@@ -298,7 +362,7 @@ func TestDispatcherDeadLettersQueuedMessagesOfAnUnknownSink(t *testing.T) {
 	hook.Release()
 	before := hook.Total()
 
-	again := newEngine(t, dir, nil, nil, nil) // "gone" is no longer configured
+	again := newEngine(t, store, nil, nil, nil) // "gone" is no longer configured
 	testenv.WaitFor(t, "the dead letters", func() bool { n, _ := again.dlq.Count(t.Context(), ""); return n == 3-before })
 	items, _ := again.dlq.Items(t.Context(), "gone", 0)
 	for _, it := range items {
@@ -325,7 +389,7 @@ func (d *flakyDLQ) Add(ctx context.Context, it sinks.DLQItem) (string, error) {
 	return d.MemoryDLQ.Add(ctx, it)
 }
 
-func TestDispatcherKeepsAMessageTheDLQRefused(t *testing.T) {
+func testDispatcherKeepsAMessageTheDLQRefused(t *testing.T, store queueStore) {
 	hook := testenv.NewReceiver(t)
 	hook.FailStatus.Store(400)
 	hook.Fail.Store(true)
@@ -338,7 +402,7 @@ func TestDispatcherKeepsAMessageTheDLQRefused(t *testing.T) {
 	if err := reg.Register(s); err != nil {
 		t.Fatal(err)
 	}
-	d, q := startDispatcher(t, reg)
+	d, q := startDispatcherOn(t, reg, store)
 	if _, err := d.Enqueue(t.Context(), "hook", nil, sinks.Message{Subject: "keep me"}); err != nil {
 		t.Fatal(err)
 	}
@@ -358,12 +422,16 @@ func TestDispatcherKeepsAMessageTheDLQRefused(t *testing.T) {
 
 // startDispatcher starts a Dispatcher of reg over a FileQueue in a temp
 // dir; both are closed when the test ends.
-func startDispatcher(t *testing.T, reg *sinks.Registry) (*sinks.Dispatcher, *sinks.FileQueue) {
+func startDispatcher(t *testing.T, reg *sinks.Registry) (*sinks.Dispatcher, sinks.Queue) {
 	t.Helper()
-	q, err := sinks.OpenFileQueue(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	return startDispatcherOn(t, reg, fileQueues(t.TempDir()))
+}
+
+// startDispatcherOn starts a Dispatcher of reg over a queue of store; both
+// are closed when the test ends.
+func startDispatcherOn(t *testing.T, reg *sinks.Registry, store queueStore) (*sinks.Dispatcher, sinks.Queue) {
+	t.Helper()
+	q := store(t)
 	t.Cleanup(func() { _ = q.Close() })
 	d, err := sinks.NewDispatcher(reg, q)
 	if err != nil {
