@@ -17,9 +17,11 @@ import (
 // Each sink is delivered on its own, so that a slow or failing sink never
 // holds up another: its sends respect the sink's DeliveryConfig (in-flight
 // cap, rate limit, circuit breaker) from the Registry's WithDeliveryPolicy,
-// shared with the synchronous Retrier of the same sink. Retrying is the
-// Retrier's own: the same classifier, backoff (every RetryConfig field of
-// the sink, and a server's Retry-After), history, Observer events and
+// shared with the synchronous Retrier of the same sink. On a queue that
+// several processes share (SharedRateLimits), the rate of the Dispatchers'
+// sends holds across all of them. Retrying is the Retrier's own: the same
+// classifier, backoff (every RetryConfig field of the sink, and a server's
+// Retry-After), history, Observer events and
 // dead-lettering, one attempt per turn, so that a message waiting for its
 // next attempt holds no worker. While a sink's circuit is open its messages
 // wait without spending attempts. A message that spends its attempts, or
@@ -168,13 +170,19 @@ func (d *Dispatcher) consumeLocked(sink string) {
 	}
 	d.consuming[sink] = true
 	n := DefaultConcurrency
+	adm := admission{waitCircuit: true}
 	if r, ok := d.retrier(sink); ok && r.opts.gate != nil {
-		n = r.opts.gate.cfg.Concurrency
+		cfg := r.opts.gate.cfg
+		n = cfg.Concurrency
+		if s, ok := d.queue.(SharedRateLimits); ok && cfg.Rate > 0 {
+			adm.rate = loggedLimiter{s.Limiter(sink, cfg.Rate, cfg.Burst), d.log, sink}
+		}
 	}
+	handle := func(ctx context.Context, t *Task) Outcome { return d.handle(ctx, t, adm) }
 	d.wg.Go(func() {
 		wait := time.Second
 		for {
-			err := d.queue.Consume(d.runCtx, sink, n, d.handle)
+			err := d.queue.Consume(d.runCtx, sink, n, handle)
 			if d.runCtx.Err() != nil {
 				return
 			}
@@ -189,8 +197,25 @@ func (d *Dispatcher) consumeLocked(sink string) {
 	})
 }
 
-// handle makes one attempt at t and says what the queue does with it.
-func (d *Dispatcher) handle(ctx context.Context, t *Task) Outcome {
+// loggedLimiter reports the failures of a shared rate limiter, after which
+// the gate paces the send by the process's own limiter.
+type loggedLimiter struct {
+	RateLimiter
+	log  *slog.Logger
+	sink string
+}
+
+func (l loggedLimiter) Reserve(ctx context.Context) (time.Duration, error) {
+	d, err := l.RateLimiter.Reserve(ctx)
+	if err != nil && ctx.Err() == nil {
+		l.log.Warn("sinks: dispatcher: the shared rate limit failed; this send is paced by the process's own", "sink", l.sink, "err", err)
+	}
+	return d, err
+}
+
+// handle makes one attempt at t, admitted by its sink's gate as adm says,
+// and says what the queue does with it.
+func (d *Dispatcher) handle(ctx context.Context, t *Task, adm admission) Outcome {
 	r, ok := d.retrier(t.Sink)
 	if !ok {
 		r = NewRetrier(unconfiguredSink(t.Sink), d.reg.policy.For(t.Sink), d.reg.dlq, d.reg.retrOpts...)
@@ -209,7 +234,7 @@ func (d *Dispatcher) handle(ctx context.Context, t *Task) Outcome {
 	}
 	attempt := t.Attempts + 1
 	sendCtx := WithDeliveryID(d.sendCtx, t.DeliveryID)
-	elapsed, err := r.tryOnce(ctx, sendCtx, t.DeliveryID, attempt, to, t.Message, true)
+	elapsed, err := r.tryOnce(ctx, sendCtx, t.DeliveryID, attempt, to, t.Message, adm)
 	var na *notAdmittedError
 	switch {
 	case err == nil:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,6 +48,7 @@ func TestDispatcherRedisQueue(t *testing.T) {
 	for _, sc := range dispatcherScenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.fn(t, redisQueueStore(c)) })
 	}
+	t.Run("RateHoldsAcrossDispatchers", func(t *testing.T) { testDispatcherSharedRate(t, redisQueueStore(c)) })
 }
 
 func TestDispatcherRedisQueueCluster(t *testing.T) {
@@ -55,6 +57,7 @@ func TestDispatcherRedisQueueCluster(t *testing.T) {
 	for _, sc := range dispatcherScenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.fn(t, redisQueueStore(c)) })
 	}
+	t.Run("RateHoldsAcrossDispatchers", func(t *testing.T) { testDispatcherSharedRate(t, redisQueueStore(c)) })
 }
 
 // queueStore opens a queue over one storage, as a new process would: a
@@ -249,6 +252,47 @@ func testDispatcherPerSinkConcurrencyAndRate(t *testing.T, store queueStore) {
 	}
 	t.Logf("the receiver counted at most %d requests in one second", limited.MostInAnyWindow(time.Second))
 	if st, _ := e.d.State("limited"); st.RateLimitedWaits == 0 {
+		t.Error("no send waited for the rate limit")
+	}
+}
+
+// testDispatcherSharedRate: two Dispatchers (two processes) deliver one
+// sink's messages with rate 25 and burst 5: together they never start more
+// than 30 sends in any second, where each on its own would allow 30.
+func testDispatcherSharedRate(t *testing.T, store queueStore) {
+	limited := testenv.NewReceiver(t)
+	delivery := map[string]any{"per_sink": map[string]any{"limited": map[string]any{"rate": 25, "burst": 5}}}
+	var engines []*engine
+	var starts []*startTimes
+	for range 2 {
+		st := &startTimes{RoundTripper: http.DefaultTransport.(*http.Transport).Clone()}
+		starts = append(starts, st)
+		engines = append(engines, newEngine(t, store, delivery, nil, map[string]*testenv.Receiver{"limited": limited},
+			func(_ string, c *webhook.Config) { c.Transport = st }))
+	}
+	engines[0].enqueue(t, "limited", 30)
+	engines[1].enqueue(t, "limited", 30)
+	testenv.WaitFor(t, "all deliveries", func() bool { return limited.Total() == 60 })
+	all := &startTimes{}
+	for i, st := range starts {
+		st.mu.Lock()
+		all.at = append(all.at, st.at...)
+		st.mu.Unlock()
+		if len(st.at) == 0 {
+			t.Errorf("dispatcher %d sent nothing; the test wants both at work", i)
+		}
+	}
+	slices.SortFunc(all.at, time.Time.Compare)
+	if most := all.mostInAnyWindow(time.Second); most > 25+5 {
+		t.Errorf("two dispatchers with rate 25 and burst 5 sent %d requests within one second, want at most 30", most)
+	}
+	t.Logf("the receiver counted at most %d requests in one second", limited.MostInAnyWindow(time.Second))
+	waits := int64(0)
+	for _, e := range engines {
+		st, _ := e.d.State("limited")
+		waits += st.RateLimitedWaits
+	}
+	if waits == 0 {
 		t.Error("no send waited for the rate limit")
 	}
 }

@@ -41,18 +41,26 @@ func newGate(sink string, cfg DeliveryConfig) *gate {
 // ticket is an admitted send; pass it to release.
 type ticket struct{ probe bool }
 
-// acquire waits for a slot and a rate token, then asks the circuit. With
-// waitCircuit, an open circuit is waited out (the slot is given back
-// meanwhile); without, it is a *CircuitOpenError at once. Only ctx's end
-// stops the wait, with ctx's cause.
-func (g *gate) acquire(ctx context.Context, waitCircuit bool) (ticket, error) {
+// admission says how a send waits at the gate.
+type admission struct {
+	// waitCircuit waits out an open circuit (the slot is given back
+	// meanwhile); without, an open circuit is a *CircuitOpenError at once.
+	waitCircuit bool
+	// rate, when set, replaces the gate's own rate limiter (a limiter
+	// shared with other processes; see SharedRateLimits).
+	rate RateLimiter
+}
+
+// acquire waits for a slot and a rate token, then asks the circuit, as adm
+// says. Only ctx's end stops the wait, with ctx's cause.
+func (g *gate) acquire(ctx context.Context, adm admission) (ticket, error) {
 	for {
 		select {
 		case g.slots <- struct{}{}:
 		case <-ctx.Done():
 			return ticket{}, context.Cause(ctx)
 		}
-		if err := g.waitRate(ctx); err != nil {
+		if err := g.waitRate(ctx, adm.rate); err != nil {
 			<-g.slots
 			return ticket{}, err
 		}
@@ -62,7 +70,7 @@ func (g *gate) acquire(ctx context.Context, waitCircuit bool) (ticket, error) {
 			return ticket{probe: probe}, nil
 		}
 		<-g.slots
-		if !waitCircuit {
+		if !adm.waitCircuit {
 			return ticket{}, g.br.refusal(g.sink)
 		}
 		if err := waitChange(ctx, until, changed); err != nil {
@@ -78,19 +86,36 @@ func (g *gate) release(t ticket, o outcome, err error) {
 	<-g.slots
 }
 
-// waitRate takes a rate token, waiting for it when there is none.
-func (g *gate) waitRate(ctx context.Context) error {
+// waitRate takes a rate token, waiting for it when there is none: from
+// shared when set, else (and when shared fails) from the gate's own
+// limiter.
+func (g *gate) waitRate(ctx context.Context, shared RateLimiter) error {
 	if g.lim == nil {
 		return nil
 	}
-	r := g.lim.Reserve()
-	d := r.Delay()
+	var d time.Duration
+	var r *rate.Reservation
+	if shared != nil {
+		var err error
+		if d, err = shared.Reserve(ctx); err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			shared = nil
+		}
+	}
+	if shared == nil {
+		r = g.lim.Reserve()
+		d = r.Delay()
+	}
 	if d <= 0 {
 		return nil
 	}
 	g.rateWaits.Add(1)
 	if err := SystemClock.Sleep(ctx, d); err != nil {
-		r.Cancel()
+		if r != nil {
+			r.Cancel()
+		}
 		return context.Cause(ctx)
 	}
 	return nil

@@ -98,3 +98,26 @@ return n
 var queuePendingScript = redis.NewScript(`
 return redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])
 `)
+
+// queueRateScript is a shared rate limiter: the generic cell rate
+// algorithm (GCRA), which keeps one number per sink, the theoretical
+// arrival time (TAT) of the next send, on the server's clock. A send is
+// due when now >= TAT - (burst-1)*interval; each reservation moves TAT on
+// by one interval, so sends start at most burst at once and then one per
+// interval. The key expires once TAT has passed, when it would say nothing.
+//
+// KEYS[1] the sink's rate key. ARGV[1] interval in microseconds, ARGV[2]
+// burst. Returns how long the reserved send must wait, in microseconds.
+var queueRateScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - (burst - 1) * interval - now
+if wait < 0 then wait = 0 end
+local nxt = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.ceil((nxt - now) / 1000) + 1000)
+return wait
+`)

@@ -45,6 +45,7 @@ func runRedisQueueSuite(t *testing.T, c redis.UniversalClient) {
 		{"OwnPendingEntriesFirst", testRedisQueueOwnPending},
 		{"ForeignEntryIsDeadLettered", testRedisQueueForeignEntry},
 		{"OneConsumePerSink", testRedisQueueOneConsumePerSink},
+		{"RateLimiterIsSharedGCRA", testRedisQueueRateLimiter},
 		{"Closed", testRedisQueueClosed},
 	}
 	for _, tc := range tests {
@@ -384,5 +385,33 @@ func testRedisQueueClosed(t *testing.T, c redis.UniversalClient) {
 	}
 	if _, err := q.Pending("hook"); !errors.Is(err, ErrClosed) {
 		t.Errorf("Pending after Close = %v", err)
+	}
+}
+
+// testRedisQueueRateLimiter: two processes' limiters of one sink with rate
+// 25 and burst 5 share one schedule of turns: five at once, then one every
+// 40ms, whoever asks.
+func testRedisQueueRateLimiter(t *testing.T, c redis.UniversalClient) {
+	ctx := context.Background()
+	a := newRedisQueue(t, c).WithConsumerName("a")
+	b := peer(t, a, "b")
+	la, lb := a.Limiter("hook", 25, 5), b.Limiter("hook", 25, 5)
+	const interval = 40 * time.Millisecond
+	start := time.Now()
+	for k := range 12 {
+		d, err := []RateLimiter{la, lb}[k%2].Reserve(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due := time.Duration(max(k-4, 0)) * interval // after the burst of 5, one per interval
+		if late := time.Since(start); d > due || d < due-late-5*time.Millisecond {
+			t.Errorf("turn %d: wait %v, want %v less the %v elapsed", k+1, d, due, late)
+		}
+	}
+	if d, err := a.Limiter("other", 25, 5).Reserve(ctx); err != nil || d != 0 {
+		t.Errorf("another sink's first turn: %v, %v; want no wait", d, err)
+	}
+	if d, err := a.Limiter("hook", 0, 0).Reserve(ctx); err != nil || d != 0 {
+		t.Errorf("no rate: %v, %v; want no wait", d, err)
 	}
 }

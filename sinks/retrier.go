@@ -119,7 +119,7 @@ func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
 	attempt := 0
 	for {
 		attempt++
-		elapsed, err := r.tryOnce(ctx, ctx, id, attempt, to, m, false)
+		elapsed, err := r.tryOnce(ctx, ctx, id, attempt, to, m, admission{})
 		if errors.Is(err, ErrCircuitOpen) {
 			// Dead-letter at once rather than spend the attempts on a sink
 			// known to be down: the refusal is in the history, but it was
@@ -166,15 +166,14 @@ func (r *Retrier) endReplay(run *replayRun, id string, attempts int, failed *DLQ
 }
 
 // tryOnce makes attempt n through the sink's gate, when it has one: it
-// waits for a slot and a rate token on waitCtx, then sends on ctx. With
-// waitCircuit an open circuit is waited out; without, it is a
-// *CircuitOpenError at once. The outcome is reported to the circuit.
-func (r *Retrier) tryOnce(waitCtx, ctx context.Context, id string, n int, to Recipient, m Message, waitCircuit bool) (time.Duration, error) {
+// waits for a slot and a rate token on waitCtx, as adm says, then sends on
+// ctx. The outcome is reported to the circuit.
+func (r *Retrier) tryOnce(waitCtx, ctx context.Context, id string, n int, to Recipient, m Message, adm admission) (time.Duration, error) {
 	g := r.opts.gate
 	if g == nil {
 		return r.attempt(ctx, id, n, to, m)
 	}
-	t, err := g.acquire(waitCtx, waitCircuit)
+	t, err := g.acquire(waitCtx, adm)
 	if err != nil {
 		if errors.Is(err, ErrCircuitOpen) {
 			return 0, err
