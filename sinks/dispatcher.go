@@ -175,7 +175,9 @@ func (d *Dispatcher) consumeLocked(sink string) {
 		cfg := r.opts.gate.cfg
 		n = cfg.Concurrency
 		if s, ok := d.queue.(SharedRateLimits); ok && cfg.Rate > 0 {
-			adm.rate = loggedLimiter{s.Limiter(sink, cfg.Rate, cfg.Burst), d.log, sink}
+			if lim := s.Limiter(sink, cfg.Rate, cfg.Burst); lim != nil {
+				adm.rate = loggedLimiter{lim, d.log, sink}
+			}
 		}
 	}
 	handle := func(ctx context.Context, t *Task) Outcome { return d.handle(ctx, t, adm) }

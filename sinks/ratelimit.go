@@ -24,6 +24,7 @@ type RateLimiter interface {
 // back to the per-process limiter.
 type SharedRateLimits interface {
 	// Limiter returns the shared limiter of sink: at most rate sends per
-	// second, burst at once, across every process.
+	// second, burst at once, across every process; nil when the queue has
+	// none after all (a wrapper whose inner queue has none).
 	Limiter(sink string, rate float64, burst int) RateLimiter
 }
