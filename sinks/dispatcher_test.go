@@ -34,6 +34,7 @@ var dispatcherScenarios = []struct {
 	{"CloseLetsInFlightSendsFinish", testDispatcherCloseLetsInFlightSendsFinish},
 	{"DeadLettersQueuedMessagesOfAnUnknownSink", testDispatcherDeadLettersQueuedMessagesOfAnUnknownSink},
 	{"KeepsAMessageTheDLQRefused", testDispatcherKeepsAMessageTheDLQRefused},
+	{"SendsNewMessagesBesideAHangingOne", testDispatcherSendsNewMessagesBesideAHangingOne},
 }
 
 func TestDispatcherFileQueue(t *testing.T) {
@@ -513,10 +514,10 @@ func TestNewDispatcherNeedsDeliveryPolicyAndDLQ(t *testing.T) {
 // A message enqueued while the only one in flight hangs takes the sink's
 // free slot at once: the queue log is followed, not replayed a snapshot at
 // a time behind the hanging send.
-func TestDispatcherSendsNewMessagesBesideAHangingOne(t *testing.T) {
+func testDispatcherSendsNewMessagesBesideAHangingOne(t *testing.T, store queueStore) {
 	hook := testenv.NewReceiver(t)
 	hook.Hold()
-	e := newEngine(t, t.TempDir(), map[string]any{
+	e := newEngine(t, store, map[string]any{
 		"per_sink": map[string]any{"slow": map[string]any{"concurrency": 2}},
 	}, nil, map[string]*testenv.Receiver{"slow": hook}, func(_ string, c *webhook.Config) {
 		c.Timeout = time.Minute // the first send hangs until the test ends it
