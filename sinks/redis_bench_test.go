@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dletter/dletter/internal/redistest"
@@ -293,5 +294,109 @@ func BenchmarkRedisItems(b *testing.B) {
 				b.Fatal(len(items), err)
 			}
 		}
+	})
+}
+
+// reportOps puts a rate beside ns/op: operations (one item or task each)
+// per second.
+func reportOps(b *testing.B, ops int, elapsed time.Duration) {
+	b.ReportMetric(float64(ops)/elapsed.Seconds(), "ops/s")
+}
+
+// BenchmarkRedisGroupCommit puts 64 goroutines pushing at once through
+// RedisDLQ.Push and RedisQueue.Enqueue (whose XADDs share pipelines: group
+// commit) beside 64 goroutines each running a bare go-redis XADD of the
+// same bytes, one goroutine sending pipelines of 100 XADDs (the ceiling),
+// and asynq's Client.Enqueue from 64 goroutines (a script per task). Each
+// reports ops/s; ours also report x-bare-XADD, their rate as a multiple of
+// the bare XADD's measured right after them. The target is at least 1.5.
+func BenchmarkRedisGroupCommit(b *testing.B) {
+	const clients = 64
+	srv := redistest.Start(b)
+	payload, err := json.Marshal(benchItem())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	newClient := func(b *testing.B) *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: clients})
+		b.Cleanup(func() {
+			_ = c.FlushDB(ctx).Err() // the queue's streams are not capped
+			_ = c.Close()
+		})
+		return c
+	}
+	run := func(b *testing.B, op func() error) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		parallel(b, clients, op)
+		reportOps(b, b.N, time.Since(start))
+	}
+	bareXAdd := func(c *redis.Client) func() error {
+		args := &redis.XAddArgs{Stream: "gr:dlq:webhook", MaxLen: 10000, Approx: true, Values: []any{"item", payload}}
+		return func() error { return c.XAdd(ctx, args).Err() }
+	}
+	// vsBare runs op, then as many bare XADDs from as many goroutines, and
+	// reports op's rate as a multiple of theirs: measured back to back, the
+	// two see the same load of the machine.
+	vsBare := func(b *testing.B, c *redis.Client, op func() error) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		parallel(b, clients, op)
+		ours := time.Since(start)
+		reportOps(b, b.N, ours)
+		b.StopTimer()
+		start = time.Now()
+		parallel(b, clients, bareXAdd(c))
+		b.ReportMetric(time.Since(start).Seconds()/ours.Seconds(), "x-bare-XADD")
+	}
+	b.Run("go-redis-XADD/clients=64", func(b *testing.B) { run(b, bareXAdd(newClient(b))) })
+	b.Run("go-redis-pipeline=100", func(b *testing.B) {
+		c := newClient(b)
+		args := &redis.XAddArgs{Stream: "gp:dlq:webhook", MaxLen: 10000, Approx: true, Values: []any{"item", payload}}
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		for left := b.N; left > 0; left -= 100 {
+			_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for range min(left, 100) {
+					p.XAdd(ctx, args)
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportOps(b, b.N, time.Since(start))
+	})
+	b.Run("dletter-Push/clients=64", func(b *testing.B) {
+		c := newClient(b)
+		d := sinks.NewRedisDLQ(c).WithKeyPrefix("gc")
+		defer d.Close()
+		it := benchItem()
+		if err := d.Push(ctx, it); err != nil { // register the sink
+			b.Fatal(err)
+		}
+		vsBare(b, c, func() error { return d.Push(ctx, it) })
+	})
+	b.Run("dletter-Enqueue/clients=64", func(b *testing.B) {
+		c := newClient(b)
+		q := sinks.NewRedisQueue(c).WithKeyPrefix("gcq")
+		defer q.Close()
+		it := benchItem()
+		task := &sinks.Task{Sink: "webhook", Recipient: it.Recipient.(json.RawMessage), Message: it.Message,
+			DeliveryID: it.DeliveryID, EnqueuedAt: it.At}
+		if err := q.Enqueue(ctx, task); err != nil {
+			b.Fatal(err)
+		}
+		vsBare(b, c, func() error { return q.Enqueue(ctx, task) })
+	})
+	b.Run("asynq-Enqueue/clients=64", func(b *testing.B) {
+		c := asynq.NewClientFromRedisClient(newClient(b))
+		task := asynq.NewTask("webhook", payload)
+		run(b, func() error { _, err := c.EnqueueContext(ctx, task); return err })
 	})
 }

@@ -33,7 +33,8 @@ const redisQueuePoll = 200 * time.Millisecond
 //
 // Each sink has a stream, "<prefix>:q:{<sink>}", read through a consumer
 // group; every process is a consumer, named "<host>:<pid>" unless
-// WithConsumerName says otherwise. Enqueue is one XADD. Consume reads new
+// WithConsumerName says otherwise. Enqueue is one XADD (concurrent ones
+// share a pipeline). Consume reads new
 // entries with XREADGROUP and runs up to n handlers at once; an entry
 // leaves the stream (XACK, then XDEL, in one script) only once its handler
 // returned OutcomeDone. OutcomeRetry stores the task as the handler changed
@@ -84,6 +85,7 @@ type RedisQueue struct {
 	poll     time.Duration
 
 	known  redisSinkSet
+	batch  redisBatch
 	mu     sync.Mutex
 	active map[string]bool // sinks being consumed
 	closed atomic.Bool
@@ -195,7 +197,10 @@ func (q *RedisQueue) checkOpen(op string) error {
 }
 
 // Enqueue adds t to the end of its sink's stream: one XADD (and, before a
-// sink's first task in this process, a SADD to the set of sinks).
+// sink's first task in this process, a SADD to the set of sinks), sent in
+// a pipeline shared with the concurrent enqueues (group commit, as
+// RedisDLQ's pushes). Once the XADD is queued, the caller's cancellation
+// no longer stops it; DefaultRedisPushTimeout bounds it.
 func (q *RedisQueue) Enqueue(ctx context.Context, t *Task) error {
 	const op = "RedisQueue.Enqueue"
 	if err := q.checkOpen(op); err != nil {
@@ -211,8 +216,15 @@ func (q *RedisQueue) Enqueue(ctx context.Context, t *Task) error {
 	if err := q.known.add(ctx, q.client, op, q.sinksKey(), t.Sink); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
 	stream := q.keys(t.Sink).stream
-	if err := q.client.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"task", data}}).Err(); err != nil {
+	var cmd *redis.StringCmd
+	q.batch.do(ctx, q.client, DefaultRedisPushTimeout, func(p redis.Pipeliner) {
+		cmd = p.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"task", data}})
+	})
+	if err := cmd.Err(); err != nil {
 		return redisFailed(op, "adding to "+stream, err)
 	}
 	return nil
