@@ -465,8 +465,13 @@ func (f *FileDLQ) readLocked(op string, n *indexNode[fileLoc]) (DLQItem, error) 
 	if _, err := f.rf.ReadAt(buf, n.val.off+int64(n.val.itemOff)); err != nil {
 		return DLQItem{}, Errorf(CodeInternal, op, "read item %d: %w", n.seq, err)
 	}
+	return decodeNode(op, n, buf)
+}
+
+// decodeNode decodes the item of n from its JSON.
+func decodeNode(op string, n *indexNode[fileLoc], raw []byte) (DLQItem, error) {
 	var it DLQItem
-	if err := decodeItem(buf, &it); err != nil {
+	if err := decodeItem(raw, &it); err != nil {
 		return DLQItem{}, Errorf(CodeInternal, op, "decode item %d: %w", n.seq, err)
 	}
 	it.ID = formatID(n.seq)
@@ -482,7 +487,9 @@ func (f *FileDLQ) Items(ctx context.Context, sink string, limit int) ([]DLQItem,
 }
 
 // List returns a page of the items that match f, newest first. Filters on
-// sink and time are answered from the index; Contains reads each candidate.
+// sink and time are answered from the index; Contains reads the items in
+// large blocks and decodes only those whose raw JSON holds the text (see
+// rawSearch).
 func (f *FileDLQ) List(ctx context.Context, flt Filter, cursor string, limit int) ([]DLQItem, string, error) {
 	page := &itemPage{limit: limit}
 	next, err := f.list(ctx, "FileDLQ.List", flt, cursor, page)
@@ -515,6 +522,10 @@ func (f *FileDLQ) list(ctx context.Context, op string, flt Filter, cursor string
 		return "", err
 	}
 	next := ""
+	var search *fileSearch
+	if flt.Contains != "" {
+		search = newFileSearch(f.rf, flt.Contains)
+	}
 	for {
 		visited, last, done := 0, uint64(0), false
 		f.idx.walk(flt.Sink, before, func(n *indexNode[fileLoc]) bool {
@@ -530,12 +541,19 @@ func (f *FileDLQ) list(ctx context.Context, op string, flt Filter, cursor string
 				next, done = page.lastID(), true
 				return false
 			}
-			it, rerr := f.readLocked(op, n)
+			var it DLQItem
+			var rerr error
+			ok := true
+			if search != nil {
+				it, ok, rerr = search.read(op, n)
+			} else {
+				it, rerr = f.readLocked(op, n)
+			}
 			if rerr != nil {
 				err, done = rerr, true
 				return false
 			}
-			if flt.Match(&it) {
+			if ok && flt.Match(&it) {
 				page.add(it)
 			}
 			return true
@@ -553,6 +571,9 @@ func (f *FileDLQ) list(ctx context.Context, op string, flt Filter, cursor string
 		if err = f.usableLocked(op); err != nil {
 			f.mu.RUnlock()
 			return "", err
+		}
+		if search != nil {
+			search.br.reset(f.rf) // a compaction may have replaced the log
 		}
 		before = last
 	}
