@@ -70,3 +70,33 @@ func ExampleNewFallbackDLQ() {
 	st, _ := dlq.Status(context.Background())
 	fmt.Printf("primary down: %v, waiting locally: %d\n", st.PrimaryDown, st.Pending)
 }
+
+// Daemons that share a Redis share their delivery queue: each sink's
+// messages go to whichever daemon takes them, a killed daemon's messages
+// move to the others after the lease, and a sink's rate holds across all
+// of them. The queue takes the client and prefix of the RedisDLQ.
+// (Compiled, not run: it needs a server.)
+func ExampleNewRedisQueue() {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", PoolSize: 64})
+	defer client.Close()
+	dlq := sinks.NewRedisDLQ(client).WithKeyPrefix("shop")
+	defer dlq.Close()
+	queue := sinks.NewRedisQueue(client).WithKeyPrefix("shop").WithLease(30 * time.Second)
+	defer queue.Close()
+
+	rate, burst := 25.0, 5 // per second and at once, across every daemon
+	reg := sinks.NewRegistry(sinks.WithDLQ(dlq), sinks.WithDeliveryPolicy(sinks.DeliveryPolicy{
+		PerSink: map[string]sinks.DeliveryOverride{"webhook": {Rate: &rate, Burst: &burst}},
+	}))
+	// reg.Register(...) the sinks here.
+	d, err := sinks.NewDispatcher(reg, queue)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := d.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer d.Close(context.Background())
+	id, err := d.Enqueue(context.Background(), "webhook", nil, sinks.Message{Subject: "order.created"})
+	fmt.Println(id, err)
+}

@@ -679,6 +679,8 @@ func commandCalls(t *testing.T, c redis.UniversalClient) map[string]int64 {
 
 // testRedisPushIsOneXADD checks what a push costs the server: one plain
 // XADD, no script, and the sink registered once per process, not per push.
+// Concurrent pushes share pipelines (TestRedisPushesShareAPipeline), which
+// changes the round trips, not the commands.
 func testRedisPushIsOneXADD(t *testing.T, c redis.UniversalClient) {
 	ctx := context.Background()
 	d := newRedisDLQ(t, c).WithMaxLen(100)

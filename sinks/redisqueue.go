@@ -51,7 +51,9 @@ const redisQueuePoll = 200 * time.Millisecond
 // starts first hands out again the tasks still pending under its own name
 // (a restart with a fixed name). A process paused for longer than the
 // lease (a stopped VM) may find its task handled by another meanwhile;
-// its own outcome is then dropped unless it was OutcomeDone.
+// its own outcome is then dropped unless it was OutcomeDone. Consumers that
+// hold nothing and have not read for an hour (processes that exited) are
+// deleted from the group by the others, every ten minutes.
 //
 // Order: one consumer reads a sink's entries in the order they were added,
 // but with several handlers in flight, or several consumers, deliveries
@@ -75,8 +77,11 @@ const redisQueuePoll = 200 * time.Millisecond
 // keys share a Redis Cluster slot (when the braces around S do not make a
 // hash tag, as for a sink named "}x", the companions take one of the
 // stream's slot; see redisCompanionKey). It needs Redis 6.2 or later
-// (XAUTOCLAIM, XPENDING IDLE). Configure it with the With methods before
-// first use; the client belongs to the caller.
+// (XAUTOCLAIM). Each Consume holds a connection of the client's pool while
+// its read blocks (up to 200ms at a time): give the client a PoolSize above
+// the number of sinks consumed at once plus the writes expected in
+// parallel. Configure it with the With methods before first use; the
+// client belongs to the caller.
 type RedisQueue struct {
 	client   redis.UniversalClient
 	prefix   string

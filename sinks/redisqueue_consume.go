@@ -57,8 +57,14 @@ func (c *redisConsumer) loop(ctx, loopCtx context.Context) error {
 	if err := c.readOwn(ctx, loopCtx); err != nil {
 		return err
 	}
-	var moved, touched time.Time
+	var moved, touched, reaped time.Time
 	for loopCtx.Err() == nil {
+		if time.Since(reaped) >= redisQueueReapEvery {
+			reaped = time.Now()
+			if err := c.reap(loopCtx, redisQueueReapIdle); err != nil {
+				return err
+			}
+		}
 		free := c.take(loopCtx)
 		if time.Since(touched) >= c.q.lease/3 {
 			touched = time.Now()
@@ -177,6 +183,23 @@ func (c *redisConsumer) maintain(ctx, loopCtx context.Context, free *int) error 
 	}
 	c.claimFrom = next
 	c.dispatch(ctx, msgs, free)
+	return nil
+}
+
+// How often a consumer forgets the group's consumers that left, and after
+// how long without a read a consumer with nothing pending has left.
+const (
+	redisQueueReapEvery = 10 * time.Minute
+	redisQueueReapIdle  = time.Hour
+)
+
+// reap deletes the group's consumers that hold nothing and have not read
+// for idle (see queueReapScript).
+func (c *redisConsumer) reap(ctx context.Context, idle time.Duration) error {
+	err := queueReapScript.Run(ctx, c.q.client, []string{c.k.stream}, redisQueueGroup, idle.Milliseconds(), c.q.consumer).Err()
+	if err != nil && ctx.Err() == nil {
+		return redisFailed("RedisQueue.Consume", "forgetting idle consumers of "+c.k.stream, err)
+	}
 	return nil
 }
 

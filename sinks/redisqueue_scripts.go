@@ -121,3 +121,24 @@ local nxt = tat + interval
 redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.ceil((nxt - now) / 1000) + 1000)
 return wait
 `)
+
+// queueReapScript forgets the consumers of a group that hold no pending
+// entry and have not read for idle_ms (processes that exited), so that
+// restarts do not pile names up. The check and the deletion are one step:
+// a consumer that reads meanwhile cannot lose an entry by it (and a
+// consumer deleted while alive is made again by its next read).
+//
+// KEYS[1] stream. ARGV[1] group, ARGV[2] idle_ms, ARGV[3] the caller's own
+// name (kept). Returns the number of consumers deleted.
+var queueReapScript = redis.NewScript(`
+local n = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['name'] ~= ARGV[3] and tonumber(f['pending']) == 0 and tonumber(f['idle']) >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    n = n + 1
+  end
+end
+return n
+`)

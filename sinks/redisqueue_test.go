@@ -46,6 +46,7 @@ func runRedisQueueSuite(t *testing.T, c redis.UniversalClient) {
 		{"ForeignEntryIsDeadLettered", testRedisQueueForeignEntry},
 		{"OneConsumePerSink", testRedisQueueOneConsumePerSink},
 		{"RateLimiterIsSharedGCRA", testRedisQueueRateLimiter},
+		{"ConsumersThatLeftAreForgotten", testRedisQueueReap},
 		{"Closed", testRedisQueueClosed},
 	}
 	for _, tc := range tests {
@@ -413,5 +414,49 @@ func testRedisQueueRateLimiter(t *testing.T, c redis.UniversalClient) {
 	}
 	if d, err := a.Limiter("hook", 0, 0).Reserve(ctx); err != nil || d != 0 {
 		t.Errorf("no rate: %v, %v; want no wait", d, err)
+	}
+}
+
+// testRedisQueueReap: consumers that hold nothing and stopped reading are
+// deleted from the group; one with a pending entry, and the caller, stay.
+func testRedisQueueReap(t *testing.T, c redis.UniversalClient) {
+	ctx := context.Background()
+	q := newRedisQueue(t, c).WithConsumerName("self")
+	enqueueN(t, q, "hook", 1)
+	k := q.keys("hook")
+	if err := c.XGroupCreateMkStream(ctx, k.stream, redisQueueGroup, "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: redisQueueGroup, Consumer: "holder", Streams: []string{k.stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"gone", "self"} {
+		if err := c.XGroupCreateConsumer(ctx, k.stream, redisQueueGroup, name).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := &redisConsumer{q: q, k: k}
+	if err := rc.reap(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	names := func() []string {
+		cs, err := c.XInfoConsumers(ctx, k.stream, redisQueueGroup).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range cs {
+			out = append(out, x.Name)
+		}
+		return out
+	}
+	if got := fmt.Sprint(names()); got != "[gone holder self]" {
+		t.Fatalf("consumers after reaping those idle for an hour: %s, want all three", got)
+	}
+	if err := rc.reap(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(names()); got != "[holder self]" {
+		t.Errorf("consumers after reaping: %s, want [holder self] (gone held nothing)", got)
 	}
 }
