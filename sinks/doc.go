@@ -11,7 +11,9 @@
 // Three DLQ backends ship with dletter and pass the same conformance suite
 // (package sinks/dlqtest): [MemoryDLQ] (bounded, in process), [FileDLQ]
 // (persistent, embedded; the daemon's default) and [RedisDLQ] (Redis
-// Streams, for more than one machine).
+// Streams, for more than one machine). The reference sinks (packages
+// sinks/email, sinks/slack, sinks/webhook) pass the sinks' conformance suite
+// (package sinks/sinktest), which a sink of your own can run too.
 //
 // # Wiring
 //

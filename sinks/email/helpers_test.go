@@ -11,5 +11,3 @@ func pkiClient(p testPKI) *tls.Config { return &tls.Config{RootCAs: p.roots} }
 func json_(s string) json.RawMessage { return json.RawMessage(s) }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
-func jsonOf(v any) (json.RawMessage, error) { return json.Marshal(v) }

@@ -2,7 +2,6 @@ package email_test
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,35 +36,5 @@ func TestRetrierRetriesGreylisting(t *testing.T) {
 	}
 	if got := srv.next(t); !contains(got.Data, "Message-ID: <dletter.grey-1@example.com>") {
 		t.Fatalf("message:\n%s", got.Data)
-	}
-}
-
-// A 5xx reply parks the message at once, recipient included, so that a
-// replay reaches the same people.
-func TestRetrierDeadLettersPermanentFailure(t *testing.T) {
-	srv := startServer(t, serverOpts{rcptErr: func(string) error {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-	}})
-	clock := sinktest.NewClock(fixedNow)
-	s := newSink(t, email.Config{Addr: srv.Addr, TLS: email.TLSNone})
-	dlq := sinks.NewMemoryDLQ()
-	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 5}, dlq, sinks.WithClock(clock))
-	to := email.Recipient{To: []string{"gone@example.com"}, Cc: []string{"lead@example.com"}}
-	err := r.Send(context.Background(), to, sinks.Message{Subject: "x"})
-	if !errors.Is(err, sinks.ErrDeadLettered) || len(clock.Sleeps()) != 0 {
-		t.Fatalf("want dead-lettered at once, got %v after waits %v", err, clock.Sleeps())
-	}
-	items, _ := dlq.Items(context.Background(), "", 10)
-	if len(items) != 1 || items[0].Attempts != 1 || !contains(items[0].LastError, "no such user") {
-		t.Fatalf("items %+v", items)
-	}
-	// The stored recipient, as JSON, decodes back to the same one.
-	raw, err := jsonOf(items[0].Recipient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := s.DecodeRecipient(raw)
-	if err != nil || !equalRecipient(back, to) {
-		t.Fatalf("recipient %s decoded as %#v, %v", raw, back, err)
 	}
 }

@@ -93,6 +93,9 @@ type serverOpts struct {
 	dataHold  chan struct{} // DATA waits for it to close
 	discard   bool          // accept messages without reporting them
 	inData    chan struct{} // receives when a DATA body has been read
+	// reply, when set, answers each message once its DATA body has been
+	// read, in place of dataHold, dataErr and reporting it.
+	reply func(received) error
 }
 
 // smtpServer is a real SMTP server (github.com/emersion/go-smtp) on a
@@ -103,6 +106,7 @@ type smtpServer struct {
 	mu       sync.Mutex
 	sessions int
 	got      chan received
+	stop     func() // closes the server, once
 }
 
 func startServer(t testing.TB, opts serverOpts) *smtpServer {
@@ -131,7 +135,7 @@ func startServer(t testing.TB, opts serverOpts) *smtpServer {
 		defer close(done)
 		_ = s.Serve(l)
 	}()
-	t.Cleanup(func() {
+	srv.stop = sync.OnceFunc(func() {
 		if opts.dataHold != nil {
 			select {
 			case <-opts.dataHold:
@@ -143,8 +147,12 @@ func startServer(t testing.TB, opts serverOpts) *smtpServer {
 		_ = l.Close() // in case Serve had not yet taken it when Close ran
 		<-done
 	})
+	t.Cleanup(srv.stop)
 	return srv
 }
+
+// Close stops the server now rather than when the test ends.
+func (srv *smtpServer) Close() { srv.stop() }
 
 // next returns the next accepted message, failing the test after a deadline.
 func (srv *smtpServer) next(t testing.TB) received {
@@ -226,6 +234,11 @@ func (s *session) Data(r io.Reader) error {
 	var b bytes.Buffer
 	if _, err := io.Copy(&b, r); err != nil {
 		return err
+	}
+	if f := s.srv.opts.reply; f != nil {
+		r := s.cur
+		r.Data = b.String()
+		return f(r)
 	}
 	if c := s.srv.opts.inData; c != nil {
 		c <- struct{}{}

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dletter/dletter/sinks"
 	"github.com/dletter/dletter/sinks/internal/httpsink/httpsinktest"
+	"github.com/dletter/dletter/sinks/sinktest"
 	"github.com/dletter/dletter/sinks/webhook"
 )
 
@@ -18,28 +18,7 @@ func FuzzDecodeRecipient(f *testing.F) {
 	for _, s := range []string{``, `null`, `{"url":"https://h/x"}`, `"https://h"`, `{"url":null}`, `[]`, `{"url":"\u0000"}`} {
 		f.Add([]byte(s))
 	}
-	s := newSink(f, webhook.Config{URL: "http://127.0.0.1/"})
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		r, err := sinks.DecodeRecipient(s, raw)
-		if err != nil {
-			if !errors.Is(err, sinks.ErrInvalidArgument) {
-				t.Fatalf("error %v does not match ErrInvalidArgument", err)
-			}
-			return
-		}
-		if r == nil {
-			return
-		}
-		// What decodes must survive a DLQ round trip unchanged.
-		again, err := json.Marshal(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := sinks.DecodeRecipient(s, again)
-		if err != nil || back != r {
-			t.Fatalf("round trip: %#v -> %s -> %#v, %v", r, again, back, err)
-		}
-	})
+	sinktest.FuzzDecodeRecipient(f, newSink(f, webhook.Config{URL: "http://127.0.0.1/"}))
 }
 
 func FuzzParseSecrets(f *testing.F) {

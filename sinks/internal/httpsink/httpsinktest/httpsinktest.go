@@ -1,11 +1,10 @@
 // Package httpsinktest holds the test helpers of the HTTP sinks: a real
-// loopback HTTP server that records what it receives, a RoundTripper that
-// records without a network, and a check of context cancellation.
+// loopback HTTP server that records what it receives and a RoundTripper
+// that records without a network. (What every sink must do is checked by
+// the conformance suite, sinks/sinktest.)
 package httpsinktest
 
 import (
-	"context"
-	"errors"
 	"io"
 	"log"
 	"net/http"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/dletter/dletter/sinks"
 )
 
 // wait bounds how long a helper waits for something that should happen.
@@ -102,27 +99,6 @@ func Blocking(t testing.TB) *Server {
 	// server can close.
 	t.Cleanup(func() { close(release) })
 	return s
-}
-
-// CheckCanceled runs send against srv (a Blocking server), cancels its
-// context once the request has arrived, and checks that send returns
-// promptly with an error matching context.Canceled that is not transient.
-func CheckCanceled(t testing.TB, srv *Server, send func(ctx context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- send(ctx) }()
-	srv.Next(t)
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) || sinks.IsTransient(err) {
-			t.Fatalf("canceled send: %v (transient %v)", err, sinks.IsTransient(err))
-		}
-	case <-time.After(wait):
-		t.Fatal("Send did not return after cancel")
-	}
 }
 
 // NewTLSServer starts an httptest TLS server with handler, closed when the
