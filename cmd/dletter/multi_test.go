@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -25,7 +26,9 @@ func multiConfig(t testing.TB, hookURL string, addrs []string, extra string) str
 
 // postAsyncTo posts n async messages, round robin over ds, from one
 // goroutine per daemon, and returns the delivery ids accepted. Before the
-// message at index killAt it calls kill (once).
+// message at index killAt it calls kill, which kills ds[0]; a POST that
+// fails (the daemon died under it) is not accepted, and the next ones go to
+// the others.
 func postAsyncTo(t testing.TB, ds []*daemon, n int, killAt int, kill func()) map[string]bool {
 	t.Helper()
 	var (
@@ -34,7 +37,7 @@ func postAsyncTo(t testing.TB, ds []*daemon, n int, killAt int, kill func()) map
 		next     int
 		killed   bool
 	)
-	take := func() (int, bool) {
+	take := func() (int, bool, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		if next == killAt && !killed {
@@ -43,26 +46,33 @@ func postAsyncTo(t testing.TB, ds []*daemon, n int, killAt int, kill func()) map
 		}
 		i := next
 		next++
-		return i, i < n
+		return i, i < n, killed
 	}
+	client := &http.Client{Timeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	for w := range ds {
 		wg.Go(func() {
 			for {
-				i, ok := take()
+				i, ok, dead := take()
 				if !ok {
 					return
 				}
-				d := ds[(i+w)%len(ds)]
-				if d.cmd.ProcessState != nil { // killed: another takes the message
-					d = ds[(i+w+1)%len(ds)]
+				k := (i + w) % len(ds)
+				if dead && k == 0 {
+					k = 1 + i%(len(ds)-1)
+				}
+				body := fmt.Sprintf(`{"subject":"multi %d","body":"{}","async":true}`, i)
+				resp, err := client.Post(ds[k].URL+"/v1/sinks/orders/messages", "application/json", strings.NewReader(body))
+				if err != nil {
+					continue // the daemon died under the request: not accepted
 				}
 				var res struct {
 					Status     string
 					DeliveryID string `json:"delivery_id"`
 				}
-				body := fmt.Sprintf(`{"subject":"multi %d","body":"{}","async":true}`, i)
-				if code := d.api("POST", "/v1/sinks/orders/messages", body, &res); code == http.StatusAccepted && res.Status == "queued" {
+				err = json.NewDecoder(resp.Body).Decode(&res)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode == http.StatusAccepted && res.Status == "queued" {
 					mu.Lock()
 					accepted[res.DeliveryID] = true
 					mu.Unlock()
