@@ -201,6 +201,28 @@ func (q *RedisQueue) checkOpen(op string) error {
 	return nil
 }
 
+// prepare checks and encodes t for op and registers its sink; it returns
+// the task's JSON and its sink's stream.
+func (q *RedisQueue) prepare(ctx context.Context, op string, t *Task) ([]byte, string, error) {
+	if err := q.checkOpen(op); err != nil {
+		return nil, "", err
+	}
+	if err := checkSinkName(op, t.Sink); err != nil {
+		return nil, "", err
+	}
+	data, err := json.Marshal(t)
+	if err != nil {
+		return nil, "", Errorf(CodeInvalidArgument, op, "encode task: %v", err)
+	}
+	if err := q.known.add(ctx, q.client, op, q.sinksKey(), t.Sink); err != nil {
+		return nil, "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", context.Cause(ctx)
+	}
+	return data, q.keys(t.Sink).stream, nil
+}
+
 // Enqueue adds t to the end of its sink's stream: one XADD (and, before a
 // sink's first task in this process, a SADD to the set of sinks), sent in
 // a pipeline shared with the concurrent enqueues (group commit, as
@@ -208,23 +230,10 @@ func (q *RedisQueue) checkOpen(op string) error {
 // no longer stops it; DefaultRedisPushTimeout bounds it.
 func (q *RedisQueue) Enqueue(ctx context.Context, t *Task) error {
 	const op = "RedisQueue.Enqueue"
-	if err := q.checkOpen(op); err != nil {
-		return err
-	}
-	if err := checkSinkName(op, t.Sink); err != nil {
-		return err
-	}
-	data, err := json.Marshal(t)
+	data, stream, err := q.prepare(ctx, op, t)
 	if err != nil {
-		return Errorf(CodeInvalidArgument, op, "encode task: %v", err)
-	}
-	if err := q.known.add(ctx, q.client, op, q.sinksKey(), t.Sink); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
-	}
-	stream := q.keys(t.Sink).stream
 	var cmd *redis.StringCmd
 	q.batch.do(ctx, q.client, DefaultRedisPushTimeout, func(p redis.Pipeliner) {
 		cmd = p.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"task", data}})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -28,23 +27,14 @@ return 1
 // EnqueueOnce stores t unless a task was stored under key in the last
 // seven days, in one script: the marker and the entry are written
 // together, so a lost reply retried, or a move repeated after a crash,
-// adds nothing. It implements OnceQueue for FallbackQueue.
+// adds nothing. Like Enqueue, it shares a pipeline with the concurrent
+// writes (group commit). It implements OnceQueue for FallbackQueue.
 func (q *RedisQueue) EnqueueOnce(ctx context.Context, t *Task, key string) error {
 	const op = "RedisQueue.EnqueueOnce"
-	if err := q.checkOpen(op); err != nil {
-		return err
-	}
-	if err := checkSinkName(op, t.Sink); err != nil {
-		return err
-	}
-	data, err := json.Marshal(t)
+	data, stream, err := q.prepare(ctx, op, t)
 	if err != nil {
-		return Errorf(CodeInvalidArgument, op, "encode task: %v", err)
-	}
-	if err := q.known.add(ctx, q.client, op, q.sinksKey(), t.Sink); err != nil {
 		return err
 	}
-	stream := q.keys(t.Sink).stream
 	sum := sha256.Sum256([]byte(key))
 	marker := "once:" + hex.EncodeToString(sum[:16])
 	if redisOwnTag(stream) { // in the stream's slot, as every key of the sink
@@ -53,7 +43,11 @@ func (q *RedisQueue) EnqueueOnce(ctx context.Context, t *Task, key string) error
 		marker = redisCompanionKey(stream, marker)
 	}
 	secs := strconv.Itoa(int(redisOnceRetention / time.Second))
-	if err := queueOnceScript.Run(ctx, q.client, []string{stream, marker}, data, secs).Err(); err != nil {
+	var cmd *redis.Cmd
+	q.batch.do(ctx, q.client, DefaultRedisPushTimeout, func(p redis.Pipeliner) {
+		cmd = queueOnceScript.Eval(ctx, p, []string{stream, marker}, data, secs)
+	})
+	if err := cmd.Err(); err != nil {
 		return redisFailed(op, "adding to "+stream, err)
 	}
 	return nil
