@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -51,12 +50,7 @@ func oneLine(s string) string {
 }
 
 // countOf says "1 item" or "n items".
-func countOf(n int) string {
-	if n == 1 {
-		return "1 item"
-	}
-	return strconv.Itoa(n) + " items"
-}
+func countOf(n int) string { return display.Count(n, "item", "items") }
 
 func clip(n int, s string) string {
 	if utf8.RuneCountInString(s) <= n {

@@ -23,6 +23,7 @@ var funcs = template.FuncMap{
 	"percent":  percent,
 	"query":    func(v url.Values) string { return v.Encode() },
 	"inList":   inList,
+	"count":    display.Count,
 }
 
 func inList(s string, list []string) bool {

@@ -5,6 +5,7 @@ package display
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -39,4 +40,13 @@ func hidden(r rune) bool {
 		return false
 	}
 	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// Count says how many of a thing there are, the noun agreeing with the
+// number: Count(1, "item", "items") is "1 item", Count(3, ...) "3 items".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

@@ -156,3 +156,18 @@ func TestHealthWithoutTokenSaysOnlyTheStatus(t *testing.T) {
 		t.Fatalf("healthz with the token: %d %s", r.status, r.body)
 	}
 }
+
+// TestConsoleCountWordsAgree: the item page says "1 failed replay" and
+// "2 failed replays".
+func TestConsoleCountWordsAgree(t *testing.T) {
+	e := setup(t, setupOpts{})
+	for replays, want := range map[int]string{1: "(1 failed replay)", 2: "(2 failed replays)"} {
+		id, err := e.core.Store.Add(context.Background(), sinks.DLQItem{Sink: "hook", At: time.Now(), Attempts: 6, Replays: replays})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := e.do("GET", "/items/"+id, ""); r.status != http.StatusOK || !strings.Contains(r.body, want) {
+			t.Errorf("item with %d replays: %d, want %q on the page", replays, r.status, want)
+		}
+	}
+}
