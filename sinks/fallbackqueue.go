@@ -70,11 +70,11 @@ func NewFallbackQueue(primary OnceQueue, local Queue, interval time.Duration, lo
 	}
 	f := &FallbackQueue{primary: primary, local: local, log: log, interval: interval,
 		movers: make(map[string]bool), healthy: make(chan struct{})}
-	f.ctx, f.cancel = context.WithCancel(context.Background())
 	names, err := local.Sinks()
 	if err != nil {
 		return nil, err
 	}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
 	f.mu.Lock()
 	for _, name := range names {
 		f.startMoverLocked(name)
