@@ -2,6 +2,7 @@ package dletter
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -22,32 +23,45 @@ func TestUnixClockFollowsWallClock(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
+// While Log reads it, secondClock serves the time refreshed every tick, at
+// most a tick behind; a tick without a read stops the refresh, and the next
+// read takes the time from the clock itself.
 func TestSecondClockRefreshesWhileUsedAndStops(t *testing.T) {
-	c := newSecondClock()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { defer close(done); c.run(stop) }()
-	defer func() { close(stop); <-done }()
+	synctest.Test(t, func(t *testing.T) {
+		c := newSecondClock()
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() { defer close(done); c.run(stop) }()
+		defer func() { close(stop); <-done }()
 
-	now := time.Now().Unix()
-	if got := c.Unix(); got < now || got > now+1 {
-		t.Fatalf("first Unix() = %d, want about %d", got, now)
-	}
-	waitFor(t, "the refresh to start", func() bool { return c.sec.Load() != 0 })
-	if got := c.Unix(); got < now || got > time.Now().Unix() {
-		t.Fatalf("refreshed Unix() = %d, want about %d", got, now)
-	}
-	waitFor(t, "the refresh to stop when unused", func() bool { return c.sec.Load() == 0 })
+		if got, now := c.Unix(), time.Now().Unix(); got != now {
+			t.Fatalf("first Unix() = %d, want %d", got, now)
+		}
+		synctest.Wait()
+		if c.sec.Load() == 0 {
+			t.Fatal("the first read did not start the refresh")
+		}
+		// Reads twice a tick, between the ticks: the second changes while
+		// in use.
+		time.Sleep(clockTick / 4)
+		for i := range 80 {
+			time.Sleep(clockTick / 2)
+			got := c.Unix()
+			if now := time.Now(); got < now.Add(-clockTick).Unix() || got > now.Unix() {
+				t.Fatalf("tick %d: Unix() = %d, want within a tick of %v", i, got, now)
+			}
+			if c.sec.Load() == 0 {
+				t.Fatalf("tick %d: the refresh stopped while in use", i)
+			}
+		}
+		time.Sleep(2 * clockTick)
+		synctest.Wait()
+		if s := c.sec.Load(); s != 0 {
+			t.Fatalf("the refresh goes on unused: sec = %d", s)
+		}
+		time.Sleep(time.Hour)
+		if got, now := c.Unix(), time.Now().Unix(); got != now {
+			t.Fatalf("Unix() after an hour unused = %d, want %d", got, now)
+		}
+	})
 }

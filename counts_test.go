@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -50,69 +51,69 @@ func checkCounts(t *testing.T, b *bundle, when string) {
 // LogPermanent, rotation, a Replay that re-logs, moves, quarantines, defers
 // and is stopped, compression, reopening, lossy retention.
 func TestCountsStayExact(t *testing.T) {
-	opts := []Option{WithCompress(true), WithMaxBackups(1), WithLossyRetention(true), WithMaxAge(0)}
-	b := setup(t, opts...)
-	b.l.after = b.clock.after
-	checkCounts(t, b, "empty")
-	logN(t, b.l, 0, 10, 1)
-	logN(t, b.l, 10, 3, 7) // moved to the permanent log by MaxAttempts 5
-	if err := LogPermanent(b.l, &order{ID: "p"}, "bad"); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(b.path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = f.WriteString("garbage\n\n")
-	_ = f.Close()
-	b.reopen(t, opts...) // counts what another writer appended
-	b.l.after = b.clock.after
-	checkCounts(t, b, "after reopen")
-	b.clock.Add(time.Hour)
-	logN(t, b.l, 20, 2, 1) // not due at the Replay below
-	checkCounts(t, b, "after Log")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &collector{fail: func(got string) error {
-		if got == id(3) || got == id(4) {
-			return errors.New("down") // re-logged
-		}
-		return nil
-	}}
-	errc := make(chan error, 1)
-	go func() {
-		errc <- b.l.Replay(ctx, c.handle, ReplayOptions{MaxAttempts: 5, InitialWait: time.Second})
-	}()
-	b.clock.nextWait(t) // the pass is done, two items wait in the deferral file
-	checkCounts(t, b, "while Replay waits")
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Replay = %v", err)
-	}
-	checkCounts(t, b, "after a stopped Replay")
-	b.l.maintainLog(b.l.retry) // compresses the rotated files
-	checkCounts(t, b, "after compression")
-	b.reopen(t, opts...)
-	checkCounts(t, b, "after reopen with compressed files")
-
-	logN(t, b.l, 30, 4, 1)
-	for range 2 {
-		if err := b.l.Rotate(); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		opts := []Option{WithCompress(true), WithMaxBackups(1), WithLossyRetention(true), WithMaxAge(0)}
+		b := setup(t, opts...)
+		checkCounts(t, b, "empty")
+		logN(t, b.l, 0, 10, 1)
+		logN(t, b.l, 10, 3, 7) // moved to the permanent log by MaxAttempts 5
+		if err := LogPermanent(b.l, &order{ID: "p"}, "bad"); err != nil {
 			t.Fatal(err)
 		}
-		logN(t, b.l, 40, 1, 1)
-	}
-	b.l.maintainLog(b.l.retry) // lossy retention drops all but one rotated file
-	if st, _ := b.l.Stats(); st.Dropped == 0 {
-		t.Fatalf("nothing dropped: %+v", st)
-	}
-	checkCounts(t, b, "after lossy retention")
-	b.clock.Add(time.Hour)
-	replayAll(t, b.l, &collector{}, ReplayOptions{MaxAttempts: 5, InitialWait: time.Second})
-	checkCounts(t, b, "after a full Replay")
-	if n, _ := b.l.Count(RetryLog); n != 0 {
-		t.Fatalf("Count = %d after a full Replay, want 0", n)
-	}
+		f, err := os.OpenFile(b.path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = f.WriteString("garbage\n\n")
+		_ = f.Close()
+		b.reopen(t, opts...) // counts what another writer appended
+		checkCounts(t, b, "after reopen")
+		time.Sleep(time.Hour)
+		logN(t, b.l, 20, 2, 1) // not due at the Replay below
+		checkCounts(t, b, "after Log")
+
+		ctx, cancel := context.WithCancel(context.Background())
+		c := &collector{fail: func(got string) error {
+			if got == id(3) || got == id(4) {
+				return errors.New("down") // re-logged
+			}
+			return nil
+		}}
+		errc := make(chan error, 1)
+		go func() {
+			errc <- b.l.Replay(ctx, c.handle, ReplayOptions{MaxAttempts: 5, InitialWait: time.Second})
+		}()
+		synctest.Wait() // the pass is done, two items wait in the deferral file
+		checkCounts(t, b, "while Replay waits")
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Replay = %v", err)
+		}
+		checkCounts(t, b, "after a stopped Replay")
+		b.l.maintainLog(b.l.retry) // compresses the rotated files
+		checkCounts(t, b, "after compression")
+		b.reopen(t, opts...)
+		checkCounts(t, b, "after reopen with compressed files")
+
+		logN(t, b.l, 30, 4, 1)
+		for range 2 {
+			if err := b.l.Rotate(); err != nil {
+				t.Fatal(err)
+			}
+			logN(t, b.l, 40, 1, 1)
+		}
+		b.l.maintainLog(b.l.retry) // lossy retention drops all but one rotated file
+		if st, _ := b.l.Stats(); st.Dropped == 0 {
+			t.Fatalf("nothing dropped: %+v", st)
+		}
+		checkCounts(t, b, "after lossy retention")
+		time.Sleep(time.Hour)
+		replayAll(t, b.l, &collector{}, ReplayOptions{MaxAttempts: 5, InitialWait: time.Second})
+		checkCounts(t, b, "after a full Replay")
+		if n, _ := b.l.Count(RetryLog); n != 0 {
+			t.Fatalf("Count = %d after a full Replay, want 0", n)
+		}
+	})
 }
 
 // Count and Stats read no file's content: they answer from the kept counts,

@@ -316,19 +316,16 @@ func TestCrashWhileReplayingWithDeferrals(t *testing.T) {
 	dir := t.TempDir()
 	const items = 1500
 	now := time.Now()
-	var ts time.Time
-	l, err := New(filepath.Join(dir, "orders.log"), WithMaxSize(0), WithCompress(false),
-		WithClock(func() time.Time { return ts }))
+	l, err := New(filepath.Join(dir, "orders.log"), WithMaxSize(0), WithCompress(false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range items {
-		attempt := 1
-		ts = now.Add(-time.Hour)
+		h := line{ts: now.Add(-time.Hour).Unix(), attempt: 1, reason: errTest.Error()}
 		if i%3 == 0 {
-			ts, attempt = now, 3 // due about 1.2s from now
+			h.ts, h.attempt = now.Unix(), 3 // due about 1.2s from now
 		}
-		if err := Log(l, &order{ID: fmt.Sprintf("ord-%d", i)}, errTest, attempt); err != nil {
+		if err := write(l, l.retry, &order{ID: fmt.Sprintf("ord-%d", i)}, h); err != nil {
 			t.Fatal(err)
 		}
 		if i%500 == 499 {

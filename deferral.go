@@ -57,7 +57,7 @@ func (l *Logger) openDeferral(d *deferral) error {
 	lf := l.retry
 	lf.mu.Lock()
 	defer lf.mu.Unlock()
-	name, t, err := lf.fam.nextName(l.now(), lf.last)
+	name, t, err := lf.fam.nextName(time.Now(), lf.last)
 	if err != nil {
 		return fmt.Errorf("dletter: replay: %w", err)
 	}

@@ -96,4 +96,11 @@
 // consuming anything. Count and Stats read no file's content (New counts the
 // items once, and the Logger keeps the counts up to date), so a daemon may
 // call them at every metrics scrape; Items reads the files.
+//
+// # Testing code that uses a Logger
+//
+// A Logger takes its time from time.Now and waits with the time package's
+// timers, so it has no clock option: a test opens it inside a
+// testing/synctest bubble, where a time.Sleep makes logged items due without
+// waiting and Replay's waits pass in the bubble's fake time.
 package dletter

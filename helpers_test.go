@@ -20,75 +20,12 @@ import (
 	"github.com/dletter/dletter/internal/checkpoint"
 )
 
-// clock is a settable clock for WithClock. Its after method stands in for
-// Replay's timer: the channel fires when Add moves the clock past the
-// deadline, and each new wait is announced on waits.
-type clock struct {
-	mu      sync.Mutex
-	t       time.Time
-	waiters []clockWaiter
-	waits   chan time.Duration
-}
-
-type clockWaiter struct {
-	at time.Time
-	c  chan time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), waits: make(chan time.Duration, 100)}
-}
-
-func (c *clock) after(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.waiters = append(c.waiters, clockWaiter{at: c.t.Add(d), c: ch})
-	c.waits <- d
-	return ch
-}
-
-// nextWait waits (at most 10 s of real time) for Replay to wait on the
-// clock and returns how long it waits for.
-func (c *clock) nextWait(t *testing.T) time.Duration {
-	t.Helper()
-	select {
-	case d := <-c.waits:
-		return d
-	case <-time.After(10 * time.Second):
-		t.Fatal("Replay did not wait on the clock")
-		return 0
-	}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if c.t.Before(w.at) {
-			kept = append(kept, w)
-			continue
-		}
-		w.c <- c.t
-	}
-	c.waiters = kept
-	c.mu.Unlock()
-}
-
 // bundle is what most tests need.
 type bundle struct {
-	dir   string
-	path  string
-	clock *clock
-	logs  *bytes.Buffer
-	l     *Logger
+	dir  string
+	path string
+	logs *bytes.Buffer
+	l    *Logger
 }
 
 // quietLogger returns a slog.Logger writing into buf.
@@ -108,19 +45,20 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	return w.w.Write(p)
 }
 
-// setup opens a Logger in a fresh directory with a test clock, no
-// compression, and its log lines captured.
+// setup opens a Logger in a fresh directory with no compression and its
+// log lines captured. A test that moves time calls it inside a
+// testing/synctest bubble.
 func setup(t *testing.T, opts ...Option) *bundle {
 	t.Helper()
 	dir := t.TempDir()
-	b := &bundle{dir: dir, path: filepath.Join(dir, "orders.log"), clock: newClock(), logs: &bytes.Buffer{}}
+	b := &bundle{dir: dir, path: filepath.Join(dir, "orders.log"), logs: &bytes.Buffer{}}
 	b.l = b.open(t, opts...)
 	return b
 }
 
 func (b *bundle) open(t *testing.T, opts ...Option) *Logger {
 	t.Helper()
-	all := append([]Option{WithClock(b.clock.Now), WithCompress(false), WithLogger(quietLogger(b.logs))}, opts...)
+	all := append([]Option{WithCompress(false), WithLogger(quietLogger(b.logs))}, opts...)
 	l, err := New(b.path, all...)
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func Log[T any](l *Logger, data T, reason error, attempt int) error {
 	if reason != nil {
 		text = reason.Error()
 	}
-	return write(l, l.retry, data, line{ts: l.unix(), attempt: clampAttempt(attempt), reason: text})
+	return write(l, l.retry, data, line{ts: l.clock.Unix(), attempt: clampAttempt(attempt), reason: text})
 }
 
 // LogPermanent writes a failed item to the permanent-failure log as a single
@@ -39,7 +39,7 @@ func LogPermanent[T any](l *Logger, data T, reason string) error {
 	if l == nil {
 		return ErrNilLogger
 	}
-	return write(l, l.perm, data, line{ts: l.unix(), attempt: -1, reason: reason})
+	return write(l, l.perm, data, line{ts: l.clock.Unix(), attempt: -1, reason: reason})
 }
 
 // line holds the envelope fields written before the payload.

@@ -30,8 +30,7 @@ import (
 type Logger struct {
 	cfg    config
 	log    *slog.Logger
-	now    func() time.Time
-	unix   func() int64 // seconds for Log's timestamps: now, or a cheaper clock
+	clock  *secondClock // Log's timestamps
 	lock   *filelock.Lock
 	retry  *logFile
 	perm   *logFile
@@ -63,10 +62,6 @@ type Logger struct {
 	// watch, set by a Replay in follow mode, is signalled after each item
 	// written to the retry log.
 	watch atomic.Pointer[chan struct{}]
-
-	// after, when set, replaces Replay's timer (tests with an injected
-	// clock): it returns a channel that fires once the clock advanced by d.
-	after func(d time.Duration) <-chan time.Time
 }
 
 // filePerm is the permission of every file a Logger creates: dead letters
@@ -113,13 +108,6 @@ func New(filename string, opts ...Option) (*Logger, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	unix := func() int64 { return cfg.now().Unix() }
-	var clock *secondClock
-	if cfg.now == nil {
-		cfg.now = time.Now
-		clock = newSecondClock()
-		unix = clock.Unix
-	}
 	dir := filepath.Dir(filename)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dletter: create directory %s: %w", dir, err)
@@ -134,8 +122,7 @@ func New(filename string, opts ...Option) (*Logger, error) {
 	l := &Logger{
 		cfg:       cfg,
 		log:       cfg.logger.With("log", filename),
-		now:       cfg.now,
-		unix:      unix,
+		clock:     newSecondClock(),
 		lock:      lock,
 		replaySem: make(chan struct{}, 1),
 		kick:      make(chan struct{}, 1),
@@ -159,13 +146,11 @@ func New(filename string, opts ...Option) (*Logger, error) {
 		defer l.bg.Done()
 		l.maintain()
 	}()
-	if clock != nil {
-		l.bg.Add(1)
-		go func() {
-			defer l.bg.Done()
-			clock.run(l.stop)
-		}()
-	}
+	l.bg.Add(1)
+	go func() {
+		defer l.bg.Done()
+		l.clock.run(l.stop)
+	}()
 	l.kickMaintenance() // finish what a previous process left half done
 	return l, nil
 }
@@ -250,7 +235,7 @@ func (l *Logger) rotateLocked(lf *logFile) (string, error) {
 	if lf.app.Size() == 0 {
 		return "", nil
 	}
-	name, t, err := lf.fam.nextName(l.now(), lf.last)
+	name, t, err := lf.fam.nextName(time.Now(), lf.last)
 	if err != nil {
 		return "", err
 	}

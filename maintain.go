@@ -161,7 +161,7 @@ func (l *Logger) removeLeftover(path string) {
 func (l *Logger) enforceRetention(lf *logFile, bs []backup) []backup {
 	var drop []backup
 	if days := l.cfg.maxAgeDays; days > 0 {
-		cutoff := l.now().Add(-time.Duration(days) * 24 * time.Hour)
+		cutoff := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
 		for len(bs) > 0 && bs[0].t.Before(cutoff) {
 			drop, bs = append(drop, bs[0]), bs[1:]
 		}

@@ -50,7 +50,6 @@ type config struct {
 	durability   Durability
 	syncInterval time.Duration
 	logger       *slog.Logger
-	now          func() time.Time
 	errs         []error
 }
 
@@ -144,10 +143,4 @@ func WithSyncInterval(d time.Duration) Option {
 // slog.Default()).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
-}
-
-// WithClock sets the clock used for timestamps, backup names and replay
-// backoff (default time.Now). Tests use it to make items due without waiting.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
 }

@@ -478,7 +478,7 @@ func (r *replayer) due(rec *record) (time.Time, bool) {
 		if !r.lastNow.IsZero() && !r.lastNow.Before(due) {
 			return due, true
 		}
-		r.lastNow = r.l.now()
+		r.lastNow = time.Now()
 		return due, !r.lastNow.Before(due)
 	}
 	// An item due by the clock reading of an earlier item is due now: most
@@ -489,11 +489,11 @@ func (r *replayer) due(rec *record) (time.Time, bool) {
 			return due, true
 		}
 		if r.opts.Backoff != nil { // the same due time: call Backoff once
-			r.lastNow = r.l.now()
+			r.lastNow = time.Now()
 			return due, !r.lastNow.Before(due)
 		}
 	}
-	now := r.l.now()
+	now := time.Now()
 	r.lastNow = now
 	due := r.dueAt(rec, now)
 	return due, !now.Before(due)
@@ -510,19 +510,12 @@ func (r *replayer) dueAt(rec *record, now time.Time) time.Time {
 
 // waitUntil waits until the clock reaches due, or the context ends.
 func (r *replayer) waitUntil(due time.Time) error {
-	d := due.Sub(r.lastNow)
-	var fired <-chan time.Time
-	if r.l.after != nil {
-		fired = r.l.after(d)
-	} else {
-		r.timer.Reset(d)
-		defer r.timer.Stop()
-		fired = r.timer.C
-	}
+	r.timer.Reset(due.Sub(r.lastNow))
+	defer r.timer.Stop()
 	select {
 	case <-r.done:
 		return r.cause()
-	case <-fired:
+	case <-r.timer.C:
 		r.lastNow = time.Time{}
 		return nil
 	}
@@ -531,7 +524,7 @@ func (r *replayer) waitUntil(due time.Time) error {
 // relog writes rec back to the retry log after a failed delivery.
 func (l *Logger) relog(rec *record, cause error) error {
 	h := line{
-		ts:      l.now().Unix(),
+		ts:      time.Now().Unix(),
 		attempt: clampAttempt(rec.attempt + 1),
 		reason:  cause.Error(),
 		id:      rec.id,

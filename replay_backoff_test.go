@@ -18,12 +18,10 @@ type waitOrder struct {
 }
 
 // synctestLogger opens a Logger on a fresh directory inside a synctest
-// bubble, so that its clock and Replay's timer are the bubble's. WithClock
-// makes Log read time.Now itself: the cheaper clock Log uses by default
-// measures from a reading taken outside the bubble.
+// bubble, so that its clock and Replay's timer are the bubble's.
 func synctestLogger(t *testing.T) *Logger {
 	t.Helper()
-	l, err := New(filepath.Join(t.TempDir(), "orders.log"), WithCompress(false), WithClock(time.Now))
+	l, err := New(filepath.Join(t.TempDir(), "orders.log"), WithCompress(false))
 	if err != nil {
 		t.Fatal(err)
 	}

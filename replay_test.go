@@ -10,81 +10,86 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
 func TestReplayDeliversInOrderAndConsumes(t *testing.T) {
-	b := setup(t)
-	logN(t, b.l, 0, 5, 1)
-	if err := b.l.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	b.clock.Add(time.Second)
-	logN(t, b.l, 5, 5, 1)
-	c := &collector{}
-	replayAll(t, b.l, c, ReplayOptions{MaxAttempts: 3})
-	if !equal(c.got(), wantIDs(0, 10)) {
-		t.Fatalf("delivered %v", c.got())
-	}
-	// Everything consumed: nothing left but the empty active files.
-	for _, f := range files(t, b.dir) {
-		if strings.Contains(f, "T") && !strings.HasSuffix(f, ".lock") {
-			t.Fatalf("left behind: %s", f)
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t)
+		logN(t, b.l, 0, 5, 1)
+		if err := b.l.Rotate(); err != nil {
+			t.Fatal(err)
 		}
-	}
-	c2 := &collector{}
-	replayAll(t, b.l, c2, ReplayOptions{})
-	if len(c2.got()) != 0 {
-		t.Fatalf("second Replay delivered %v", c2.got())
-	}
+		time.Sleep(time.Second)
+		logN(t, b.l, 5, 5, 1)
+		c := &collector{}
+		replayAll(t, b.l, c, ReplayOptions{MaxAttempts: 3})
+		if !equal(c.got(), wantIDs(0, 10)) {
+			t.Fatalf("delivered %v", c.got())
+		}
+		// Everything consumed: nothing left but the empty active files.
+		for _, f := range files(t, b.dir) {
+			if strings.Contains(f, "T") && !strings.HasSuffix(f, ".lock") {
+				t.Fatalf("left behind: %s", f)
+			}
+		}
+		c2 := &collector{}
+		replayAll(t, b.l, c2, ReplayOptions{})
+		if len(c2.got()) != 0 {
+			t.Fatalf("second Replay delivered %v", c2.got())
+		}
+	})
 }
 
 // Point 5: a failed item is re-logged with attempt+1, its id and first
 // failure time, before the source line counts as consumed; at MaxAttempts it
 // moves to the permanent log with its reason as plain text.
 func TestReplayRelogsThenMovesToPermanent(t *testing.T) {
-	b := setup(t)
-	first := b.clock.Now().Unix()
-	logN(t, b.l, 0, 1, 1)
-	origID := itemIDs(t, b.l, RetryLog)[0]
-	fail := &collector{fail: func(string) error { return errors.New(`still "down"`) }}
-	for attempt := 2; attempt <= 3; attempt++ {
-		b.clock.Add(time.Hour)
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t)
+		first := time.Now().Unix()
+		logN(t, b.l, 0, 1, 1)
+		origID := itemIDs(t, b.l, RetryLog)[0]
+		fail := &collector{fail: func(string) error { return errors.New(`still "down"`) }}
+		for attempt := 2; attempt <= 3; attempt++ {
+			time.Sleep(time.Hour)
+			replayAll(t, b.l, fail, ReplayOptions{MaxAttempts: 3})
+			var items []Item
+			for it, err := range b.l.Items(RetryLog, OldestFirst) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				items = append(items, it)
+			}
+			if len(items) != 1 {
+				t.Fatalf("after attempt %d: %d items", attempt, len(items))
+			}
+			it := items[0]
+			if it.Attempt != attempt || it.ID != origID || it.FirstFailure != first ||
+				it.Timestamp != time.Now().Unix() || it.Reason != `still "down"` {
+				t.Fatalf("re-logged item %+v (want attempt %d, id %s, first %d)", it, attempt, origID, first)
+			}
+		}
+		time.Sleep(time.Hour)
 		replayAll(t, b.l, fail, ReplayOptions{MaxAttempts: 3})
-		var items []Item
-		for it, err := range b.l.Items(RetryLog, OldestFirst) {
+		if fail.n.Load() != 2 {
+			t.Fatalf("handler called %d times, want 2", fail.n.Load())
+		}
+		var perm []Item
+		for it, err := range b.l.Items(PermanentLog, OldestFirst) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			items = append(items, it)
+			perm = append(perm, it)
 		}
-		if len(items) != 1 {
-			t.Fatalf("after attempt %d: %d items", attempt, len(items))
+		if len(perm) != 1 || perm[0].Reason != `still "down"` || perm[0].ID != origID || perm[0].Attempt != 3 {
+			t.Fatalf("permanent log %+v", perm)
 		}
-		it := items[0]
-		if it.Attempt != attempt || it.ID != origID || it.FirstFailure != first ||
-			it.Timestamp != b.clock.Now().Unix() || it.Reason != `still "down"` {
-			t.Fatalf("re-logged item %+v (want attempt %d, id %s, first %d)", it, attempt, origID, first)
+		if n, _ := b.l.Count(RetryLog); n != 0 {
+			t.Fatalf("%d items left in the retry log", n)
 		}
-	}
-	b.clock.Add(time.Hour)
-	replayAll(t, b.l, fail, ReplayOptions{MaxAttempts: 3})
-	if fail.n.Load() != 2 {
-		t.Fatalf("handler called %d times, want 2", fail.n.Load())
-	}
-	var perm []Item
-	for it, err := range b.l.Items(PermanentLog, OldestFirst) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		perm = append(perm, it)
-	}
-	if len(perm) != 1 || perm[0].Reason != `still "down"` || perm[0].ID != origID || perm[0].Attempt != 3 {
-		t.Fatalf("permanent log %+v", perm)
-	}
-	if n, _ := b.l.Count(RetryLog); n != 0 {
-		t.Fatalf("%d items left in the retry log", n)
-	}
+	})
 }
 
 // Point 5: when the re-log cannot be written, Replay stops with an error and
@@ -156,46 +161,47 @@ func TestBackoff(t *testing.T) {
 // Point 6: Replay does not wait for items that are due, waits for those that
 // are not, and stops promptly when the context is cancelled.
 func TestReplayWaitsOnlyForItemsNotDue(t *testing.T) {
-	b := setup(t)
-	logN(t, b.l, 0, 3, 1)
-	b.clock.Add(time.Hour) // everything is due
-	c := &collector{}
-	start := time.Now()
-	replayAll(t, b.l, c, ReplayOptions{InitialWait: time.Minute, MaxWait: time.Hour})
-	if el := time.Since(start); el > 5*time.Second || len(c.got()) != 3 {
-		t.Fatalf("due items: %d delivered in %v", len(c.got()), el)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t)
+		logN(t, b.l, 0, 3, 1)
+		time.Sleep(time.Hour) // everything is due
+		c := &collector{}
+		start := time.Now()
+		replayAll(t, b.l, c, ReplayOptions{InitialWait: time.Minute, MaxWait: time.Hour})
+		if el := time.Since(start); el != 0 || len(c.got()) != 3 {
+			t.Fatalf("due items: %d delivered after waiting %v", len(c.got()), el)
+		}
 
-	logN(t, b.l, 3, 1, 1) // due in 30s (cap) plus jitter
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- b.l.Replay(ctx, c.handle, ReplayOptions{InitialWait: time.Minute}) }()
-	select {
-	case err := <-errc:
-		t.Fatalf("Replay returned %v before the item was due", err)
-	case <-time.After(50 * time.Millisecond):
-	}
-	cancel()
-	start = time.Now()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Replay = %v, want context.Canceled", err)
+		logN(t, b.l, 3, 1, 1) // due in 30s (the default cap) plus jitter
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- b.l.Replay(ctx, c.handle, ReplayOptions{InitialWait: time.Minute}) }()
+		time.Sleep(29 * time.Second)
+		synctest.Wait()
+		select {
+		case err := <-errc:
+			t.Fatalf("Replay returned %v before the item was due", err)
+		default:
 		}
-		if el := time.Since(start); el > time.Second {
-			t.Fatalf("Replay took %v to stop", el)
+		cancel()
+		synctest.Wait()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Replay = %v, want context.Canceled", err)
+			}
+		default:
+			t.Fatal("Replay did not stop at once on cancel")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Replay did not stop on cancel")
-	}
-	if n, _ := b.l.Count(RetryLog); n != 1 {
-		t.Fatalf("the waiting item was not kept: Count = %d", n)
-	}
-	b.clock.Add(time.Hour)
-	replayAll(t, b.l, c, ReplayOptions{InitialWait: time.Minute})
-	if !equal(c.got(), wantIDs(0, 4)) {
-		t.Fatalf("delivered %v", c.got())
-	}
+		if n, _ := b.l.Count(RetryLog); n != 1 {
+			t.Fatalf("the waiting item was not kept: Count = %d", n)
+		}
+		time.Sleep(time.Hour)
+		replayAll(t, b.l, c, ReplayOptions{InitialWait: time.Minute})
+		if !equal(c.got(), wantIDs(0, 4)) {
+			t.Fatalf("delivered %v", c.got())
+		}
+	})
 }
 
 // Point 7: lines of any size are read back; bad lines are quarantined with a
@@ -316,42 +322,36 @@ func TestReplayHandlerMayLog(t *testing.T) {
 // Point 10: Close stops a running Replay, which returns ErrClosed with the
 // rest resumable; Close is idempotent and stops every goroutine.
 func TestCloseStopsReplay(t *testing.T) {
-	b := setup(t)
-	logN(t, b.l, 0, 2, 1)
-	started := make(chan struct{})
-	errc := make(chan error, 1)
-	go func() {
-		errc <- b.l.Replay(context.Background(), func([]byte) error {
-			select {
-			case <-started:
-			default:
-				close(started)
-			}
-			return nil
-		}, ReplayOptions{InitialWait: time.Hour})
-	}()
-	// The first item is due (the clock is far ahead), the second is logged
-	// now and waits.
-	b.clock.Add(24 * time.Hour)
-	logN(t, b.l, 2, 1, 1)
-	select {
-	case err := <-errc:
-		// It may also have finished before the new item was logged.
-		if err != nil {
-			t.Fatalf("Replay = %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		b := setup(t)
+		logN(t, b.l, 0, 2, 1)
+		time.Sleep(24 * time.Hour) // the first two are due
+		logN(t, b.l, 2, 1, 1)      // this one waits an hour
+		c := &collector{}
+		errc := make(chan error, 1)
+		go func() { errc <- b.l.Replay(context.Background(), c.handle, ReplayOptions{InitialWait: time.Hour}) }()
+		synctest.Wait() // Replay delivered the due items and waits
+		if got := c.got(); !equal(got, wantIDs(0, 2)) {
+			t.Fatalf("delivered %v before the wait", got)
 		}
-	case <-started:
 		if err := b.l.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-errc; err != nil && !errors.Is(err, ErrClosed) {
+		if err := <-errc; !errors.Is(err, ErrClosed) {
+			t.Fatalf("Replay stopped by Close = %v, want ErrClosed", err)
+		}
+		if err := b.l.Close(); err != nil {
+			t.Fatalf("second Close = %v", err)
+		}
+		if err := b.l.Replay(context.Background(), c.handle, ReplayOptions{}); !errors.Is(err, ErrClosed) {
 			t.Fatalf("Replay after Close = %v", err)
 		}
-	}
-	_ = b.l.Close()
-	if err := b.l.Replay(context.Background(), func([]byte) error { return nil }, ReplayOptions{}); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Replay after Close = %v", err)
-	}
+		b.l = b.open(t) // the waiting item is still there
+		replayAll(t, b.l, c, ReplayOptions{})
+		if got := c.got(); !equal(got, wantIDs(0, 3)) {
+			t.Fatalf("delivered %v after reopening", got)
+		}
+	})
 }
 
 func TestReplayRejectsBadOptions(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -32,8 +33,10 @@ func TestRotationsInOneMillisecond(t *testing.T) {
 		if err := b.l.Rotate(); err != nil {
 			t.Fatal(err)
 		}
-		if i == 2 {
-			b.clock.Add(-time.Hour) // the clock steps back
+		if i == 2 { // the clock steps back: the last backup is named an hour ahead
+			b.l.retry.mu.Lock()
+			b.l.retry.last = time.Now().Add(time.Hour)
+			b.l.retry.mu.Unlock()
 		}
 	}
 	names := backupNames(t, b.dir)
@@ -92,44 +95,46 @@ func TestSizeRotation(t *testing.T) {
 // unless lossy retention is enabled; then every dropped item is counted and
 // reported.
 func TestRetention(t *testing.T) {
-	for _, lossy := range []bool{false, true} {
-		b := setup(t, WithMaxBackups(1), WithMaxAge(1), WithLossyRetention(lossy))
-		for i := range 4 {
-			logN(t, b.l, i*2, 2, 1)
-			if err := b.l.Rotate(); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		for _, lossy := range []bool{false, true} {
+			b := setup(t, WithMaxBackups(1), WithMaxAge(1), WithLossyRetention(lossy))
+			for i := range 4 {
+				logN(t, b.l, i*2, 2, 1)
+				if err := b.l.Rotate(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := LogPermanent(b.l, &order{ID: "p"}, "gone"); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if err := LogPermanent(b.l, &order{ID: "p"}, "gone"); err != nil {
-			t.Fatal(err)
-		}
-		b.l.perm.mu.Lock()
-		if _, err := b.l.rotateLocked(b.l.perm); err != nil {
-			t.Fatal(err)
-		}
-		b.l.perm.mu.Unlock()
-		b.clock.Add(48 * time.Hour) // every backup is older than MaxAge
-		b.l.maintainLog(b.l.retry)
-		b.l.maintainLog(b.l.perm)
-		st, err := b.l.Stats()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := &collector{}
-		replayAll(t, b.l, c, ReplayOptions{})
-		if !lossy {
-			if !equal(c.got(), wantIDs(0, 8)) || st.Dropped != 0 || st.Permanent != 1 {
-				t.Fatalf("default retention lost items: delivered %v, stats %+v", c.got(), st)
+			b.l.perm.mu.Lock()
+			if _, err := b.l.rotateLocked(b.l.perm); err != nil {
+				t.Fatal(err)
 			}
-			continue
+			b.l.perm.mu.Unlock()
+			time.Sleep(48 * time.Hour) // every backup is older than MaxAge
+			b.l.maintainLog(b.l.retry)
+			b.l.maintainLog(b.l.perm)
+			st, err := b.l.Stats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &collector{}
+			replayAll(t, b.l, c, ReplayOptions{})
+			if !lossy {
+				if !equal(c.got(), wantIDs(0, 8)) || st.Dropped != 0 || st.Permanent != 1 {
+					t.Fatalf("default retention lost items: delivered %v, stats %+v", c.got(), st)
+				}
+				continue
+			}
+			if st.Dropped != 9 || len(c.got()) != 0 || st.Permanent != 0 {
+				t.Fatalf("lossy retention: delivered %v, stats %+v; want 9 dropped", c.got(), st)
+			}
+			if !strings.Contains(b.logs.String(), "retention dropped items") {
+				t.Fatalf("drops not reported: %s", b.logs)
+			}
 		}
-		if st.Dropped != 9 || len(c.got()) != 0 || st.Permanent != 0 {
-			t.Fatalf("lossy retention: delivered %v, stats %+v; want 9 dropped", c.got(), st)
-		}
-		if !strings.Contains(b.logs.String(), "retention dropped items") {
-			t.Fatalf("drops not reported: %s", b.logs)
-		}
-	}
+	})
 }
 
 // Point 2: background compression never races a running Replay: with
