@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dletter/dletter/internal/fielderr"
 )
 
 // ConfigError reports a bad configuration key. It names the sink, the key
@@ -30,30 +32,24 @@ type ConfigError struct {
 }
 
 // Error formats the error as
-// `sinks: sink "alerts" (webhook): key "timeout": <reason> (got "abc")`.
+// `sinks: sink "alerts" (webhook): key "timeout": <reason> (got "abc")`,
+// saying "value not shown" in place of a secret value.
 func (e *ConfigError) Error() string {
-	var b strings.Builder
-	b.WriteString("sinks: ")
+	m := fielderr.Message{Prefix: "sinks", Path: e.Key, Value: e.Value, Reason: e.Reason, Secret: e.Withheld()}
 	if e.Sink != "" || e.Kind != "" {
-		fmt.Fprintf(&b, "sink %q", e.Sink)
+		m.Scope = fmt.Sprintf("sink %q", e.Sink)
 		if e.Kind != "" {
-			fmt.Fprintf(&b, " (%s)", e.Kind)
+			m.Scope += " (" + e.Kind + ")"
 		}
-		b.WriteString(": ")
 	}
-	if e.Key != "" {
-		fmt.Fprintf(&b, "key %q: ", e.Key)
-	}
-	b.WriteString(e.Reason)
-	switch {
-	case e.Secret || IsSecretKey(e.Key):
-		if e.Value != nil || e.Secret {
-			b.WriteString(" (value not shown: it is secret or came from the environment or a file)")
-		}
-	case e.Value != nil:
-		fmt.Fprintf(&b, " (got %#v)", e.Value)
-	}
-	return b.String()
+	return m.String()
+}
+
+// Withheld reports whether Error keeps the value back: Secret is set, or
+// the key holds a secret (see IsSecretKey) and a value was given. An error
+// that carries e on, such as the daemon's, withholds it too.
+func (e *ConfigError) Withheld() bool {
+	return e.Secret || (e.Value != nil && IsSecretKey(e.Key))
 }
 
 // Is makes a *ConfigError match ErrInvalidConfig.

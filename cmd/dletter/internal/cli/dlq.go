@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,8 +58,14 @@ func (f *filterFlags) filter() (sinks.Filter, error) {
 		return sinks.Filter{}, usageErrorf("--max must not be negative (got %d)", f.max)
 	}
 	flt, err := f.params.Filter(time.Now())
+	var fe *relay.FieldError
+	if errors.As(err, &fe) { // the field is the flag of the same name
+		flag := *fe
+		flag.Field = "--" + fe.Field
+		err = &flag
+	}
 	if err != nil {
-		return flt, usageError(fmt.Errorf("--%w", err))
+		return flt, usageError(err)
 	}
 	return flt, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/dletter/dletter/internal/fielderr"
 	"github.com/dletter/dletter/sinks"
 )
 
@@ -151,28 +152,16 @@ type Error struct {
 	Key    string // dotted key, such as "dlq.backend"
 	Value  any    // the offending value, nil when missing or secret
 	Reason string
+	// Secret says that the value is not to be shown (it is nil): the
+	// message says so instead, as a *sinks.ConfigError does.
+	Secret bool
 	Err    error // the cause, if any
 }
 
 // Error formats as `config: dletter.yaml:3: key "dlq.backend": reason (got "x")`.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("config: ")
-	if e.File != "" {
-		b.WriteString(e.File)
-		if e.Line > 0 {
-			fmt.Fprintf(&b, ":%d", e.Line)
-		}
-		b.WriteString(": ")
-	}
-	if e.Key != "" {
-		fmt.Fprintf(&b, "key %q: ", e.Key)
-	}
-	b.WriteString(e.Reason)
-	if e.Value != nil {
-		fmt.Fprintf(&b, " (got %#v)", e.Value)
-	}
-	return b.String()
+	return fielderr.Message{Prefix: "config", File: e.File, Line: e.Line, Path: e.Key,
+		Value: e.Value, Secret: e.Secret, Reason: e.Reason}.String()
 }
 
 // Is matches ErrInvalid.
@@ -421,12 +410,36 @@ func (c *Config) DeliveryPolicy() (sinks.DeliveryPolicy, error) {
 
 // sectionError turns the *sinks.ConfigError of a retry or delivery block
 // into an *Error naming the file.
-func (c *Config) sectionError(err error) error {
+func (c *Config) sectionError(err error) error { return c.keyError("", err) }
+
+// SinkError turns the error of building sink name (a *sinks.ConfigError
+// about a key of its block) into an *Error naming the file and the key's
+// full path, such as "sinks.alerts.timeout"; the *sinks.ConfigError stays
+// in the chain. Other errors are returned as they are.
+func (c *Config) SinkError(name string, err error) error {
 	var ce *sinks.ConfigError
 	if !errors.As(err, &ce) {
-		return &Error{File: c.File, Reason: err.Error(), Err: err}
+		return err
 	}
-	return &Error{File: c.File, Key: ce.Key, Value: ce.Value, Reason: ce.Reason, Err: err}
+	return c.keyError("sinks."+name+".", err)
+}
+
+// keyError turns err into an *Error naming the file, with the key of its
+// *sinks.ConfigError, if it has one, under prefix.
+func (c *Config) keyError(prefix string, err error) error {
+	key := strings.TrimSuffix(prefix, ".")
+	var ce *sinks.ConfigError
+	if !errors.As(err, &ce) {
+		return &Error{File: c.File, Key: key, Reason: err.Error(), Err: err}
+	}
+	if ce.Key != "" {
+		key = prefix + ce.Key
+	}
+	e := &Error{File: c.File, Key: key, Value: ce.Value, Reason: ce.Reason, Err: err}
+	if ce.Withheld() {
+		e.Value, e.Secret = nil, true
+	}
+	return e
 }
 
 // knownSinksOf reports the first per_sink name of section that names no
@@ -499,11 +512,7 @@ func (c *Config) RedisPassword() (string, error) {
 func (c *Config) secret(section, key, env, file string) (string, error) {
 	v, err := sinks.ResolveSecret("", "", key, "", env, file)
 	if err != nil {
-		var ce *sinks.ConfigError
-		if errors.As(err, &ce) {
-			return "", &Error{File: c.File, Key: section + "." + ce.Key, Value: ce.Value, Reason: ce.Reason, Err: err}
-		}
-		return "", &Error{File: c.File, Key: section, Reason: err.Error(), Err: err}
+		return "", c.keyError(section+".", err)
 	}
 	return v, nil
 }

@@ -334,3 +334,40 @@ func TestParseQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestSinkErrorNamesFileAndKey: a mistake in a sink's block reads like every
+// other configuration error (the file, the key's full path, the value), the
+// *sinks.ConfigError stays matchable, and a secret value is withheld, as
+// sinks withholds it.
+func TestSinkErrorNamesFileAndKey(t *testing.T) {
+	cfg, err := Parse([]byte("sinks:\n  alerts: {kind: webhook, url: \"http://127.0.0.1:9/\", timeout: soon}\n"), "dletter.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var block struct {
+		URL     string         `json:"url"`
+		Timeout sinks.Duration `json:"timeout"`
+	}
+	err = cfg.SinkError("alerts", sinks.DecodeConfig("webhook", "alerts", cfg.Sinks["alerts"], &block))
+	var e *Error
+	var ce *sinks.ConfigError
+	if !errors.As(err, &e) || !errors.As(err, &ce) || !errors.Is(err, ErrInvalid) || !errors.Is(err, sinks.ErrInvalidConfig) {
+		t.Fatalf("err = %v, want a *config.Error around a *sinks.ConfigError", err)
+	}
+	if want := `config: dletter.yaml: key "sinks.alerts.timeout": ` + ce.Reason + ` (got "soon")`; err.Error() != want {
+		t.Errorf("got  %s\nwant %s", err, want)
+	}
+	for _, ce := range []*sinks.ConfigError{
+		{Kind: "email", Sink: "alerts", Key: "password", Value: "hunter22", Reason: "is wrong"},
+		{Kind: "webhook", Sink: "alerts", Key: "timeout", Reason: "is wrong", Secret: true},
+	} {
+		msg := cfg.SinkError("alerts", ce).Error()
+		if strings.Contains(msg, "hunter22") || !strings.Contains(msg, "value not shown") || !strings.Contains(msg, `"sinks.alerts.`+ce.Key+`"`) {
+			t.Errorf("%+v: %s", *ce, msg)
+		}
+	}
+	plain := errors.New("disk full")
+	if got := cfg.SinkError("alerts", plain); got != plain {
+		t.Errorf("an error that is no ConfigError became %v", got)
+	}
+}

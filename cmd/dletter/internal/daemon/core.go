@@ -143,7 +143,8 @@ func sinkKinds(cfg *config.Config) map[string]string {
 
 // BuildSink builds the sink cfg calls name, wrapped so that its errors never
 // show the secrets of its configuration. An unknown name matches
-// relay.ErrUnknownSink.
+// relay.ErrUnknownSink; a mistake in its block is a *config.Error naming
+// the file and the key (with the *sinks.ConfigError in its chain).
 func BuildSink(cfg *config.Config, name string) (sinks.Sink, error) {
 	block, ok := cfg.Sinks[name]
 	if !ok {
@@ -152,7 +153,7 @@ func BuildSink(cfg *config.Config, name string) (sinks.Sink, error) {
 	kind, _ := block["kind"].(string)
 	s, err := sinks.BuildSink(kind, name, block)
 	if err != nil {
-		return nil, err
+		return nil, cfg.SinkError(name, err)
 	}
 	return redact(s, block), nil
 }

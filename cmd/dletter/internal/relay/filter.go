@@ -6,23 +6,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dletter/dletter/internal/fielderr"
 	"github.com/dletter/dletter/sinks"
 )
 
-// FieldError is a bad value in a request: the API answers 400 with it. It
+// FieldError is a bad value in a request, or in a flag of the command: the
+// API answers 400 with it, the command exits with its usage code. It
 // matches sinks.ErrInvalidArgument.
 type FieldError struct {
 	Field  string
-	Value  string
+	Value  string // "" when missing
 	Reason string
 }
 
-// Error formats as `since: wants a time such as 2026-01-02T15:04:05Z or 2h (got "x")`.
+// Error formats as `field "since": wants a time such as 2026-01-02T15:04:05Z or 2h (got "x")`;
+// a Field such as "--since" is a flag of the command, and says so.
 func (e *FieldError) Error() string {
-	if e.Value == "" {
-		return e.Field + ": " + e.Reason
+	m := fielderr.Message{Noun: "field", Path: e.Field, Reason: e.Reason}
+	if strings.HasPrefix(e.Field, "-") {
+		m.Noun = "flag"
 	}
-	return fmt.Sprintf("%s: %s (got %q)", e.Field, e.Reason, e.Value)
+	if e.Value != "" {
+		m.Value = e.Value
+	}
+	return m.String()
 }
 
 // Is matches sinks.ErrInvalidArgument.

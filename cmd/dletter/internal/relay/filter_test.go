@@ -67,3 +67,19 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+func TestFieldErrorText(t *testing.T) {
+	for _, c := range []struct {
+		e    *FieldError
+		want string
+	}{
+		{&FieldError{Field: "since", Value: "yesterday", Reason: "wants a time"}, `field "since": wants a time (got "yesterday")`},
+		{&FieldError{Field: "all", Reason: "must be true"}, `field "all": must be true`},
+		{&FieldError{Field: "--dlq", Value: "x", Reason: "wants a URL"}, `flag "--dlq": wants a URL (got "x")`},
+		{&FieldError{Field: "q", Value: "\x1b[2J", Reason: "x"}, `field "q": x (got "\x1b[2J")`},
+	} {
+		if got := c.e.Error(); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}
