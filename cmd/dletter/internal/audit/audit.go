@@ -37,7 +37,8 @@ type Entry struct {
 	// Target is an item id, a redrive id, or a filter in words.
 	Target string `json:"target"`
 	// Result is "ok", "started" (a start line), or what went wrong:
-	// "partial: 2 of 5 failed", "failed: ...".
+	// "partial: 2 of 5 failed", "failed: ...", "cancelled after 3 of 12";
+	// Outcome classifies it.
 	Result string `json:"result"`
 	// Count is the number of items affected, for bulk actions.
 	Count int `json:"count,omitempty"`

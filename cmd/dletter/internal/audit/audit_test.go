@@ -139,3 +139,30 @@ func TestRecordAllFailsOnAFullDisk(t *testing.T) {
 		t.Fatal("a write to a full disk succeeded")
 	}
 }
+
+// TestOutcome: each kind of line the relay writes is classified by its
+// phase, its first word and its counts, and counts of failures are never
+// read as ok.
+func TestOutcome(t *testing.T) {
+	for _, c := range []struct {
+		e    Entry
+		want string
+	}{
+		{Entry{Phase: PhaseStart, Result: "started"}, OutcomeStarted},
+		{Entry{Result: "ok", Count: 12}, OutcomeOK},
+		{Entry{Result: "ok"}, OutcomeOK},
+		{Entry{Result: "partial: 2 of 5 failed", Count: 5, Failed: 2}, OutcomePartial},
+		{Entry{Result: "failed: 12 of 12 failed", Count: 12, Failed: 12}, OutcomeFailed},
+		{Entry{Result: "failed: relay: the audit log cannot be written", Count: 3}, OutcomeFailed},
+		{Entry{Result: "failed: sinks: busy"}, OutcomeFailed},
+		{Entry{Result: "cancelled after 3 of 12 (1 failed)", Count: 3, Failed: 1}, OutcomeCancelled},
+		{Entry{Result: "ok", Count: 12, Failed: 12}, OutcomeFailed},
+		{Entry{Result: "ok", Count: 12, Failed: 1}, OutcomePartial},
+		{Entry{Result: "something new"}, OutcomeFailed},
+		{Entry{Result: ""}, OutcomeFailed},
+	} {
+		if got := c.e.Outcome(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.e, got, c.want)
+		}
+	}
+}

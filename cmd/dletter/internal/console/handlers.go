@@ -303,13 +303,3 @@ func (c *Console) cancelRedrive(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/redrives/"+url.PathEscape(job.ID)+"?flash=cancelled", http.StatusSeeOther)
 }
-
-// activity shows the audit log: who replayed, redrove or discarded what.
-func (c *Console) activity(w http.ResponseWriter, r *http.Request) {
-	entries, err := c.relay.RecentActions(200)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "activity", page{Title: "Activity", Nav: "activity", Data: entries})
-}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/audit"
 )
@@ -35,6 +36,7 @@ func (r *Relay) begin(a Actor, name, target string) (*action, error) {
 	if err := ac.write(start); err != nil {
 		return nil, fmt.Errorf("%w, so nothing was changed (%s %s): %v", ErrAuditUnavailable, name, target, err)
 	}
+	r.open.add(ac.base.Op)
 	return ac, nil
 }
 
@@ -92,6 +94,7 @@ func (ac *action) end(count, failed int, result string) {
 	ac.r.log.Info("audit", "actor", e.Actor, "via", e.Via, "remote", e.Remote, "action", e.Action,
 		"target", e.Target, "count", count, "failed", failed, "result", result, "op", e.Op)
 	_ = ac.write(e)
+	ac.r.open.remove(e.Op)
 }
 
 // write appends entries to the audit log, counting and logging a failure.
@@ -117,6 +120,41 @@ func outcome(count, failed int, err error) string {
 		return fmt.Sprintf("partial: %d of %d failed", failed, count)
 	}
 	return fmt.Sprintf("failed: %d of %d failed", failed, count)
+}
+
+// Running reports whether the audited action op (audit.Entry.Op) was
+// begun by this relay and has not ended yet. A start line in the audit
+// log whose op is not running here belongs to an action that is running
+// elsewhere or that its process did not live to finish.
+func (r *Relay) Running(op string) bool { return r.open.has(op) }
+
+// openActions is a set of ops, safe for concurrent use. It holds one entry
+// per action under way, so it stays as small as the work in flight.
+type openActions struct {
+	mu  sync.Mutex
+	ops map[string]struct{}
+}
+
+func (o *openActions) add(op string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ops == nil {
+		o.ops = make(map[string]struct{})
+	}
+	o.ops[op] = struct{}{}
+}
+
+func (o *openActions) remove(op string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.ops, op)
+}
+
+func (o *openActions) has(op string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, ok := o.ops[op]
+	return ok
 }
 
 func newOpID() string {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dletter/dletter/cmd/dletter/internal/audit"
 	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
 	"github.com/dletter/dletter/sinks"
 )
@@ -165,5 +166,39 @@ func TestRedriveStopsWhenAnItemCannotBeRecorded(t *testing.T) {
 	}
 	if sent := b.sink.calls(); len(sent) != 1 {
 		t.Fatalf("sent %v after the audit log failed", sent)
+	}
+}
+
+// TestRunningWhileActionUnderWay: the op of a redrive is running from its
+// start line until its outcome is written, and only in the relay that began
+// it.
+func TestRunningWhileActionUnderWay(t *testing.T) {
+	b := setup(t, setupOpts{})
+	b.add(t, "a")
+	b.sink.hold, b.sink.entry = make(chan struct{}), make(chan struct{}, 1)
+	job, err := b.r.StartRedrive(actor, RedriveOptions{Filter: sinks.Filter{Sink: "hook"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-b.sink.entry // the redrive is sending its item
+	recent, err := b.r.RecentActions(1)
+	if err != nil || len(recent) != 1 || recent[0].Phase != audit.PhaseStart {
+		t.Fatalf("while the redrive runs: %+v, %v", recent, err)
+	}
+	op := recent[0].Op
+	if !b.r.Running(op) {
+		t.Fatalf("op %s of the running redrive is not running", op)
+	}
+	if other := setup(t, setupOpts{}); other.r.Running(op) {
+		t.Fatal("another relay says the op runs there")
+	}
+	close(b.sink.hold)
+	waitRedrive(t, b.r, job.ID)
+	if b.r.Running(op) {
+		t.Fatalf("op %s still running after the redrive ended", op)
+	}
+	recent, _ = b.r.RecentActions(1)
+	if len(recent) != 1 || recent[0].Op != op || recent[0].Outcome() != audit.OutcomeOK {
+		t.Fatalf("after the redrive: %+v", recent)
 	}
 }

@@ -71,6 +71,7 @@ type Relay struct {
 	opts Options
 	log  *slog.Logger
 	jobs *jobs.Manager
+	open openActions // audited actions begun and not yet ended here
 }
 
 // New returns a Relay. Close stops its background redrives.

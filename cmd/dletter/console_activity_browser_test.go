@@ -1,0 +1,67 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
+)
+
+// TestConsoleActivityInChromium: while a redrive runs, the Activity page
+// shows it running; once every item has failed, it shows the redrive
+// failed with none of its items delivered, and links to the redrive.
+func TestConsoleActivityInChromium(t *testing.T) {
+	ctx := browser(t)
+	hook := testenv.NewReceiver(t)
+	dir := t.TempDir()
+	d := startDaemon(t, "--config", writeConfig(t, dir, hook.URL, "retry:\n  max_attempts: 1"))
+	d.park(t, hook, 3)
+
+	hook.Fail.Store(true)
+	hook.Hold() // every send of the redrive waits until Release
+	var job struct{ ID string }
+	if code := d.api("POST", "/v1/dlq/redrive", `{"sink":"orders"}`, &job); code != http.StatusAccepted || job.ID == "" {
+		t.Fatalf("start a redrive: %d %+v", code, job)
+	}
+	p := consolePage{t: t, ctx: ctx, d: d}
+	row := func() string {
+		t.Helper()
+		p.open(1280, "/activity", "activity")
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#activity tbody tr")))
+		if err != nil {
+			t.Fatalf("read the activity: %v", err)
+		}
+		return strings.Join(strings.Fields(s), " ")
+	}
+	if got := row(); !strings.Contains(got, "redrive") || !strings.Contains(got, "running") {
+		t.Fatalf("activity while the redrive runs: %q", got)
+	}
+	refresh, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('meta[http-equiv="refresh"]')`))
+	if err != nil || !refresh {
+		t.Errorf("the page does not refresh while the redrive runs (%v)", err)
+	}
+
+	hook.Release()
+	waitFor(t, "the redrive to end", 30*time.Second, func() bool {
+		var j struct{ State string }
+		d.api("GET", "/v1/dlq/redrives/"+job.ID, "", &j)
+		return j.State != "" && j.State != "running"
+	})
+	got := row()
+	for _, want := range []string{"redrive", job.ID, "failed", "0 of 3 delivered", "3 failed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("activity after a redrive whose items all failed: %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, " ok") || strings.Contains(got, "running") {
+		t.Errorf("activity after a redrive whose items all failed: %q", got)
+	}
+	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#activity tbody tr a").getAttribute("href")`))
+	if err != nil || href != "/redrives/"+job.ID {
+		t.Errorf("link to the redrive: %q, %v", href, err)
+	}
+}
