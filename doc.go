@@ -8,6 +8,36 @@
 // JSONL file immediately and Replay hands it back to a handler later, moving
 // it to a permanent-failure log once its retry budget is spent.
 //
+// # Glossary
+//
+// The module (this package, package sinks and the dletter command) gives
+// each of these words one meaning:
+//
+//   - item: one failed value a Logger keeps, a line of its retry or
+//     permanent-failure log.
+//   - Envelope: that line's JSON (ts, attempt, reason, id, payload).
+//   - payload: what an item or message carries: an Envelope's payload
+//     (RawPayload); the JSON body the webhook sink POSTs is a
+//     sinks/webhook.Payload.
+//   - dead letter: a message or item kept because it could not be
+//     delivered or processed, so that it is not lost.
+//   - replay (log): Logger.Replay consumes the retry log, handing each due
+//     item to a handler once and logging again the ones that fail.
+//   - DLQ item: a dead letter in a dead-letter queue of package sinks
+//     (sinks.DLQItem): the message, its sink, recipient and attempts.
+//   - replay (DLQ): sinks.DLQ.Replay sends one DLQ item again through its
+//     sink and keeps it in the DLQ.
+//   - redeliver: the daemon's replay (dletter dlq replay, POST
+//     /v1/dlq/items/{id}/replay): a DLQ replay that then removes the
+//     delivered item, unless asked to keep it.
+//   - redrive: redelivering every DLQ item that matches a filter, at a
+//     pace (sinks.Redrive, dletter dlq redrive).
+//   - queue: where the daemon's async messages wait for their first
+//     delivery (sinks.Queue); not the DLQ.
+//   - sink: what delivers a message (email, Slack, a webhook, your own).
+//   - delivery id: a message's identity across retries, replays and
+//     redrives, which its receiver can deduplicate on.
+//
 // # Files
 //
 // Each item is one JSON object on one line:

@@ -15,6 +15,29 @@
 // sinks/email, sinks/slack, sinks/webhook) pass the sinks' conformance suite
 // (package sinks/sinktest), which a sink of your own can run too.
 //
+// # Glossary
+//
+// These words mean one thing across the module (package dletter's
+// documentation lists the log's words too):
+//
+//   - dead letter: a message kept because it could not be delivered, so
+//     that it is not lost.
+//   - DLQ item: a dead letter in a [DLQ] ([DLQItem]): the message, its
+//     sink, recipient and attempts.
+//   - replay (DLQ): [DLQ].Replay sends one DLQ item again through its sink
+//     and keeps it in the DLQ; [ReplayItem] is that Replay for every store.
+//   - redeliver: the dletter daemon's replay (dletter dlq replay): a DLQ
+//     replay that then removes the delivered item, unless asked to keep it.
+//   - redrive: redelivering every DLQ item that matches a filter, at a
+//     pace ([Redrive]).
+//   - queue: where a [Dispatcher]'s messages wait for their first delivery
+//     ([Queue]); not the DLQ.
+//   - sink: what delivers a message ([Sink]).
+//   - delivery id: a message's identity across retries, replays and
+//     redrives, which its receiver can deduplicate on ([WithDeliveryID]).
+//   - payload: what a message carries; the JSON body the webhook sink
+//     POSTs is a sinks/webhook.Payload.
+//
 // # Wiring
 //
 // A Registry built with a retry policy and a DLQ wraps every sink it is

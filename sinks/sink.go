@@ -24,7 +24,7 @@ type Message struct {
 	Subject string `json:"subject,omitempty"`
 	Body    string `json:"body,omitempty"`
 	// Metadata is attached verbatim by sinks that support it (Slack blocks,
-	// webhook envelope, email X- headers).
+	// webhook payload, email X- headers).
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 

@@ -14,7 +14,7 @@ import (
 
 // BenchmarkSend puts the sink beside a bare http.Client POST of a body of
 // the same size to the same loopback server: the difference is what the
-// envelope, the signature and the error handling cost.
+// payload, the signature and the error handling cost.
 func BenchmarkSend(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)

@@ -1,4 +1,4 @@
-// Package webhook is a sink that POSTs each message as a JSON [Envelope] to
+// Package webhook is a sink that POSTs each message as a JSON [Payload] to
 // an HTTP endpoint, signed per the Standard Webhooks specification
 // (https://www.standardwebhooks.com) when a secret is configured.
 //
@@ -37,7 +37,7 @@
 // when the host has none (see Config.RecipientSecrets for why unsigned
 // rather than refused).
 //
-// The request body is an [Envelope]:
+// The request body is a [Payload]:
 //
 //	{"id":"<delivery id>","subject":"order paid","body":{"order":1042},"metadata":{"shop":"eu"}}
 //

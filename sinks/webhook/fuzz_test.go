@@ -46,9 +46,9 @@ func FuzzParseSecrets(f *testing.F) {
 	})
 }
 
-// FuzzEnvelope checks that any message becomes a valid JSON envelope that
+// FuzzPayload checks that any message becomes a valid JSON payload that
 // gives back its subject, metadata and body.
-func FuzzEnvelope(f *testing.F) {
+func FuzzPayload(f *testing.F) {
 	f.Add("subject", `{"a":1}`, "k", "v", "id-1")
 	f.Add("", "plain text", "", "", "")
 	f.Add("\xff\xfe", "\"quoted\"", "k\n", "v\x00", "a.b")
@@ -65,9 +65,9 @@ func FuzzEnvelope(f *testing.F) {
 		if err := s.Send(sinks.WithDeliveryID(context.Background(), id), nil, m); err != nil {
 			t.Fatal(err)
 		}
-		var env webhook.Envelope
+		var env webhook.Payload
 		if err := json.Unmarshal(c.Body, &env); err != nil {
-			t.Fatalf("envelope %q is not JSON: %v", c.Body, err)
+			t.Fatalf("payload %q is not JSON: %v", c.Body, err)
 		}
 		if viaJSON(subject) != env.Subject {
 			t.Fatalf("subject %q came back as %q", subject, env.Subject)

@@ -184,7 +184,7 @@ func (s *Sink) String() string { return fmt.Sprintf("webhook sink %q (%s)", s.na
 // GoString is String.
 func (s *Sink) GoString() string { return s.String() }
 
-// Send posts m as an Envelope to the configured URL, or to the URL of a
+// Send posts m as a Payload to the configured URL, or to the URL of a
 // Recipient whose host is allowed. The webhook-id is sinks.DeliveryID(ctx)
 // (see the package doc). The error says whether a retry may help (see
 // sinks.IsTransient) and names the endpoint by its scheme and host only.
@@ -194,7 +194,7 @@ func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) er
 		return sinks.Terminal(err)
 	}
 	id := messageID(sinks.DeliveryID(ctx))
-	body, err := encodeEnvelope(id, m)
+	body, err := encodePayload(id, m)
 	if err != nil {
 		return sinks.Terminal(sinks.Errorf(sinks.CodeInvalidArgument, "webhook.Send", "cannot encode the message: %w", err))
 	}

@@ -71,9 +71,9 @@ func TestSendExactRequest(t *testing.T) {
 	if err := verify(vectorSecret, got.Header.Get("Webhook-Id"), got.Header.Get("Webhook-Timestamp"), sig, []byte(got.Body)); err != nil {
 		t.Fatalf("signature %q: %v", sig, err)
 	}
-	var env webhook.Envelope
+	var env webhook.Payload
 	if err := json.Unmarshal([]byte(got.Body), &env); err != nil || env.ID != vectorID || env.Metadata["env"] != "prod" {
-		t.Fatalf("envelope %+v, %v", env, err)
+		t.Fatalf("payload %+v, %v", env, err)
 	}
 }
 

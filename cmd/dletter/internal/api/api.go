@@ -53,7 +53,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/dlq/stats", a.stats)
 	mux.HandleFunc("GET /v1/dlq/items/{id}", a.getItem)
 	mux.HandleFunc("DELETE /v1/dlq/items/{id}", a.discardItem)
-	mux.HandleFunc("POST /v1/dlq/items/{id}/replay", a.replayItem)
+	mux.HandleFunc("POST /v1/dlq/items/{id}/replay", a.redeliverItem)
 	mux.HandleFunc("POST /v1/dlq/discard", a.discardMatching)
 	mux.HandleFunc("POST /v1/dlq/import", a.importItems)
 	mux.HandleFunc("POST /v1/dlq/redrive", a.startRedrive)

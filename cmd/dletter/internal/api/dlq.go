@@ -77,16 +77,16 @@ func (a *API) discardItem(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// replayItem answers 200 when delivered and 502 with the sink's error when
+// redeliverItem answers 200 when delivered and 502 with the sink's error when
 // it failed again (the item stays, updated). ?keep=true keeps a delivered
 // item in the DLQ.
-func (a *API) replayItem(w http.ResponseWriter, r *http.Request) {
+func (a *API) redeliverItem(w http.ResponseWriter, r *http.Request) {
 	keep, err := parseBool("keep", r.URL.Query().Get("keep"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	res, err := a.relay.Replay(r.Context(), ActorOf(r, "api"), r.PathValue("id"), keep)
+	res, err := a.relay.Redeliver(r.Context(), ActorOf(r, "api"), r.PathValue("id"), keep)
 	if err != nil {
 		a.fail(w, r, err)
 		return

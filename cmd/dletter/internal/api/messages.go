@@ -33,13 +33,13 @@ func (a *API) send(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &relay.FieldError{Field: "delivery_id", Reason: "must be at most 200 bytes"})
 		return
 	}
-	env := relay.Envelope{
+	d := relay.Delivery{
 		Sink:       r.PathValue("name"),
 		Recipient:  req.Recipient,
 		Message:    sinks.Message{Subject: req.Subject, Body: req.Body, Metadata: req.Metadata},
 		DeliveryID: req.DeliveryID,
 	}
-	res, err := a.relay.Send(r.Context(), env, req.Async)
+	res, err := a.relay.Send(r.Context(), d, req.Async)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -29,7 +29,7 @@ type backend interface {
 	ListPreviews(ctx context.Context, f sinks.Filter, cursor string, limit int) ([]sinks.ItemPreview, string, error)
 	Get(ctx context.Context, id string) (sinks.DLQItem, error)
 	Count(ctx context.Context, sink string) (int, error)
-	Replay(ctx context.Context, a relay.Actor, id string, keep bool) (relay.ReplayResult, error)
+	Redeliver(ctx context.Context, a relay.Actor, id string, keep bool) (relay.RedeliverResult, error)
 	Discard(ctx context.Context, a relay.Actor, id string) error
 	DiscardMatching(ctx context.Context, a relay.Actor, f sinks.Filter, max int, all, dryRun bool) (int, error)
 	DryRunRedrive(ctx context.Context, opts relay.RedriveOptions) (int, error)

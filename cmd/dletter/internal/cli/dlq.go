@@ -270,7 +270,7 @@ history updated, and the command exits with 4.`,
 				return err
 			}
 			defer b.Close()
-			res, err := b.Replay(cmd.Context(), cliActor(), args[0], keep)
+			res, err := b.Redeliver(cmd.Context(), cliActor(), args[0], keep)
 			if err != nil {
 				return err
 			}

@@ -246,9 +246,10 @@ func (c *Client) Count(ctx context.Context, sink string) (int, error) {
 	return out.Count, err
 }
 
-// Replay re-sends item id; see relay.Relay.Replay.
-func (c *Client) Replay(ctx context.Context, _ relay.Actor, id string, keep bool) (relay.ReplayResult, error) {
-	var res relay.ReplayResult
+// Redeliver re-sends item id through the daemon (POST
+// /v1/dlq/items/{id}/replay); see relay.Relay.Redeliver.
+func (c *Client) Redeliver(ctx context.Context, _ relay.Actor, id string, keep bool) (relay.RedeliverResult, error) {
+	var res relay.RedeliverResult
 	q := url.Values{}
 	if keep {
 		q.Set("keep", "true")

@@ -91,7 +91,7 @@ func (c *Console) replay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	res, err := c.relay.Replay(r.Context(), c.actor(r), id, false)
+	res, err := c.relay.Redeliver(r.Context(), c.actor(r), id, false)
 	if err != nil {
 		c.fail(w, r, err)
 		return

@@ -70,7 +70,7 @@ func TestAsyncDeadLettersWhenAttemptsRunOut(t *testing.T) {
 	recv := testenv.NewReceiver(t)
 	recv.Fail.Store(true)
 	c := asyncCore(t, recv, map[string]any{"max_attempts": 3, "base_backoff": "10ms", "max_backoff": "20ms"})
-	res, err := c.Relay.Send(context.Background(), relay.Envelope{Sink: "hook", Message: sinks.Message{Subject: "s"}, DeliveryID: "async-1"}, true)
+	res, err := c.Relay.Send(context.Background(), relay.Delivery{Sink: "hook", Message: sinks.Message{Subject: "s"}, DeliveryID: "async-1"}, true)
 	if err != nil || res.Status != relay.StatusQueued {
 		t.Fatalf("send: %+v %v", res, err)
 	}
@@ -89,7 +89,7 @@ func TestAsyncTerminalErrorDeadLettersAtOnce(t *testing.T) {
 	recv.Fail.Store(true)
 	recv.FailStatus.Store(http.StatusBadRequest)
 	c := asyncCore(t, recv, map[string]any{"max_attempts": 5, "base_backoff": "10ms"})
-	if _, err := c.Relay.Send(context.Background(), relay.Envelope{Sink: "hook", Message: sinks.Message{Subject: "bad"}}, true); err != nil {
+	if _, err := c.Relay.Send(context.Background(), relay.Delivery{Sink: "hook", Message: sinks.Message{Subject: "bad"}}, true); err != nil {
 		t.Fatal(err)
 	}
 	it := waitItem(t, c)
@@ -101,7 +101,7 @@ func TestAsyncTerminalErrorDeadLettersAtOnce(t *testing.T) {
 func TestAsyncDelivers(t *testing.T) {
 	recv := testenv.NewReceiver(t)
 	c := asyncCore(t, recv, map[string]any{"base_backoff": "10ms"})
-	if _, err := c.Relay.Send(context.Background(), relay.Envelope{Sink: "hook", DeliveryID: "ok-1"}, true); err != nil {
+	if _, err := c.Relay.Send(context.Background(), relay.Delivery{Sink: "hook", DeliveryID: "ok-1"}, true); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -126,7 +126,7 @@ func TestAsyncMovesTheEarlierLogIntoTheQueue(t *testing.T) {
 	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := range 3 {
-		rec := legacyRecord{Envelope: relay.Envelope{Sink: "hook", Message: sinks.Message{Subject: fmt.Sprint("old ", i)},
+		rec := legacyRecord{Delivery: relay.Delivery{Sink: "hook", Message: sinks.Message{Subject: fmt.Sprint("old ", i)},
 			DeliveryID: fmt.Sprint("old-", i)}, Attempts: 1, History: []sinks.Attempt{{At: at, Error: "503"}}}
 		if err := dletter.Log(old, rec, errors.New("503"), 1); err != nil {
 			t.Fatal(err)

@@ -93,7 +93,7 @@ func (q *redisQueue) Close() error {
 
 // legacyRecord is a line of the earlier async log.
 type legacyRecord struct {
-	relay.Envelope
+	relay.Delivery
 	Attempts int             `json:"attempts,omitempty"`
 	History  []sinks.Attempt `json:"history,omitempty"`
 }

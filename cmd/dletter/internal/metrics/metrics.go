@@ -37,7 +37,7 @@ type Metrics struct {
 	deliveries   *prometheus.CounterVec
 	attempts     *prometheus.CounterVec
 	latency      *prometheus.HistogramVec
-	replays      *prometheus.CounterVec
+	redeliveries *prometheus.CounterVec
 	redriveItems *prometheus.CounterVec
 	redrives     prometheus.Gauge
 	auditErrors  prometheus.Counter
@@ -62,9 +62,9 @@ func New(stats StatsFunc, states StatesFunc) *Metrics {
 			Help:    "Duration of one Send call to a sink.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"sink"}),
-		replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+		redeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dletter_dlq_replays_total",
-			Help: "Operator replays of single DLQ items, by sink and outcome (delivered, failed).",
+			Help: "Operator redeliveries of single DLQ items (dletter dlq replay), by sink and outcome (delivered, failed).",
 		}, []string{"sink", "outcome"}),
 		redriveItems: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dletter_redrive_items_total",
@@ -79,7 +79,7 @@ func New(stats StatsFunc, states StatesFunc) *Metrics {
 			Help: "Audit entries that could not be written.",
 		}),
 	}
-	m.reg.MustRegister(m.deliveries, m.attempts, m.latency, m.replays, m.redriveItems, m.redrives, m.auditErrors,
+	m.reg.MustRegister(m.deliveries, m.attempts, m.latency, m.redeliveries, m.redriveItems, m.redrives, m.auditErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		m.reg.MustRegister(&dlqCollector{stats: stats})
@@ -121,8 +121,8 @@ func (m *Metrics) Attempt(sink string, d time.Duration, err error) {
 	}
 }
 
-// Replay counts an operator replay.
-func (m *Metrics) Replay(sink string, err error) {
+// Redeliver counts an operator's redelivery of one item (relay.Relay.Redeliver).
+func (m *Metrics) Redeliver(sink string, err error) {
 	if m == nil {
 		return
 	}
@@ -130,7 +130,7 @@ func (m *Metrics) Replay(sink string, err error) {
 	if err != nil {
 		outcome = Failed
 	}
-	m.replays.WithLabelValues(sink, outcome).Inc()
+	m.redeliveries.WithLabelValues(sink, outcome).Inc()
 }
 
 // RedriveItems adds to the items processed by redrives.

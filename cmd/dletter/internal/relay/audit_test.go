@@ -119,7 +119,7 @@ func TestChangesRefusedWhenAuditFails(t *testing.T) {
 			t.Errorf("%s: %v, want ErrAuditUnavailable", what, err)
 		}
 	}
-	_, err := b.r.Replay(ctx, actor, id, false)
+	_, err := b.r.Redeliver(ctx, actor, id, false)
 	check("replay", err)
 	check("discard", b.r.Discard(ctx, actor, id))
 	_, err = b.r.DiscardMatching(ctx, actor, sinks.Filter{}, 0, true, false)

@@ -10,47 +10,50 @@ import (
 	"github.com/dletter/dletter/sinks"
 )
 
-// ReplayResult says what a replay did.
-type ReplayResult struct {
+// RedeliverResult says what a redelivery did.
+type RedeliverResult struct {
 	ID        string `json:"id"`
 	Sink      string `json:"sink"`
 	Delivered bool   `json:"delivered"`
 	// Removed is true when the delivered item was taken out of the DLQ.
 	Removed bool `json:"removed"`
-	// Error is the sink's error when the replay failed again; the item
+	// Error is the sink's error when the redelivery failed again; the item
 	// stays, with its attempts and history updated.
 	Error string `json:"error,omitempty"`
 }
 
-// Replay re-sends item id through its sink. Unlike sinks.DLQ.Replay, a
-// delivered item is removed from the DLQ unless keep is set: an operator who
-// replayed a message successfully almost never wants it replayed twice. A
-// failed replay is a result (Delivered false, Error set), not an error; the
+// Redeliver re-sends item id through its sink (what the operator asks for
+// with `dletter dlq replay`, POST /v1/dlq/items/{id}/replay or the
+// console's Replay button; the audit log calls it "replay"). It uses
+// sinks.DLQ.Replay, which keeps the item; Redeliver then removes a
+// delivered item from the DLQ unless keep is set: an operator who sent a
+// message again successfully almost never wants it sent twice. A failed
+// redelivery is a result (Delivered false, Error set), not an error; the
 // error is for an unknown id (sinks.ErrNotFound), an item that someone else
-// is replaying, redriving or discarding (sinks.ErrBusy: the replay and the
-// removal hold the item's lease, in Redis for daemons that share one) or a
-// store failure.
-func (r *Relay) Replay(ctx context.Context, a Actor, id string, keep bool) (ReplayResult, error) {
+// is redelivering, redriving or discarding (sinks.ErrBusy: the redelivery
+// and the removal hold the item's lease, in Redis for daemons that share
+// one) or a store failure.
+func (r *Relay) Redeliver(ctx context.Context, a Actor, id string, keep bool) (RedeliverResult, error) {
 	if r.opts.ReadOnly {
-		return ReplayResult{}, ErrReadOnly
+		return RedeliverResult{}, ErrReadOnly
 	}
 	ctx, release, err := sinks.LeaseItem(sinks.WithLeaseHolder(ctx, a.describe("replay")), r.opts.Store, id)
 	if err != nil {
 		r.auditBusy(a, "replay", id, err)
-		return ReplayResult{}, err
+		return RedeliverResult{}, err
 	}
 	defer release()
 	it, err := r.opts.Store.Get(ctx, id)
 	if err != nil {
-		return ReplayResult{}, err
+		return RedeliverResult{}, err
 	}
 	ac, err := r.begin(a, "replay", id)
 	if err != nil {
-		return ReplayResult{}, err
+		return RedeliverResult{}, err
 	}
-	res := ReplayResult{ID: id, Sink: it.Sink}
+	res := RedeliverResult{ID: id, Sink: it.Sink}
 	rerr := r.opts.Store.Replay(ctx, id)
-	r.opts.Metrics.Replay(it.Sink, rerr)
+	r.opts.Metrics.Redeliver(it.Sink, rerr)
 	if rerr != nil {
 		res.Error = rerr.Error()
 		ac.end(1, 1, outcome(1, 1, rerr))

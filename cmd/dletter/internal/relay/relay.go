@@ -1,6 +1,6 @@
 // Package relay is what the daemon does, independent of how it is asked:
 // send a message through a sink (at once, or durably through the async
-// log), and the operator's actions on the DLQ (look, replay, discard,
+// queue), and the operator's actions on the DLQ (look, redeliver, discard,
 // redrive), each one audited and counted. The HTTP API, the web console and
 // the command line call the same methods.
 package relay

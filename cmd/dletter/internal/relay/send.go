@@ -11,9 +11,9 @@ import (
 	"github.com/dletter/dletter/sinks"
 )
 
-// Envelope is a message on its way to a sink: what the async log stores,
-// one JSON object per line.
-type Envelope struct {
+// Delivery is a message on its way to a sink, as Send takes it (the
+// earlier async log kept one per line, as JSON with these names).
+type Delivery struct {
 	Sink       string          `json:"sink"`
 	Recipient  json.RawMessage `json:"recipient,omitempty"`
 	Message    sinks.Message   `json:"message"`
@@ -42,52 +42,52 @@ type SendResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Send delivers env through its sink. Synchronous sends go through the
+// Send delivers d through its sink. Synchronous sends go through the
 // sink's Retrier: the result is delivered, or dead_lettered with the DLQ
-// item's id. With async, the message is appended to the async log and the
+// item's id. With async, the message is put in the async queue and the
 // result is queued. An error means the message was neither delivered nor
 // kept: the caller still owns it.
-func (r *Relay) Send(ctx context.Context, env Envelope, async bool) (SendResult, error) {
+func (r *Relay) Send(ctx context.Context, d Delivery, async bool) (SendResult, error) {
 	if r.opts.ReadOnly {
 		return SendResult{}, ErrReadOnly
 	}
-	sink, ok := r.opts.Sinks.Lookup(env.Sink)
+	sink, ok := r.opts.Sinks.Lookup(d.Sink)
 	if !ok {
-		return SendResult{}, fmt.Errorf("%w: %q", ErrUnknownSink, env.Sink)
+		return SendResult{}, fmt.Errorf("%w: %q", ErrUnknownSink, d.Sink)
 	}
-	if env.DeliveryID == "" {
-		env.DeliveryID = sinks.NewDeliveryID()
+	if d.DeliveryID == "" {
+		d.DeliveryID = sinks.NewDeliveryID()
 	}
-	res := SendResult{DeliveryID: env.DeliveryID}
+	res := SendResult{DeliveryID: d.DeliveryID}
 	if async {
 		if r.opts.Queue == nil {
 			return SendResult{}, ErrAsyncUnavailable
 		}
 		var to sinks.Recipient
-		if len(env.Recipient) > 0 {
-			to = env.Recipient
+		if len(d.Recipient) > 0 {
+			to = d.Recipient
 		}
-		if _, err := r.opts.Queue.Enqueue(sinks.WithDeliveryID(ctx, env.DeliveryID), env.Sink, to, env.Message); err != nil {
-			r.opts.Metrics.Delivery(env.Sink, metrics.Failed)
+		if _, err := r.opts.Queue.Enqueue(sinks.WithDeliveryID(ctx, d.DeliveryID), d.Sink, to, d.Message); err != nil {
+			r.opts.Metrics.Delivery(d.Sink, metrics.Failed)
 			return SendResult{}, fmt.Errorf("relay: keep message for async delivery: %w", err)
 		}
-		r.opts.Metrics.Delivery(env.Sink, metrics.Queued)
+		r.opts.Metrics.Delivery(d.Sink, metrics.Queued)
 		res.Status = StatusQueued
 		return res, nil
 	}
-	to, err := sinks.DecodeRecipient(sink, env.Recipient)
+	to, err := sinks.DecodeRecipient(sink, d.Recipient)
 	if err != nil {
 		return SendResult{}, err
 	}
-	err = sink.Send(sinks.WithDeliveryID(ctx, env.DeliveryID), to, env.Message)
+	err = sink.Send(sinks.WithDeliveryID(ctx, d.DeliveryID), to, d.Message)
 	var dl *sinks.DeadLetterError
 	switch {
 	case err == nil:
-		r.opts.Metrics.Delivery(env.Sink, metrics.Delivered)
+		r.opts.Metrics.Delivery(d.Sink, metrics.Delivered)
 		res.Status = StatusDelivered
 		return res, nil
 	case errors.As(err, &dl):
-		r.opts.Metrics.Delivery(env.Sink, metrics.DeadLettered)
+		r.opts.Metrics.Delivery(d.Sink, metrics.DeadLettered)
 		res.Status = StatusDeadLettered
 		res.ID, res.Attempts = dl.ID, dl.Attempts
 		if dl.Err != nil {
@@ -95,7 +95,7 @@ func (r *Relay) Send(ctx context.Context, env Envelope, async bool) (SendResult,
 		}
 		return res, nil
 	default:
-		r.opts.Metrics.Delivery(env.Sink, metrics.Failed)
+		r.opts.Metrics.Delivery(d.Sink, metrics.Failed)
 		return SendResult{}, err
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"github.com/dletter/dletter/sinks"
 )
 
-// Envelope is the JSON document the sink POSTs. A receiver written in Go
-// can decode the request body into it.
-type Envelope struct {
+// Payload is the JSON document the sink POSTs, the request body. A
+// receiver written in Go can decode the body into it.
+type Payload struct {
 	// ID is the delivery id, the same value as the webhook-id header.
 	ID string `json:"id"`
 	// Subject is the message's subject.
@@ -20,19 +20,19 @@ type Envelope struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
-// encodeEnvelope returns the request body for m under delivery id.
-func encodeEnvelope(id string, m sinks.Message) ([]byte, error) {
-	env := Envelope{ID: id, Subject: m.Subject, Metadata: m.Metadata}
+// encodePayload returns the request body for m under delivery id.
+func encodePayload(id string, m sinks.Message) ([]byte, error) {
+	p := Payload{ID: id, Subject: m.Subject, Metadata: m.Metadata}
 	if m.Body != "" {
 		if json.Valid([]byte(m.Body)) {
-			env.Body = json.RawMessage(m.Body)
+			p.Body = json.RawMessage(m.Body)
 		} else {
 			b, err := json.Marshal(m.Body)
 			if err != nil {
 				return nil, err
 			}
-			env.Body = b
+			p.Body = b
 		}
 	}
-	return json.Marshal(env)
+	return json.Marshal(p)
 }
