@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/display"
-	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 )
 
@@ -94,7 +93,7 @@ again.`,
 			} else {
 				p := job.Progress
 				state := job.State
-				if job.Result == jobs.ResultPartial || (job.Result == jobs.ResultFailed && state == jobs.Done) {
+				if job.Result == relay.ResultPartial || (job.Result == relay.ResultFailed && state == relay.StateDone) {
 					state += " (" + job.Result + ")"
 				}
 				fmt.Fprintf(g.streams.Out, "redrive %s %s: %d matched, %d delivered, %d failed again",
@@ -111,9 +110,9 @@ again.`,
 				}
 			}
 			switch {
-			case job.State == jobs.Failed:
+			case job.State == relay.StateFailed:
 				return &exitError{code: ExitError, err: errSilent}
-			case job.Progress.Failed > 0 || job.Progress.Skipped > 0 || job.State == jobs.Cancelled:
+			case job.Progress.Failed > 0 || job.Progress.Skipped > 0 || job.State == relay.StateCancelled:
 				return &exitError{code: ExitFailed, err: errSilent}
 			case job.Progress.Busy > 0:
 				return &exitError{code: ExitBusy, err: errSilent}
@@ -133,7 +132,7 @@ again.`,
 func follow(ctx context.Context, b backend, job relay.Redrive, w io.Writer, bar bool) (relay.Redrive, error) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	for job.State == jobs.Running {
+	for job.State == relay.StateRunning {
 		if bar {
 			drawBar(w, job.Progress)
 		}
@@ -171,7 +170,7 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func drawBar(w io.Writer, p jobs.Progress) {
+func drawBar(w io.Writer, p relay.Progress) {
 	const width = 30
 	filled := 0
 	if p.Matched > 0 {

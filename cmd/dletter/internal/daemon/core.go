@@ -124,7 +124,7 @@ func Open(cfg *config.Config, opts Options) (_ *Core, err error) {
 		ropts.Queue, ropts.States = c.Dispatcher, c.Dispatcher.States
 	}
 	if opts.Async && cfg.DLQ.Backend == config.BackendRedis {
-		if ropts.Jobs, err = c.openJobs(cfg); err != nil {
+		if ropts.Redrives, err = c.openJobs(cfg); err != nil {
 			return nil, err
 		}
 	}

@@ -8,14 +8,14 @@ import (
 	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/config"
-	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
+	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 	"github.com/dletter/dletter/sinks"
 )
 
 // openJobs keeps the redrives on the DLQ's Redis, with their own client,
 // so that every daemon there lists, polls and cancels them, and resumes
 // those of a daemon that stopped once their lease (queue.lease) ends.
-func (c *Core) openJobs(cfg *config.Config) ([]jobs.Option, error) {
+func (c *Core) openJobs(cfg *config.Config) ([]relay.RedriveOption, error) {
 	client, err := redisClient(cfg, false)
 	if err != nil {
 		return nil, err
@@ -25,10 +25,10 @@ func (c *Core) openJobs(cfg *config.Config) ([]jobs.Option, error) {
 	if prefix == "" {
 		prefix = sinks.DefaultRedisKeyPrefix
 	}
-	return []jobs.Option{
-		jobs.WithStore(jobs.NewRedisStore(client, prefix), ownerName()),
-		jobs.WithLease(time.Duration(cfg.Queue.Lease)),
-		jobs.WithRetention(time.Duration(cfg.DLQ.RedriveRetention)),
+	return []relay.RedriveOption{
+		relay.WithSharedRedrives(client, prefix, ownerName()),
+		relay.WithRedriveLease(time.Duration(cfg.Queue.Lease)),
+		relay.WithRedriveRetention(time.Duration(cfg.DLQ.RedriveRetention)),
 	}, nil
 }
 

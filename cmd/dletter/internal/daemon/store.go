@@ -47,7 +47,7 @@ func OpenStore(cfg *config.Config, fallback bool, log *slog.Logger) (sinks.Store
 		if err != nil || !fallback {
 			return primary, err
 		}
-		local, err := openFileDLQ(filepath.Join(cfg.DataDir, fallbackDir), opts...)
+		local, err := sinks.OpenFileDLQ(filepath.Join(cfg.DataDir, fallbackDir), opts...)
 		if err != nil {
 			_ = primary.Close()
 			return nil, fmt.Errorf("open the Redis fallback DLQ in %s: %w", cfg.DataDir, err)
@@ -62,7 +62,7 @@ func OpenStore(cfg *config.Config, fallback bool, log *slog.Logger) (sinks.Store
 		}
 		return f, nil
 	default:
-		st, err := openFileDLQ(FileDLQDir(cfg.DataDir), opts...)
+		st, err := sinks.OpenFileDLQ(FileDLQDir(cfg.DataDir), opts...)
 		if err != nil {
 			return nil, fmt.Errorf("open the DLQ in %s: %w", cfg.DataDir, err)
 		}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/audit"
-	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
 	"github.com/dletter/dletter/sinks"
 )
 
@@ -34,9 +33,9 @@ func TestRedriveAuditItemsAndOutcome(t *testing.T) {
 		fail        []string
 		result, end string
 	}{
-		{"all delivered", nil, jobs.ResultOK, "ok"},
-		{"some failed", []string{"b"}, jobs.ResultPartial, "partial: 1 of 3 failed"},
-		{"all failed", []string{"a", "b", "c"}, jobs.ResultFailed, "failed: 3 of 3 failed"},
+		{"all delivered", nil, ResultOK, "ok"},
+		{"some failed", []string{"b"}, ResultPartial, "partial: 1 of 3 failed"},
+		{"all failed", []string{"a", "b", "c"}, ResultFailed, "failed: 3 of 3 failed"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := setup(t, setupOpts{})
@@ -52,7 +51,7 @@ func TestRedriveAuditItemsAndOutcome(t *testing.T) {
 				t.Fatal(err)
 			}
 			job = waitRedrive(t, b.r, job.ID)
-			if job.State != jobs.Done || job.Result != c.result {
+			if job.State != StateDone || job.Result != c.result {
 				t.Fatalf("redrive %s, result %q; want done, %q", job.State, job.Result, c.result)
 			}
 			items, end := b.op(t, "redrive", "sink=hook")
@@ -161,7 +160,7 @@ func TestRedriveStopsWhenAnItemCannotBeRecorded(t *testing.T) {
 	}
 	close(b.sink.hold) // every Send goes through from now on
 	job = waitRedrive(t, b.r, job.ID)
-	if job.State != jobs.Failed || !strings.Contains(job.Error, "audit log cannot be written") || job.Progress.Processed != 1 {
+	if job.State != StateFailed || !strings.Contains(job.Error, "audit log cannot be written") || job.Progress.Processed != 1 {
 		t.Fatalf("redrive %+v: want it failed after its first item, naming the audit log", job)
 	}
 	if sent := b.sink.calls(); len(sent) != 1 {

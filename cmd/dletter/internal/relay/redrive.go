@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
 	"github.com/dletter/dletter/sinks"
 )
 
@@ -41,9 +40,6 @@ func CheckConcurrency(field string, n int) error {
 	return nil
 }
 
-// Redrive is a background redrive's snapshot.
-type Redrive = jobs.Job
-
 // DryRunRedrive counts the items a redrive with opts would replay.
 func (r *Relay) DryRunRedrive(ctx context.Context, opts RedriveOptions) (int, error) {
 	p, err := sinks.Redrive(ctx, r.opts.Store, sinks.RedriveOptions{Filter: opts.Filter, Max: opts.Max, DryRun: true})
@@ -54,19 +50,19 @@ func (r *Relay) DryRunRedrive(ctx context.Context, opts RedriveOptions) (int, er
 // total), then replays them with sinks.Redrive, reporting the totals and
 // what became of each item ("ok", "failed: ..." or "skipped: ...") as it
 // goes.
-func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, report func(jobs.Progress), item func(id, result string)) (jobs.Progress, error) {
+func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, report func(Progress), item func(id, result string)) (Progress, error) {
 	so := sinks.RedriveOptions{Filter: opts.Filter, Max: opts.Max, DryRun: true}
 	dry, err := sinks.Redrive(ctx, store, so)
 	if err != nil {
-		return jobs.Progress{}, err
+		return Progress{}, err
 	}
 	total := dry.Matched
-	conv := func(p sinks.RedriveProgress) jobs.Progress {
+	conv := func(p sinks.RedriveProgress) Progress {
 		done := p.Delivered + p.Failed + p.Skipped + p.Busy
-		return jobs.Progress{Matched: max(total, p.Matched), Processed: done,
+		return Progress{Matched: max(total, p.Matched), Processed: done,
 			Delivered: p.Delivered, Failed: p.Failed, Skipped: p.Skipped, Busy: p.Busy}
 	}
-	report(jobs.Progress{Matched: total})
+	report(Progress{Matched: total})
 	var prev sinks.RedriveProgress // Progress calls never overlap
 	progress := func(p sinks.RedriveProgress) {
 		switch {
@@ -86,7 +82,7 @@ func runRedrive(ctx context.Context, store sinks.Store, opts RedriveOptions, rep
 	so = sinks.RedriveOptions{Filter: opts.Filter, Max: total, Rate: opts.Rate, Concurrency: opts.Concurrency,
 		Progress: progress}
 	if total == 0 {
-		return jobs.Progress{}, nil
+		return Progress{}, nil
 	}
 	p, err := sinks.Redrive(ctx, store, so)
 	return conv(p), err
@@ -146,7 +142,7 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 }
 
 // redriveOutcome words how a redrive ended for the audit log.
-func redriveOutcome(p jobs.Progress, err error) string {
+func redriveOutcome(p Progress, err error) string {
 	bad := p.Failed + p.Skipped + p.Busy
 	if errors.Is(err, context.Canceled) {
 		s := fmt.Sprintf("cancelled after %d of %d", p.Processed, p.Matched)
@@ -159,7 +155,7 @@ func redriveOutcome(p jobs.Progress, err error) string {
 }
 
 // redriveFinished records a finished redrive.
-func (r *Relay) redriveFinished(j jobs.Job) {
+func (r *Relay) redriveFinished(j Redrive) {
 	r.log.Info("redrive finished", "id", j.ID, "state", j.State, "matched", j.Progress.Matched,
 		"delivered", j.Progress.Delivered, "failed", j.Progress.Failed, "err", j.Error)
 }
@@ -179,7 +175,7 @@ func (r *Relay) ListRedrives() []Redrive { return r.jobs.List() }
 // WaitRedrive blocks until redrive id has finished or ctx ends.
 func (r *Relay) WaitRedrive(ctx context.Context, id string) (Redrive, error) {
 	j, err := r.jobs.Wait(ctx, id)
-	if err == jobs.ErrNotFound {
+	if err == errJobNotFound {
 		return j, sinks.Errorf(sinks.CodeNotFound, "redrive", "no redrive %q", id)
 	}
 	return j, err
@@ -199,7 +195,7 @@ func (r *Relay) CancelRedrive(ctx context.Context, a Actor, id string) (Redrive,
 		return Redrive{}, err
 	}
 	j, err := r.jobs.Cancel(ctx, id)
-	if err == jobs.ErrNotFound {
+	if err == errJobNotFound {
 		err = sinks.Errorf(sinks.CodeNotFound, "redrive", "no redrive %q", id)
 	}
 	ac.end(j.Progress.Processed, 0, outcome(j.Progress.Processed, 0, err))

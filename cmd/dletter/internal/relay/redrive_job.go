@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
 	"github.com/dletter/dletter/sinks"
 )
 
@@ -24,17 +23,17 @@ type redriveSpec struct {
 
 // redriveFunc is the work of a redrive, audited in ac once ready is
 // closed.
-func (r *Relay) redriveFunc(a Actor, opts RedriveOptions, ac *action, ready <-chan struct{}) jobs.Func {
+func (r *Relay) redriveFunc(a Actor, opts RedriveOptions, ac *action, ready <-chan struct{}) jobFunc {
 	store := r.opts.Store
-	return func(ctx context.Context, report func(jobs.Progress)) (jobs.Progress, error) {
+	return func(ctx context.Context, report func(Progress)) (Progress, error) {
 		<-ready
 		r.opts.Metrics.RedriveRunning(1)
 		defer r.opts.Metrics.RedriveRunning(-1)
 		ctx, stop := context.WithCancelCause(ctx)
 		defer stop(nil)
 		// Count items in the metrics as they are processed, not at the end.
-		var last jobs.Progress
-		count := func(p jobs.Progress) {
+		var last Progress
+		count := func(p Progress) {
 			r.opts.Metrics.RedriveItems(p.Delivered-last.Delivered, p.Failed-last.Failed)
 			last = p
 		}
@@ -45,7 +44,7 @@ func (r *Relay) redriveFunc(a Actor, opts RedriveOptions, ac *action, ready <-ch
 		}
 		// Items someone else has leased are skipped and counted as busy.
 		ctx = sinks.WithLeaseHolder(ctx, a.describe("redrive"))
-		p, err := runRedrive(ctx, store, opts, func(p jobs.Progress) { count(p); report(p) }, item)
+		p, err := runRedrive(ctx, store, opts, func(p Progress) { count(p); report(p) }, item)
 		count(p)
 		if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrAuditUnavailable) {
 			err = cause
@@ -60,7 +59,7 @@ func (r *Relay) redriveFunc(a Actor, opts RedriveOptions, ac *action, ready <-ch
 // (delivered items were removed; items leased by a replay elsewhere are
 // counted as busy), within what remains of its max; it is audited here as
 // a new redrive-resume action of the same actor.
-func (r *Relay) redriveRunner(b []byte, before jobs.Job) (jobs.Func, error) {
+func (r *Relay) redriveRunner(b []byte, before Redrive) (jobFunc, error) {
 	var spec redriveSpec
 	if err := json.Unmarshal(b, &spec); err != nil {
 		return nil, fmt.Errorf("relay: redrive spec: %w", err)
@@ -70,7 +69,7 @@ func (r *Relay) redriveRunner(b []byte, before jobs.Job) (jobs.Func, error) {
 	if opts.Max > 0 {
 		opts.Max -= before.Progress.Processed
 		if opts.Max <= 0 {
-			return func(context.Context, func(jobs.Progress)) (jobs.Progress, error) { return jobs.Progress{}, nil }, nil
+			return func(context.Context, func(Progress)) (Progress, error) { return Progress{}, nil }, nil
 		}
 	}
 	ac, err := r.begin(spec.Actor, "redrive-resume", before.ID+" "+spec.Description)

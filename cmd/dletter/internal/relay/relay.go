@@ -12,7 +12,6 @@ import (
 	"sort"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/audit"
-	"github.com/dletter/dletter/cmd/dletter/internal/jobs"
 	"github.com/dletter/dletter/cmd/dletter/internal/metrics"
 	"github.com/dletter/dletter/sinks"
 )
@@ -60,17 +59,17 @@ type Options struct {
 	States func() []sinks.SinkState
 	// Kinds maps each configured sink to its kind ("webhook", ...).
 	Kinds map[string]string
-	// Jobs configure where redrives are kept (jobs.WithStore: shared with
-	// the other daemons on it, which resume the redrives of a daemon that
-	// stopped); by default in memory.
-	Jobs []jobs.Option
+	// Redrives configure where redrives are kept (WithSharedRedrives:
+	// shared with the other daemons on a Redis, which resume the redrives
+	// of a daemon that stopped); by default in memory.
+	Redrives []RedriveOption
 }
 
 // Relay carries out the daemon's work. It is safe for concurrent use.
 type Relay struct {
 	opts Options
 	log  *slog.Logger
-	jobs *jobs.Manager
+	jobs *jobManager
 	open openActions // audited actions begun and not yet ended here
 }
 
@@ -81,8 +80,8 @@ func New(opts Options) *Relay {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Relay{opts: opts, log: log}
-	jopts := append([]jobs.Option{jobs.WithRunner(redriveKind, r.redriveRunner)}, opts.Jobs...)
-	r.jobs = jobs.NewManager(100, r.redriveFinished, jopts...)
+	jopts := append([]RedriveOption{withRunner(redriveKind, r.redriveRunner)}, opts.Redrives...)
+	r.jobs = newJobManager(100, r.redriveFinished, jopts...)
 	return r
 }
 

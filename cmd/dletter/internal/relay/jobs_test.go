@@ -1,9 +1,10 @@
-package jobs
+package relay
 
 import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -11,42 +12,40 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// TestJobRunsAndReports: a job's progress can be read while it runs, and
+// its snapshot is stamped with the time it started and finished.
 func TestJobRunsAndReports(t *testing.T) {
-	finished := make(chan Job, 1)
-	m := NewManager(10, func(j Job) { finished <- j })
-	defer m.Close()
-	step := make(chan struct{})
-	j, err := m.Start("redrive", "all items", "alice", func(ctx context.Context, report func(Progress)) (Progress, error) {
-		report(Progress{Matched: 2, Processed: 1, Delivered: 1})
-		<-step
-		return Progress{Matched: 2, Processed: 2, Delivered: 1, Failed: 1}, nil
+	synctest.Test(t, func(t *testing.T) {
+		finished := make(chan Redrive, 1)
+		m := newJobManager(10, func(j Redrive) { finished <- j })
+		defer m.Close()
+		step := make(chan struct{})
+		j, err := m.Start("redrive", "all items", "alice", func(ctx context.Context, report func(Progress)) (Progress, error) {
+			report(Progress{Matched: 2, Processed: 1, Delivered: 1})
+			<-step
+			return Progress{Matched: 2, Processed: 2, Delivered: 1, Failed: 1}, nil
+		})
+		if err != nil || j.State != StateRunning || j.ID == "" || !j.StartedAt.Equal(time.Now()) {
+			t.Fatalf("start: %+v %v", j, err)
+		}
+		synctest.Wait() // the job has reported and waits for step
+		if got, _ := m.Get(j.ID); got.Progress.Processed != 1 || got.State != StateRunning {
+			t.Fatalf("while running: %+v", got)
+		}
+		time.Sleep(time.Minute)
+		close(step)
+		got, err := m.Wait(context.Background(), j.ID)
+		if err != nil || got.State != StateDone || got.Progress.Failed != 1 || got.FinishedAt.Sub(got.StartedAt) != time.Minute {
+			t.Fatalf("final: %+v %v, want done a minute after its start", got, err)
+		}
+		if f := <-finished; f.ID != j.ID || f.State != StateDone {
+			t.Fatalf("onFinish got %+v", f)
+		}
 	})
-	if err != nil || j.State != Running || j.ID == "" {
-		t.Fatalf("start: %+v %v", j, err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, _ := m.Get(j.ID)
-		if got.Progress.Processed == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("progress never reported")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(step)
-	got, err := m.Wait(context.Background(), j.ID)
-	if err != nil || got.State != Done || got.Progress.Failed != 1 || got.FinishedAt.IsZero() {
-		t.Fatalf("final: %+v %v", got, err)
-	}
-	if f := <-finished; f.ID != j.ID || f.State != Done {
-		t.Fatalf("onFinish got %+v", f)
-	}
 }
 
-func TestCancel(t *testing.T) {
-	m := NewManager(10, nil)
+func TestJobCancel(t *testing.T) {
+	m := newJobManager(10, nil)
 	defer m.Close()
 	started := make(chan struct{})
 	j, _ := m.Start("redrive", "", "", func(ctx context.Context, report func(Progress)) (Progress, error) {
@@ -56,22 +55,22 @@ func TestCancel(t *testing.T) {
 	})
 	<-started
 	got, err := m.Cancel(context.Background(), j.ID)
-	if err != nil || got.State != Cancelled || got.Progress.Processed != 3 {
+	if err != nil || got.State != StateCancelled || got.Progress.Processed != 3 {
 		t.Fatalf("cancel: %+v %v", got, err)
 	}
-	if _, err := m.Cancel(context.Background(), "nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := m.Cancel(context.Background(), "nope"); !errors.Is(err, errJobNotFound) {
 		t.Fatalf("unknown id: %v", err)
 	}
 }
 
-func TestFailedAndBounded(t *testing.T) {
-	m := NewManager(2, nil)
+func TestJobFailedAndBounded(t *testing.T) {
+	m := newJobManager(2, nil)
 	for i := 0; i < 5; i++ {
 		j, _ := m.Start("redrive", "", "", func(ctx context.Context, report func(Progress)) (Progress, error) {
 			return Progress{}, errors.New("store down")
 		})
 		got, _ := m.Wait(context.Background(), j.ID)
-		if got.State != Failed || got.Error != "store down" {
+		if got.State != StateFailed || got.Error != "store down" {
 			t.Fatalf("failed job: %+v", got)
 		}
 	}
@@ -81,15 +80,15 @@ func TestFailedAndBounded(t *testing.T) {
 	}
 	m.Close()
 	m.Close()
-	if _, err := m.Start("redrive", "", "", nil); !errors.Is(err, ErrClosed) {
+	if _, err := m.Start("redrive", "", "", nil); !errors.Is(err, errJobsClosed) {
 		t.Fatalf("start after close: %v", err)
 	}
 }
 
-// TestResult: a finished job says how its items went, so that a redrive
+// TestJobResult: a finished job says how its items went, so that a redrive
 // whose items all failed is not reported as a success.
-func TestResult(t *testing.T) {
-	m := NewManager(10, nil)
+func TestJobResult(t *testing.T) {
+	m := newJobManager(10, nil)
 	defer m.Close()
 	for _, c := range []struct {
 		p    Progress

@@ -1,6 +1,8 @@
-// Package jobs runs long operator actions (redrives) in the background, with
-// progress that can be polled and a cancel.
-package jobs
+package relay
+
+// This file runs redrives in the background, as jobs: each with progress
+// that can be polled and a cancel, kept in memory or, shared with other
+// daemons, in a jobStore (jobs_shared.go, jobs_redis.go).
 
 import (
 	"context"
@@ -13,25 +15,25 @@ import (
 	"time"
 )
 
-// States of a job.
+// States of a redrive (Redrive.State).
 const (
-	Running   = "running"
-	Done      = "done"
-	Cancelled = "cancelled"
-	Failed    = "failed"
+	StateRunning   = "running"
+	StateDone      = "done"
+	StateCancelled = "cancelled"
+	StateFailed    = "failed"
 )
 
-// Results of a finished job's items (Job.Result).
+// Results of a finished redrive's items (Redrive.Result).
 const (
 	ResultOK      = "ok"      // every item processed was delivered
 	ResultPartial = "partial" // some were, some were not
 	ResultFailed  = "failed"  // none was, or the job itself failed
 )
 
-// ResultOf says how the items of p went: "" when none was processed,
+// resultOf says how the items of p went: "" when none was processed,
 // ResultOK when all were delivered, ResultFailed when none was, and
 // ResultPartial otherwise. Skipped and busy items count as not delivered.
-func ResultOf(p Progress) string {
+func resultOf(p Progress) string {
 	bad := p.Failed + p.Skipped + p.Busy
 	switch {
 	case p.Delivered == 0 && bad == 0:
@@ -44,16 +46,18 @@ func ResultOf(p Progress) string {
 	return ResultPartial
 }
 
-// ErrNotFound is returned for an unknown job id.
-var ErrNotFound = errors.New("jobs: no such job")
+// Errors of the jobManager; the Relay's methods turn an unknown id into
+// one matching sinks.ErrNotFound.
+var (
+	// errJobNotFound is returned for an unknown job id.
+	errJobNotFound = errors.New("relay: no such redrive")
+	// errJobsClosed is returned by start after Close.
+	errJobsClosed = errors.New("relay: closed")
+	// errNoRunner is returned by StartSpec for a kind without a jobRunner.
+	errNoRunner = errors.New("relay: no runner for this kind of job")
+)
 
-// ErrClosed is returned by Start after Close.
-var ErrClosed = errors.New("jobs: closed")
-
-// ErrNoRunner is returned by StartSpec for a kind without a Runner.
-var ErrNoRunner = errors.New("jobs: no runner for this kind")
-
-// Progress is what a job reports as it goes.
+// Progress is how far a redrive has got, as it reports it.
 type Progress struct {
 	// Matched is how many items the job selected (known up front or grown
 	// as it goes).
@@ -70,8 +74,8 @@ type Progress struct {
 	Busy      int `json:"busy"`
 }
 
-// Job is a snapshot of one background job.
-type Job struct {
+// Redrive is a snapshot of one background redrive.
+type Redrive struct {
 	ID          string   `json:"id"`
 	Kind        string   `json:"kind"`
 	Description string   `json:"description"`
@@ -79,62 +83,62 @@ type Job struct {
 	State       string   `json:"state"`
 	Progress    Progress `json:"progress"`
 	// Result says how the items went once the job has finished (see
-	// ResultOf); a job that failed is ResultFailed whatever its items did.
+	// resultOf); a job that failed is ResultFailed whatever its items did.
 	Result     string    `json:"result,omitempty"`
 	Error      string    `json:"error,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
-	// Owner names the daemon running the job (with a shared Store).
+	// Owner names the daemon running the job (with a shared jobStore).
 	Owner string `json:"owner,omitempty"`
 	// Resumed counts the times another daemon took the job over after its
 	// owner stopped; the progress adds up every run.
 	Resumed int `json:"resumed,omitempty"`
 }
 
-// Func is the work of a job. It calls report with its progress as it goes,
+// jobFunc is the work of a job. It calls report with its progress as it goes,
 // stops promptly when ctx is cancelled, and returns its final progress.
-type Func func(ctx context.Context, report func(Progress)) (Progress, error)
+type jobFunc func(ctx context.Context, report func(Progress)) (Progress, error)
 
-// Runner rebuilds the work of a job of one kind from the spec it was
+// jobRunner rebuilds the work of a job of one kind from the spec it was
 // started with, so that another daemon can resume it; before is the job as
 // its last owner left it (with the progress of the earlier runs).
-type Runner func(spec []byte, before Job) (Func, error)
+type jobRunner func(spec []byte, before Redrive) (jobFunc, error)
 
-// Manager owns the running jobs and remembers finished ones: in memory (up
-// to a bound) or, with WithStore, in a Store shared with other Managers.
-type Manager struct {
+// jobManager owns the running jobs and remembers finished ones: in memory (up
+// to a bound) or, with WithSharedRedrives, in a jobStore shared with other
+// jobManagers.
+type jobManager struct {
 	mu       sync.Mutex
-	jobs     map[string]*entry
+	jobs     map[string]*jobEntry
 	order    []string // ids, oldest first
 	keep     int
 	wg       sync.WaitGroup
 	closed   bool
-	now      func() time.Time
-	onFinish func(Job)
+	onFinish func(Redrive)
 	shared   sharedOptions
-	runners  map[string]Runner
+	runners  map[string]jobRunner
 	stop     chan struct{}
 }
 
-type entry struct {
-	job    Job
+type jobEntry struct {
+	job    Redrive
 	cancel context.CancelFunc
 	done   chan struct{}
 	base   Progress // of the runs before a resume
 	// asked is set when someone cancelled the job, handoff when Close
-	// stopped it to let another Manager resume it, lost when its lease
-	// went to another Manager.
+	// stopped it to let another jobManager resume it, lost when its lease
+	// went to another jobManager.
 	asked, handoff, lost bool
 }
 
-// NewManager returns a Manager that remembers up to keep finished jobs.
+// newJobManager returns a jobManager that remembers up to keep finished jobs.
 // onFinish, when not nil, is called once with the final snapshot of each job.
-func NewManager(keep int, onFinish func(Job), opts ...Option) *Manager {
+func newJobManager(keep int, onFinish func(Redrive), opts ...RedriveOption) *jobManager {
 	if keep <= 0 {
 		keep = 100
 	}
-	m := &Manager{jobs: make(map[string]*entry), keep: keep, now: time.Now, onFinish: onFinish,
-		runners: make(map[string]Runner), stop: make(chan struct{})}
+	m := &jobManager{jobs: make(map[string]*jobEntry), keep: keep, onFinish: onFinish,
+		runners: make(map[string]jobRunner), stop: make(chan struct{})}
 	m.shared = defaultShared()
 	for _, o := range opts {
 		o(m)
@@ -147,47 +151,47 @@ func NewManager(keep int, onFinish func(Job), opts ...Option) *Manager {
 }
 
 // Start runs fn in the background and returns the job's first snapshot.
-// With a shared Store the job is seen by every Manager on it, but only
+// With a shared jobStore the job is seen by every jobManager on it, but only
 // this one can run it: use StartSpec for a job others can resume.
-func (m *Manager) Start(kind, description, actor string, fn Func) (Job, error) {
+func (m *jobManager) Start(kind, description, actor string, fn jobFunc) (Redrive, error) {
 	return m.start(kind, description, actor, nil, fn)
 }
 
-// StartSpec runs fn in the background like Start; with a shared Store,
-// when this Manager stops, another one resumes the job with the Runner
+// StartSpec runs fn in the background like Start; with a shared jobStore,
+// when this jobManager stops, another one resumes the job with the jobRunner
 // registered for kind, from spec.
-func (m *Manager) StartSpec(kind, description, actor string, spec []byte, fn Func) (Job, error) {
+func (m *jobManager) StartSpec(kind, description, actor string, spec []byte, fn jobFunc) (Redrive, error) {
 	if _, ok := m.runners[kind]; !ok {
-		return Job{}, fmt.Errorf("%w: %q", ErrNoRunner, kind)
+		return Redrive{}, fmt.Errorf("%w: %q", errNoRunner, kind)
 	}
 	return m.start(kind, description, actor, spec, fn)
 }
 
-func (m *Manager) start(kind, description, actor string, spec []byte, fn Func) (Job, error) {
+func (m *jobManager) start(kind, description, actor string, spec []byte, fn jobFunc) (Redrive, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		return Job{}, ErrClosed
+		return Redrive{}, errJobsClosed
 	}
 	m.wg.Add(1)
 	m.mu.Unlock()
-	j := Job{ID: newID(), Kind: kind, Description: description, Actor: actor,
-		State: Running, StartedAt: m.now().UTC(), Owner: m.shared.owner}
+	j := Redrive{ID: newJobID(), Kind: kind, Description: description, Actor: actor,
+		State: StateRunning, StartedAt: time.Now().UTC(), Owner: m.shared.owner}
 	if st := m.shared.store; st != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.shared.timeout)
-		err := st.Create(ctx, Record{Job: j, Spec: spec, Owner: m.shared.owner, Deadline: m.now().Add(m.shared.lease)})
+		err := st.Create(ctx, jobRecord{Redrive: j, Spec: spec, Owner: m.shared.owner, Deadline: time.Now().Add(m.shared.lease)})
 		cancel()
 		if err != nil {
 			m.wg.Done()
-			return Job{}, err
+			return Redrive{}, err
 		}
 	}
-	m.launch(&entry{job: j}, fn)
+	m.launch(&jobEntry{job: j}, fn)
 	return j, nil
 }
 
 // launch runs e with fn in the background; m.wg has been added to.
-func (m *Manager) launch(e *entry, fn Func) {
+func (m *jobManager) launch(e *jobEntry, fn jobFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel, e.done = cancel, make(chan struct{})
 	m.mu.Lock()
@@ -200,7 +204,7 @@ func (m *Manager) launch(e *entry, fn Func) {
 	go m.run(ctx, e, fn)
 }
 
-func (m *Manager) run(ctx context.Context, e *entry, fn Func) {
+func (m *jobManager) run(ctx context.Context, e *jobEntry, fn jobFunc) {
 	defer m.wg.Done()
 	defer close(e.done)
 	defer e.cancel()
@@ -211,18 +215,18 @@ func (m *Manager) run(ctx context.Context, e *entry, fn Func) {
 	})
 	m.mu.Lock()
 	e.job.Progress = e.base.add(p)
-	e.job.FinishedAt = m.now().UTC()
+	e.job.FinishedAt = time.Now().UTC()
 	switch {
 	case err == nil:
-		e.job.State = Done
+		e.job.State = StateDone
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		e.job.State = Cancelled
+		e.job.State = StateCancelled
 	default:
-		e.job.State = Failed
+		e.job.State = StateFailed
 		e.job.Error = err.Error()
 	}
-	e.job.Result = ResultOf(e.job.Progress)
-	if e.job.State == Failed {
+	e.job.Result = resultOf(e.job.Progress)
+	if e.job.State == StateFailed {
 		e.job.Result = ResultFailed
 	}
 	final := e.job
@@ -246,16 +250,16 @@ func (p Progress) add(q Progress) Progress {
 }
 
 // forgetOld drops the oldest finished jobs beyond the bound. m.mu is held.
-func (m *Manager) forgetOld() {
+func (m *jobManager) forgetOld() {
 	finished := 0
 	for _, id := range m.order {
-		if m.jobs[id].job.State != Running {
+		if m.jobs[id].job.State != StateRunning {
 			finished++
 		}
 	}
 	kept := m.order[:0]
 	for _, id := range m.order {
-		if finished > m.keep && m.jobs[id].job.State != Running {
+		if finished > m.keep && m.jobs[id].job.State != StateRunning {
 			delete(m.jobs, id)
 			finished--
 			continue
@@ -266,7 +270,7 @@ func (m *Manager) forgetOld() {
 }
 
 // Get returns the snapshot of job id.
-func (m *Manager) Get(id string) (Job, error) {
+func (m *jobManager) Get(id string) (Redrive, error) {
 	if m.shared.store != nil {
 		return m.sharedGet(id)
 	}
@@ -274,19 +278,19 @@ func (m *Manager) Get(id string) (Job, error) {
 	defer m.mu.Unlock()
 	e, ok := m.jobs[id]
 	if !ok {
-		return Job{}, ErrNotFound
+		return Redrive{}, errJobNotFound
 	}
 	return e.job, nil
 }
 
 // List returns every remembered job, newest first.
-func (m *Manager) List() []Job {
+func (m *jobManager) List() []Redrive {
 	if m.shared.store != nil {
 		return m.sharedList()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]Job, 0, len(m.order))
+	out := make([]Redrive, 0, len(m.order))
 	for _, id := range m.order {
 		out = append(out, m.jobs[id].job)
 	}
@@ -296,7 +300,7 @@ func (m *Manager) List() []Job {
 
 // Cancel asks job id to stop and waits until it has (or ctx ends); it
 // returns the final snapshot. Cancelling a finished job is not an error.
-func (m *Manager) Cancel(ctx context.Context, id string) (Job, error) {
+func (m *jobManager) Cancel(ctx context.Context, id string) (Redrive, error) {
 	m.mu.Lock()
 	e, ok := m.jobs[id]
 	if ok {
@@ -307,7 +311,7 @@ func (m *Manager) Cancel(ctx context.Context, id string) (Job, error) {
 		return m.sharedCancel(ctx, id)
 	}
 	if !ok {
-		return Job{}, ErrNotFound
+		return Redrive{}, errJobNotFound
 	}
 	e.cancel()
 	select {
@@ -318,7 +322,7 @@ func (m *Manager) Cancel(ctx context.Context, id string) (Job, error) {
 }
 
 // Wait blocks until job id has finished or ctx ends.
-func (m *Manager) Wait(ctx context.Context, id string) (Job, error) {
+func (m *jobManager) Wait(ctx context.Context, id string) (Redrive, error) {
 	m.mu.Lock()
 	e, ok := m.jobs[id]
 	m.mu.Unlock()
@@ -326,20 +330,20 @@ func (m *Manager) Wait(ctx context.Context, id string) (Job, error) {
 		return m.sharedWait(ctx, id)
 	}
 	if !ok {
-		return Job{}, ErrNotFound
+		return Redrive{}, errJobNotFound
 	}
 	select {
 	case <-e.done:
 	case <-ctx.Done():
-		return Job{}, ctx.Err()
+		return Redrive{}, ctx.Err()
 	}
 	return m.Get(id)
 }
 
 // Close cancels every running job and waits for them. It is idempotent.
-// With a shared Store the jobs are not finished but handed over: their
-// lease ends at once and another Manager resumes them.
-func (m *Manager) Close() {
+// With a shared jobStore the jobs are not finished but handed over: their
+// lease ends at once and another jobManager resumes them.
+func (m *jobManager) Close() {
 	m.mu.Lock()
 	if !m.closed && m.shared.store != nil {
 		close(m.stop)
@@ -353,7 +357,7 @@ func (m *Manager) Close() {
 	m.wg.Wait()
 }
 
-func newID() string {
+func newJobID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return "rd_" + hex.EncodeToString(b[:])

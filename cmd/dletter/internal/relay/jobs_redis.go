@@ -1,4 +1,4 @@
-package jobs
+package relay
 
 import (
 	"context"
@@ -11,28 +11,28 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisStore keeps jobs in Redis, shared by every Manager on it: a sorted
+// redisJobStore keeps jobs in Redis, shared by every jobManager on it: a sorted
 // set <prefix>:jobs of ids by start time and, per job, a hash
 // <prefix>:job:{<id>} (the hash tag keeps any key of one job in one Cluster
 // slot). Every script touches a single key, so a Redis Cluster works.
-type RedisStore struct {
+type redisJobStore struct {
 	client redis.UniversalClient
 	prefix string
 }
 
-// NewRedisStore returns a RedisStore whose keys start with prefix.
-func NewRedisStore(client redis.UniversalClient, prefix string) *RedisStore {
-	return &RedisStore{client: client, prefix: prefix}
+// newRedisJobStore returns a redisJobStore whose keys start with prefix.
+func newRedisJobStore(client redis.UniversalClient, prefix string) *redisJobStore {
+	return &redisJobStore{client: client, prefix: prefix}
 }
 
-func (s *RedisStore) indexKey() string        { return s.prefix + ":jobs" }
-func (s *RedisStore) jobKey(id string) string { return s.prefix + ":job:{" + id + "}" }
+func (s *redisJobStore) indexKey() string        { return s.prefix + ":jobs" }
+func (s *redisJobStore) jobKey(id string) string { return s.prefix + ":job:{" + id + "}" }
 
 // Fields of a job's hash.
 const (
-	fJob      = "job"      // the Job as JSON
-	fSpec     = "spec"     // the Runner's spec
-	fState    = "state"    // Job.State, kept apart for the scripts
+	fJob      = "job"      // the Redrive as JSON
+	fSpec     = "spec"     // the jobRunner's spec
+	fState    = "state"    // Redrive.State, kept apart for the scripts
 	fOwner    = "owner"    // who runs it
 	fDeadline = "deadline" // end of the owner's lease, Unix milliseconds
 	fCancel   = "cancel"   // "1" once a cancel was asked
@@ -83,52 +83,52 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 redis.call('HSET', KEYS[1], 'cancel', '1')
 return 0`)
 
-func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+func unixMS(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
 // Create stores a new running job.
-func (s *RedisStore) Create(ctx context.Context, r Record) error {
-	b, err := json.Marshal(r.Job)
+func (s *redisJobStore) Create(ctx context.Context, r jobRecord) error {
+	b, err := json.Marshal(r.Redrive)
 	if err != nil {
-		return fmt.Errorf("jobs: encode job: %w", err)
+		return fmt.Errorf("relay: encode job: %w", err)
 	}
-	key := s.jobKey(r.Job.ID)
-	if err := s.client.HSet(ctx, key, fJob, b, fSpec, r.Spec, fState, r.Job.State,
-		fOwner, r.Owner, fDeadline, ms(r.Deadline)).Err(); err != nil {
-		return fmt.Errorf("jobs: store job: %w", err)
+	key := s.jobKey(r.Redrive.ID)
+	if err := s.client.HSet(ctx, key, fJob, b, fSpec, r.Spec, fState, r.Redrive.State,
+		fOwner, r.Owner, fDeadline, unixMS(r.Deadline)).Err(); err != nil {
+		return fmt.Errorf("relay: store job: %w", err)
 	}
-	z := redis.Z{Score: float64(r.Job.StartedAt.UnixMilli()), Member: r.Job.ID}
+	z := redis.Z{Score: float64(r.Redrive.StartedAt.UnixMilli()), Member: r.Redrive.ID}
 	if err := s.client.ZAdd(ctx, s.indexKey(), z).Err(); err != nil {
 		_ = s.client.Del(ctx, key).Err()
-		return fmt.Errorf("jobs: index job: %w", err)
+		return fmt.Errorf("relay: index job: %w", err)
 	}
 	return nil
 }
 
 // Get returns one job.
-func (s *RedisStore) Get(ctx context.Context, id string) (Record, error) {
+func (s *redisJobStore) Get(ctx context.Context, id string) (jobRecord, error) {
 	vals, err := s.client.HMGet(ctx, s.jobKey(id), fJob, fSpec, fState, fOwner, fDeadline, fCancel).Result()
 	if err != nil {
-		return Record{}, fmt.Errorf("jobs: read job %s: %w", id, err)
+		return jobRecord{}, fmt.Errorf("relay: read job %s: %w", id, err)
 	}
-	return decodeRecord(id, vals)
+	return decodeJobRecord(id, vals)
 }
 
-// decodeRecord builds a Record from the HMGET of fJob, fSpec, fState,
+// decodeJobRecord builds a jobRecord from the HMGET of fJob, fSpec, fState,
 // fOwner, fDeadline and fCancel.
-func decodeRecord(id string, vals []any) (Record, error) {
+func decodeJobRecord(id string, vals []any) (jobRecord, error) {
 	str := func(i int) string { v, _ := vals[i].(string); return v }
 	if str(0) == "" {
-		return Record{}, ErrNotFound
+		return jobRecord{}, errJobNotFound
 	}
-	var r Record
-	if err := json.Unmarshal([]byte(str(0)), &r.Job); err != nil {
-		return Record{}, fmt.Errorf("jobs: decode job %s: %w", id, err)
+	var r jobRecord
+	if err := json.Unmarshal([]byte(str(0)), &r.Redrive); err != nil {
+		return jobRecord{}, fmt.Errorf("relay: decode job %s: %w", id, err)
 	}
 	if spec := str(1); spec != "" {
 		r.Spec = []byte(spec)
 	}
-	r.Job.State, r.Owner, r.Cancel = str(2), str(3), str(5) == "1"
-	r.Job.Owner = r.Owner
+	r.Redrive.State, r.Owner, r.Cancel = str(2), str(3), str(5) == "1"
+	r.Redrive.Owner = r.Owner
 	if d, _ := strconv.ParseInt(str(4), 10, 64); d > 0 {
 		r.Deadline = time.UnixMilli(d)
 	}
@@ -137,10 +137,10 @@ func decodeRecord(id string, vals []any) (Record, error) {
 
 // List returns every job not yet forgotten, newest first, and drops from
 // the index the ids whose hash has expired.
-func (s *RedisStore) List(ctx context.Context) ([]Record, error) {
+func (s *redisJobStore) List(ctx context.Context) ([]jobRecord, error) {
 	ids, err := s.client.ZRevRange(ctx, s.indexKey(), 0, -1).Result()
 	if err != nil {
-		return nil, fmt.Errorf("jobs: list jobs: %w", err)
+		return nil, fmt.Errorf("relay: list jobs: %w", err)
 	}
 	pipe := s.client.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
@@ -149,14 +149,14 @@ func (s *RedisStore) List(ctx context.Context) ([]Record, error) {
 	}
 	if len(ids) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, fmt.Errorf("jobs: list jobs: %w", err)
+			return nil, fmt.Errorf("relay: list jobs: %w", err)
 		}
 	}
-	out := make([]Record, 0, len(ids))
+	out := make([]jobRecord, 0, len(ids))
 	var gone []any
 	for i, id := range ids {
-		r, err := decodeRecord(id, cmds[i].Val())
-		if errors.Is(err, ErrNotFound) {
+		r, err := decodeJobRecord(id, cmds[i].Val())
+		if errors.Is(err, errJobNotFound) {
 			gone = append(gone, id)
 			continue
 		}
@@ -167,7 +167,7 @@ func (s *RedisStore) List(ctx context.Context) ([]Record, error) {
 	}
 	if len(gone) > 0 {
 		if err := s.client.ZRem(ctx, s.indexKey(), gone...).Err(); err != nil {
-			return nil, fmt.Errorf("jobs: forget jobs: %w", err)
+			return nil, fmt.Errorf("relay: forget jobs: %w", err)
 		}
 	}
 	return out, nil
@@ -175,10 +175,10 @@ func (s *RedisStore) List(ctx context.Context) ([]Record, error) {
 
 // run runs a script of this store on one job's hash and turns -1 into
 // ifRefused.
-func (s *RedisStore) run(ctx context.Context, sc *redis.Script, id string, ifRefused error, args ...any) (int64, error) {
+func (s *redisJobStore) run(ctx context.Context, sc *redis.Script, id string, ifRefused error, args ...any) (int64, error) {
 	n, err := sc.Run(ctx, s.client, []string{s.jobKey(id)}, args...).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("jobs: job %s: %w", id, err)
+		return 0, fmt.Errorf("relay: job %s: %w", id, err)
 	}
 	if n < 0 {
 		return n, ifRefused
@@ -187,45 +187,45 @@ func (s *RedisStore) run(ctx context.Context, sc *redis.Script, id string, ifRef
 }
 
 // Renew extends owner's lease and records j's progress.
-func (s *RedisStore) Renew(ctx context.Context, owner string, j Job, until time.Time) (bool, error) {
+func (s *redisJobStore) Renew(ctx context.Context, owner string, j Redrive, until time.Time) (bool, error) {
 	b, err := json.Marshal(j)
 	if err != nil {
-		return false, fmt.Errorf("jobs: encode job: %w", err)
+		return false, fmt.Errorf("relay: encode job: %w", err)
 	}
-	n, err := s.run(ctx, renewScript, j.ID, ErrLost, owner, ms(until), b)
+	n, err := s.run(ctx, renewScript, j.ID, errJobLost, owner, unixMS(until), b)
 	return n == 1, err
 }
 
 // Finish records j's final state; the job is forgotten after keep.
-func (s *RedisStore) Finish(ctx context.Context, owner string, j Job, keep time.Duration) error {
+func (s *redisJobStore) Finish(ctx context.Context, owner string, j Redrive, keep time.Duration) error {
 	b, err := json.Marshal(j)
 	if err != nil {
-		return fmt.Errorf("jobs: encode job: %w", err)
+		return fmt.Errorf("relay: encode job: %w", err)
 	}
-	_, err = s.run(ctx, finishScript, j.ID, ErrLost, owner, j.State, b, max(keep.Milliseconds(), 1))
+	_, err = s.run(ctx, finishScript, j.ID, errJobLost, owner, j.State, b, max(keep.Milliseconds(), 1))
 	return err
 }
 
 // Release ends owner's lease at once.
-func (s *RedisStore) Release(ctx context.Context, owner string, j Job) error {
+func (s *redisJobStore) Release(ctx context.Context, owner string, j Redrive) error {
 	b, err := json.Marshal(j)
 	if err != nil {
-		return fmt.Errorf("jobs: encode job: %w", err)
+		return fmt.Errorf("relay: encode job: %w", err)
 	}
-	_, err = s.run(ctx, releaseScript, j.ID, ErrLost, owner, b)
+	_, err = s.run(ctx, releaseScript, j.ID, errJobLost, owner, b)
 	return err
 }
 
 // Claim takes over running job id if its lease ended before now.
-func (s *RedisStore) Claim(ctx context.Context, id, owner string, now, until time.Time) (Record, error) {
-	if _, err := s.run(ctx, claimScript, id, ErrLost, owner, ms(now), ms(until)); err != nil {
-		return Record{}, err
+func (s *redisJobStore) Claim(ctx context.Context, id, owner string, now, until time.Time) (jobRecord, error) {
+	if _, err := s.run(ctx, claimScript, id, errJobLost, owner, unixMS(now), unixMS(until)); err != nil {
+		return jobRecord{}, err
 	}
 	return s.Get(ctx, id)
 }
 
 // Cancel asks job id to stop.
-func (s *RedisStore) Cancel(ctx context.Context, id string) error {
-	_, err := s.run(ctx, cancelScript, id, ErrNotFound)
+func (s *redisJobStore) Cancel(ctx context.Context, id string) error {
+	_, err := s.run(ctx, cancelScript, id, errJobNotFound)
 	return err
 }

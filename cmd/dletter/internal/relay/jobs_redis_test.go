@@ -1,4 +1,4 @@
-package jobs
+package relay
 
 import (
 	"context"
@@ -9,13 +9,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dletter/dletter/internal/redistest"
+	"github.com/dletter/dletter/internal/testenv"
 )
 
 const testLease = 300 * time.Millisecond
 
 // blockingRunner runs until cancelled, reporting what it did first.
-func blockingRunner(started chan<- string) Runner {
-	return func(spec []byte, _ Job) (Func, error) {
+func blockingRunner(started chan<- string) jobRunner {
+	return func(spec []byte, _ Redrive) (jobFunc, error) {
 		return func(ctx context.Context, report func(Progress)) (Progress, error) {
 			p := Progress{Matched: 10, Processed: 4, Delivered: 4}
 			report(p)
@@ -27,8 +28,8 @@ func blockingRunner(started chan<- string) Runner {
 }
 
 // finishingRunner delivers the rest of what the spec asks at once.
-func finishingRunner(done chan<- Progress) Runner {
-	return func(spec []byte, before Job) (Func, error) {
+func finishingRunner(done chan<- Progress) jobRunner {
+	return func(spec []byte, before Redrive) (jobFunc, error) {
 		done <- before.Progress
 		return func(ctx context.Context, report func(Progress)) (Progress, error) {
 			return Progress{Matched: 6, Processed: 6, Delivered: 6}, nil
@@ -36,41 +37,29 @@ func finishingRunner(done chan<- Progress) Runner {
 	}
 }
 
-func mustRun(t *testing.T, r Runner) Func {
+func mustRun(t *testing.T, r jobRunner) jobFunc {
 	t.Helper()
-	fn, err := r(nil, Job{})
+	fn, err := r(nil, Redrive{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fn
 }
 
-func newShared(t *testing.T, client redis.UniversalClient, owner string, opts ...Option) *Manager {
+func newShared(t *testing.T, client redis.UniversalClient, owner string, opts ...RedriveOption) *jobManager {
 	t.Helper()
-	opts = append([]Option{WithStore(NewRedisStore(client, "test"), owner), WithLease(testLease)}, opts...)
-	m := NewManager(0, nil, opts...)
+	opts = append([]RedriveOption{withStore(newRedisJobStore(client, "test"), owner), WithRedriveLease(testLease)}, opts...)
+	m := newJobManager(0, nil, opts...)
 	t.Cleanup(m.Close)
 	return m
-}
-
-// eventually waits until cond holds, failing after a few seconds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestSharedJobListedPolledAndCancelledElsewhere(t *testing.T) {
 	srv := redistest.Start(t)
 	started := make(chan string, 1)
-	finished := make(chan Job, 1)
-	a := NewManager(0, func(j Job) { finished <- j }, WithStore(NewRedisStore(srv.Client(), "test"), "a"),
-		WithLease(testLease), WithRunner("redrive", blockingRunner(started)))
+	finished := make(chan Redrive, 1)
+	a := newJobManager(0, func(j Redrive) { finished <- j }, withStore(newRedisJobStore(srv.Client(), "test"), "a"),
+		WithRedriveLease(testLease), withRunner("redrive", blockingRunner(started)))
 	defer a.Close()
 	b := newShared(t, srv.Client(), "b")
 
@@ -82,23 +71,23 @@ func TestSharedJobListedPolledAndCancelledElsewhere(t *testing.T) {
 	if l := b.List(); len(l) != 1 || l[0].ID != j.ID || l[0].Actor != "alice" {
 		t.Fatalf("b lists %+v", l)
 	}
-	eventually(t, "b sees the progress", func() bool {
+	testenv.WaitFor(t, "b sees the progress", func() bool {
 		got, err := b.Get(j.ID)
-		return err == nil && got.Progress.Delivered == 4 && got.State == Running
+		return err == nil && got.Progress.Delivered == 4 && got.State == StateRunning
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	got, err := b.Cancel(ctx, j.ID)
-	if err != nil || got.State != Cancelled || got.Progress.Delivered != 4 || got.Owner != "a" {
+	if err != nil || got.State != StateCancelled || got.Progress.Delivered != 4 || got.Owner != "a" {
 		t.Fatalf("cancel through b: %+v %v", got, err)
 	}
-	if f := <-finished; f.ID != j.ID || f.State != Cancelled {
+	if f := <-finished; f.ID != j.ID || f.State != StateCancelled {
 		t.Fatalf("a finished %+v", f)
 	}
-	if _, err := b.Get("rd_nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := b.Get("rd_nope"); !errors.Is(err, errJobNotFound) {
 		t.Fatalf("unknown id: %v", err)
 	}
-	if _, err := b.Cancel(ctx, "rd_nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := b.Cancel(ctx, "rd_nope"); !errors.Is(err, errJobNotFound) {
 		t.Fatalf("cancel unknown id: %v", err)
 	}
 }
@@ -106,7 +95,7 @@ func TestSharedJobListedPolledAndCancelledElsewhere(t *testing.T) {
 func TestSharedJobResumedAfterOwnerCloses(t *testing.T) {
 	srv := redistest.Start(t)
 	started := make(chan string, 1)
-	a := newShared(t, srv.Client(), "a", WithRunner("redrive", blockingRunner(started)))
+	a := newShared(t, srv.Client(), "a", withRunner("redrive", blockingRunner(started)))
 	j, err := a.StartSpec("redrive", "all", "alice", []byte(`{"x":1}`), mustRun(t, blockingRunner(started)))
 	if err != nil {
 		t.Fatal(err)
@@ -115,11 +104,11 @@ func TestSharedJobResumedAfterOwnerCloses(t *testing.T) {
 	a.Close() // a daemon stopping: the job is handed over, not finished
 
 	before := make(chan Progress, 1)
-	b := newShared(t, srv.Client(), "b", WithRunner("redrive", finishingRunner(before)))
+	b := newShared(t, srv.Client(), "b", withRunner("redrive", finishingRunner(before)))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	got, err := b.Wait(ctx, j.ID)
-	if err != nil || got.State != Done || got.Owner != "b" || got.Resumed != 1 {
+	if err != nil || got.State != StateDone || got.Owner != "b" || got.Resumed != 1 {
 		t.Fatalf("resumed: %+v %v", got, err)
 	}
 	if p := <-before; p.Delivered != 4 {
@@ -131,35 +120,35 @@ func TestSharedJobResumedAfterOwnerCloses(t *testing.T) {
 }
 
 // testResumeDeadOwner stores a job whose owner died (its lease ended
-// without a release) and checks that a Manager resumes and finishes it.
+// without a release) and checks that a jobManager resumes and finishes it.
 func testResumeDeadOwner(t *testing.T, client redis.UniversalClient) {
-	st := NewRedisStore(client, "test")
+	st := newRedisJobStore(client, "test")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := time.Now()
-	dead := Job{ID: "rd_dead", Kind: "redrive", State: Running, StartedAt: now.Add(-time.Minute), Owner: "dead",
+	dead := Redrive{ID: "rd_dead", Kind: "redrive", State: StateRunning, StartedAt: now.Add(-time.Minute), Owner: "dead",
 		Progress: Progress{Matched: 10, Processed: 4, Delivered: 4}}
-	live := Job{ID: "rd_live", Kind: "redrive", State: Running, StartedAt: now, Owner: "alive"}
-	if err := st.Create(ctx, Record{Job: dead, Spec: []byte(`{}`), Owner: "dead", Deadline: now.Add(-time.Second)}); err != nil {
+	live := Redrive{ID: "rd_live", Kind: "redrive", State: StateRunning, StartedAt: now, Owner: "alive"}
+	if err := st.Create(ctx, jobRecord{Redrive: dead, Spec: []byte(`{}`), Owner: "dead", Deadline: now.Add(-time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Create(ctx, Record{Job: live, Spec: []byte(`{}`), Owner: "alive", Deadline: now.Add(time.Hour)}); err != nil {
+	if err := st.Create(ctx, jobRecord{Redrive: live, Spec: []byte(`{}`), Owner: "alive", Deadline: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	before := make(chan Progress, 2)
-	b := newShared(t, client, "b", WithRunner("redrive", finishingRunner(before)))
+	b := newShared(t, client, "b", withRunner("redrive", finishingRunner(before)))
 	got, err := b.Wait(ctx, dead.ID)
-	if err != nil || got.State != Done || got.Owner != "b" || got.Progress.Delivered != 10 {
+	if err != nil || got.State != StateDone || got.Owner != "b" || got.Progress.Delivered != 10 {
 		t.Fatalf("resumed: %+v %v", got, err)
 	}
 	// The job whose owner still holds its lease stays with it.
-	if r, err := st.Get(ctx, live.ID); err != nil || r.Owner != "alive" || r.Job.State != Running {
+	if r, err := st.Get(ctx, live.ID); err != nil || r.Owner != "alive" || r.Redrive.State != StateRunning {
 		t.Fatalf("live job: %+v %v", r, err)
 	}
-	if _, err := st.Claim(ctx, live.ID, "c", time.Now(), time.Now().Add(time.Minute)); !errors.Is(err, ErrLost) {
+	if _, err := st.Claim(ctx, live.ID, "c", time.Now(), time.Now().Add(time.Minute)); !errors.Is(err, errJobLost) {
 		t.Fatalf("claim of a held job: %v", err)
 	}
-	if err := st.Finish(ctx, "c", live, time.Minute); !errors.Is(err, ErrLost) {
+	if err := st.Finish(ctx, "c", live, time.Minute); !errors.Is(err, errJobLost) {
 		t.Fatalf("finish by a non-owner: %v", err)
 	}
 }
@@ -173,7 +162,7 @@ func TestSharedJobsOnCluster(t *testing.T) {
 	client := c.Client()
 	testResumeDeadOwner(t, client)
 	// Every script touches one key; a job's keys share one slot.
-	st := NewRedisStore(client, "test")
+	st := newRedisJobStore(client, "test")
 	key := st.jobKey("rd_x")
 	if a, b := client.ClusterKeySlot(context.Background(), key).Val(), client.ClusterKeySlot(context.Background(), "{rd_x}").Val(); a != b {
 		t.Fatalf("job key %s in slot %d, its hash tag in %d", key, a, b)
@@ -182,7 +171,7 @@ func TestSharedJobsOnCluster(t *testing.T) {
 
 func TestSharedRetentionForgetsFinishedJobs(t *testing.T) {
 	srv := redistest.Start(t)
-	m := newShared(t, srv.Client(), "a", WithRetention(50*time.Millisecond))
+	m := newShared(t, srv.Client(), "a", WithRedriveRetention(50*time.Millisecond))
 	j, err := m.Start("redrive", "", "", func(ctx context.Context, report func(Progress)) (Progress, error) {
 		return Progress{Processed: 1, Delivered: 1}, nil
 	})
@@ -190,12 +179,12 @@ func TestSharedRetentionForgetsFinishedJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := m.Wait(context.Background(), j.ID)
-	if err != nil || got.State != Done {
+	if err != nil || got.State != StateDone {
 		t.Fatalf("wait: %+v %v", got, err)
 	}
-	eventually(t, "the finished job is forgotten", func() bool {
+	testenv.WaitFor(t, "the finished job is forgotten", func() bool {
 		_, err := m.Get(j.ID)
-		return errors.Is(err, ErrNotFound) && len(m.List()) == 0
+		return errors.Is(err, errJobNotFound) && len(m.List()) == 0
 	})
 	if n := srv.Client().ZCard(context.Background(), "test:jobs").Val(); n != 0 {
 		t.Fatalf("index still holds %d ids", n)
@@ -204,17 +193,17 @@ func TestSharedRetentionForgetsFinishedJobs(t *testing.T) {
 
 func TestSharedJobWithoutRunnerFailsWhenOwnerDies(t *testing.T) {
 	srv := redistest.Start(t)
-	st := NewRedisStore(srv.Client(), "test")
+	st := newRedisJobStore(srv.Client(), "test")
 	ctx := context.Background()
-	j := Job{ID: "rd_norun", Kind: "redrive", State: Running, StartedAt: time.Now()}
-	if err := st.Create(ctx, Record{Job: j, Owner: "dead"}); err != nil {
+	j := Redrive{ID: "rd_norun", Kind: "redrive", State: StateRunning, StartedAt: time.Now()}
+	if err := st.Create(ctx, jobRecord{Redrive: j, Owner: "dead"}); err != nil {
 		t.Fatal(err)
 	}
 	b := newShared(t, srv.Client(), "b")
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	got, err := b.Wait(wctx, j.ID)
-	if err != nil || got.State != Failed || got.Error == "" {
+	if err != nil || got.State != StateFailed || got.Error == "" {
 		t.Fatalf("job without a spec: %+v %v", got, err)
 	}
 }
