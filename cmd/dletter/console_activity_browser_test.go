@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -46,7 +45,7 @@ func TestConsoleActivityInChromium(t *testing.T) {
 	}
 
 	hook.Release()
-	waitFor(t, "the redrive to end", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "the redrive to end", func() bool {
 		var j struct{ State string }
 		d.api("GET", "/v1/dlq/redrives/"+job.ID, "", &j)
 		return j.State != "" && j.State != "running"

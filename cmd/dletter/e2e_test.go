@@ -132,21 +132,21 @@ func TestEndToEndAsyncSurvivesKill(t *testing.T) {
 	hook.Fail.Store(true)
 	const n = 20
 	accepted := postAsync(t, d, n)
-	waitFor(t, "delivery attempts", 20*time.Second, func() bool { return hook.Attempts() >= 3 })
+	testenv.WaitFor(t, "delivery attempts", func() bool { return hook.Attempts() >= 3 })
 	d.kill()
 
 	// Back up, slowly: kill the daemon again while it delivers.
 	hook.Fail.Store(false)
 	hook.Delay.Store(int64(20 * time.Millisecond))
 	d = startDaemon(t, "--config", cfg)
-	waitFor(t, "some deliveries", 20*time.Second, func() bool { return hook.Total() >= 3 })
+	testenv.WaitFor(t, "some deliveries", func() bool { return hook.Total() >= 3 })
 	d.kill()
 	if len(hook.Delivered()) >= n {
 		t.Log("every message was delivered before the second kill")
 	}
 	hook.Delay.Store(0)
 	d = startDaemon(t, "--config", cfg)
-	waitFor(t, "every accepted message", 60*time.Second, func() bool { return len(hook.Delivered()) >= n })
+	testenv.WaitWithin(t, "every accepted message", 60*time.Second, func() bool { return len(hook.Delivered()) >= n })
 	got := hook.Delivered()
 	for id := range accepted {
 		if got[id] < 1 || got[id] > 3 {
@@ -161,7 +161,7 @@ func TestEndToEndAsyncSurvivesKill(t *testing.T) {
 	} else {
 		t.Logf("%d duplicate deliveries for 2 kills", dups)
 	}
-	waitFor(t, "the async log to drain", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "the async log to drain", func() bool {
 		res, err := http.Get(d.URL + "/metrics")
 		if err != nil {
 			return false
@@ -266,7 +266,7 @@ func TestEndToEndRedisFallback(t *testing.T) {
 	}
 	rd.Restart()
 	target := "redis://" + rd.Addr + "/0?prefix=e2e"
-	waitFor(t, "the items to move to Redis", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "the items to move to Redis", func() bool {
 		out, _, code := run(t, "dlq", "count", "--dlq", target, "--sink", "orders")
 		return code == 0 && strings.TrimSpace(out) == "3"
 	})
@@ -321,7 +321,7 @@ func TestGracefulShutdown(t *testing.T) {
 		code := d.api("POST", "/v1/sinks/orders/messages", `{"subject":"in flight"}`, &res)
 		done <- answer{code, res.Status}
 	}()
-	waitFor(t, "the delivery to start", 10*time.Second, func() bool { return hook.Attempts() >= 1 })
+	testenv.WaitFor(t, "the delivery to start", func() bool { return hook.Attempts() >= 1 })
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

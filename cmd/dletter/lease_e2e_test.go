@@ -48,7 +48,7 @@ func TestTwoDaemonsReplayAnItemOnce(t *testing.T) {
 		ans.code = a.api("POST", item+"/replay", "", &ans.res)
 		first <- ans
 	}()
-	waitFor(t, "the first replay to reach the receiver", 20*time.Second, func() bool { return hook.Attempts() > before })
+	testenv.WaitFor(t, "the first replay to reach the receiver", func() bool { return hook.Attempts() > before })
 
 	var busy struct{ Error string }
 	if code := b.api("POST", item+"/replay", "", &busy); code != http.StatusConflict ||
@@ -69,7 +69,7 @@ func TestTwoDaemonsReplayAnItemOnce(t *testing.T) {
 	if code := b.api("POST", "/v1/dlq/redrive", `{"sink":"orders"}`, &job); code != http.StatusAccepted {
 		t.Fatalf("redrive: %d %+v", code, job)
 	}
-	waitFor(t, "the redrive to finish", 20*time.Second, func() bool {
+	testenv.WaitFor(t, "the redrive to finish", func() bool {
 		b.api("GET", "/v1/dlq/redrives/"+job.ID, "", &job)
 		return job.State != "running"
 	})

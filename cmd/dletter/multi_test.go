@@ -101,7 +101,7 @@ func TestMultiDaemonSharedQueueSurvivesAKill(t *testing.T) {
 	if len(accepted) < n-10 {
 		t.Fatalf("%d of %d messages accepted", len(accepted), n)
 	}
-	waitFor(t, "every accepted message", 90*time.Second, func() bool {
+	testenv.WaitWithin(t, "every accepted message", 90*time.Second, func() bool {
 		got := hook.Delivered()
 		for id := range accepted {
 			if got[id] == 0 {
@@ -137,7 +137,7 @@ func TestMultiDaemonRedisKilledMidLoad(t *testing.T) {
 	if len(accepted) < n {
 		t.Errorf("%d of %d messages accepted while Redis was down", len(accepted), n)
 	}
-	waitFor(t, "every accepted message", 90*time.Second, func() bool {
+	testenv.WaitWithin(t, "every accepted message", 90*time.Second, func() bool {
 		got := hook.Delivered()
 		for id := range accepted {
 			if got[id] == 0 {
@@ -227,13 +227,13 @@ func TestMultiDaemonSameRedriveDeliversOnce(t *testing.T) {
 	}
 	wg.Wait()
 	for w, d := range ds {
-		waitFor(t, "the redrive to end", 60*time.Second, func() bool {
+		testenv.WaitWithin(t, "the redrive to end", 60*time.Second, func() bool {
 			var job struct{ State string }
 			d.api("GET", "/v1/dlq/redrives/"+ids[w], "", &job)
 			return job.State != "" && job.State != "running"
 		})
 	}
-	waitFor(t, "an empty DLQ", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "an empty DLQ", func() bool {
 		var page itemsPage
 		ds[0].api("GET", "/v1/dlq/items?sink=orders", "", &page)
 		return len(page.Items) == 0
@@ -263,7 +263,7 @@ func TestMultiDaemonRateHoldsAcrossDaemons(t *testing.T) {
 	}
 	const n = 300
 	accepted := postAsyncTo(t, ds, n, -1, nil)
-	waitFor(t, "every accepted message", 60*time.Second, func() bool { return len(hook.Delivered()) >= len(accepted) })
+	testenv.WaitWithin(t, "every accepted message", 60*time.Second, func() bool { return len(hook.Delivered()) >= len(accepted) })
 	most := hook.MostInAnyWindow(time.Second)
 	t.Logf("%d messages through 3 daemons at rate 50 (burst 10): at most %d in one second", len(accepted), most)
 	// The receiver counts arrivals, which a loaded machine can bunch up by a

@@ -40,7 +40,7 @@ func postAsync(t *testing.T, d *daemon, n int) map[string]bool {
 func deliveredAfterRestart(t *testing.T, hook *testenv.Receiver, cfg string, accepted map[string]bool, dups int) {
 	t.Helper()
 	d := startDaemon(t, "--config", cfg)
-	waitFor(t, "every accepted message", 30*time.Second, func() bool {
+	testenv.WaitFor(t, "every accepted message", func() bool {
 		got := hook.Delivered()
 		for id := range accepted {
 			if got[id] == 0 {
@@ -73,7 +73,7 @@ func TestSIGTERMLetsAsyncSendsFinish(t *testing.T) {
 	cfg := shutdownConfig(t, hook.URL, timeout)
 	d := startDaemon(t, "--config", cfg)
 	accepted := postAsync(t, d, 20)
-	waitFor(t, "two sends in flight", 10*time.Second, func() bool { return hook.InFlight() == 2 })
+	testenv.WaitFor(t, "two sends in flight", func() bool { return hook.InFlight() == 2 })
 
 	started := hook.Attempts()
 	at := time.Now()
@@ -112,19 +112,19 @@ func TestSecondSIGTERMEndsAtOnce(t *testing.T) {
 	cfg := shutdownConfig(t, hook.URL, time.Minute)
 	d := startDaemon(t, "--config", cfg)
 	accepted := postAsync(t, d, 20)
-	waitFor(t, "two sends in flight", 10*time.Second, func() bool { return hook.InFlight() == 2 })
+	testenv.WaitFor(t, "two sends in flight", func() bool { return hook.InFlight() == 2 })
 	// The next two sends hang: with a concurrency of 2, once two requests
 	// arrived after Hold, they are the two in flight.
 	hook.Hold()
 	held := hook.Attempts() + 2
-	waitFor(t, "two sends held", 10*time.Second, func() bool { return hook.Attempts() >= held })
+	testenv.WaitFor(t, "two sends held", func() bool { return hook.Attempts() >= held })
 
 	// Two signals sent before the process takes the first are one for the
 	// kernel: send the second once the first is taken.
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the graceful shutdown to begin", 10*time.Second, func() bool { return strings.Contains(d.logs.String(), "shutting down") })
+	testenv.WaitFor(t, "the graceful shutdown to begin", func() bool { return strings.Contains(d.logs.String(), "shutting down") })
 	at := time.Now()
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

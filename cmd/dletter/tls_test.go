@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/auth"
 	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
@@ -164,7 +163,7 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the daemon to log "+logLine, 10*time.Second, func() bool { return strings.Count(d.logs.String(), logLine) == n })
+		testenv.WaitFor(t, "the daemon to log "+logLine, func() bool { return strings.Count(d.logs.String(), logLine) == n })
 	}
 	ca.WriteFiles(t, dir, 2)
 	hup("tls: reloaded the key pair", 1)

@@ -174,7 +174,14 @@ func (r *Receiver) Accepted() <-chan struct{} { return r.notify }
 // testing/synctest bubble cannot wait for.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	WaitWithin(t, what, 30*time.Second, cond)
+}
+
+// WaitWithin is WaitFor with a deadline of d, for work that takes longer
+// than WaitFor allows (daemons delivering thousands of messages).
+func WaitWithin(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

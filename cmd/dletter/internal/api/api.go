@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
@@ -33,7 +32,6 @@ const (
 type API struct {
 	relay *relay.Relay
 	log   *slog.Logger
-	now   func() time.Time
 }
 
 // New returns the API over r.
@@ -41,7 +39,7 @@ func New(r *relay.Relay, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{relay: r, log: log, now: time.Now}
+	return &API{relay: r, log: log}
 }
 
 // Register adds the API's routes to mux.

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/audit"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
@@ -20,7 +21,7 @@ type ItemsPage struct {
 
 func (a *API) listItems(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f, err := relay.FilterParams{Sink: q.Get("sink"), Since: q.Get("since"), Until: q.Get("until"), Q: q.Get("q")}.Filter(a.now())
+	f, err := relay.FilterParams{Sink: q.Get("sink"), Since: q.Get("since"), Until: q.Get("until"), Q: q.Get("q")}.Filter(time.Now())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -120,7 +121,7 @@ func (a *API) parseSelect(w http.ResponseWriter, r *http.Request) (SelectRequest
 		a.fail(w, r, err)
 		return req, sinks.Filter{}, false
 	}
-	f, err := req.Filter(a.now())
+	f, err := req.Filter(time.Now())
 	if err == nil && req.Max < 0 {
 		err = &relay.FieldError{Field: "max", Value: strconv.Itoa(req.Max), Reason: "must not be negative"}
 	}

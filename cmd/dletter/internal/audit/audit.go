@@ -64,7 +64,6 @@ type Log struct {
 	mu     sync.Mutex
 	path   string
 	f      *os.File
-	now    func() time.Time
 	closed bool
 }
 
@@ -77,7 +76,7 @@ func Open(path string) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
-	return &Log{path: path, f: f, now: time.Now}, nil
+	return &Log{path: path, f: f}, nil
 }
 
 // Record appends e, stamping Time when it is zero. Each entry is written
@@ -96,7 +95,7 @@ func (l *Log) RecordAll(entries []Entry) error {
 	if l.closed {
 		return ErrClosed
 	}
-	now := l.now().UTC()
+	now := time.Now().UTC()
 	var buf []byte
 	for _, e := range entries {
 		if e.Time.IsZero() {

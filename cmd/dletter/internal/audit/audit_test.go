@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 func TestRecordAndRecent(t *testing.T) {
@@ -46,6 +48,34 @@ func TestRecordAndRecent(t *testing.T) {
 	if err := l.Record(Entry{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("record after close: %v", err)
 	}
+}
+
+// TestRecordStampsTheTime: an entry without a Time gets the time it was
+// recorded, in UTC; one with a Time keeps it.
+func TestRecordStampsTheTime(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		l, err := Open(filepath.Join(dir, "audit.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		given := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		time.Sleep(90 * time.Minute)
+		if err := l.RecordAll([]Entry{{Action: "discard", Target: "1", Result: "ok"}, {Action: "replay", Target: "2", Result: "ok", Time: given}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := l.Recent(2)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("recent: %+v %v", got, err)
+		}
+		if want := time.Now().UTC(); !got[1].Time.Equal(want) || got[1].Time.Location() != time.UTC {
+			t.Errorf("stamped %v, want %v (UTC)", got[1].Time, want)
+		}
+		if !got[0].Time.Equal(given) {
+			t.Errorf("given time became %v", got[0].Time)
+		}
+	})
 }
 
 // TestRecentReadsOnlyTheTail: Recent reads the file backwards, whole lines

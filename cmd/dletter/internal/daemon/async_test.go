@@ -51,19 +51,15 @@ func asyncCore(t *testing.T, recv *testenv.Receiver, retry map[string]any) *Core
 // waitItem waits for the DLQ to hold one item and returns it.
 func waitItem(t *testing.T, c *Core) sinks.DLQItem {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		items, err := c.Store.Items(context.Background(), "", 10)
-		if err != nil {
+	var items []sinks.DLQItem
+	testenv.WaitFor(t, "a dead letter", func() bool {
+		var err error
+		if items, err = c.Store.Items(context.Background(), "", 10); err != nil {
 			t.Fatal(err)
 		}
-		if len(items) > 0 {
-			return items[0]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("nothing was dead-lettered")
-	return sinks.DLQItem{}
+		return len(items) > 0
+	})
+	return items[0]
 }
 
 func TestAsyncDeadLettersWhenAttemptsRunOut(t *testing.T) {
@@ -155,10 +151,7 @@ func TestAsyncMovesTheEarlierLogIntoTheQueue(t *testing.T) {
 	if it.Sink != "unknown" || !strings.Contains(it.Message.Body, `"not"`) {
 		t.Errorf("dead letter = %+v, want the undecodable line kept", it)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(recv.Delivered()) < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "the three old messages", func() bool { return len(recv.Delivered()) >= 3 })
 	for i := range 3 {
 		if n := recv.Delivered()[fmt.Sprint("old-", i)]; n != 1 {
 			t.Errorf("old-%d delivered %d times, want 1", i, n)

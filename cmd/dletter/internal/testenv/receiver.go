@@ -22,3 +22,7 @@ var WriteFile = testenv.WriteFile
 // WaitFor is testenv.WaitFor of the module: it polls a condition that real
 // I/O makes true, failing the test after 30 seconds.
 var WaitFor = testenv.WaitFor
+
+// WaitWithin is testenv.WaitWithin of the module: WaitFor with a deadline
+// of its own.
+var WaitWithin = testenv.WaitWithin
