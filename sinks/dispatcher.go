@@ -231,7 +231,7 @@ func (d *Dispatcher) handle(ctx context.Context, t *Task, adm admission) Outcome
 	to, err := DecodeRecipient(r, t.Recipient)
 	if err != nil {
 		err = Terminal(fmt.Errorf("decode the recipient: %w", err))
-		t.recordFailure(r.now(), err)
+		t.recordFailure(time.Now(), err)
 		return d.park(r, t, err)
 	}
 	attempt := t.Attempts + 1
@@ -244,7 +244,7 @@ func (d *Dispatcher) handle(ctx context.Context, t *Task, adm admission) Outcome
 	case errors.As(err, &na), d.sendCtx.Err() != nil:
 		return OutcomeKeep // not sent, or cut short by the shutdown: not the message's fault
 	}
-	t.recordFailure(r.now(), err)
+	t.recordFailure(time.Now(), err)
 	wait, retry := r.next(sendCtx, r.Cfg.Normalize(), attempt, err)
 	r.observe(Event{Kind: EventFailure, Sink: t.Sink, DeliveryID: t.DeliveryID, Attempt: attempt, Elapsed: elapsed, Wait: wait, Err: err})
 	if retry {

@@ -78,7 +78,6 @@ type FallbackDLQ struct {
 	interval     time.Duration
 	probeTimeout time.Duration
 	aliasTTL     time.Duration
-	now          func() time.Time
 	onError      func(error)
 
 	lookup lookupSlot
@@ -143,15 +142,6 @@ func WithFallbackErrorHandler(fn func(error)) FallbackOption {
 	return func(f *FallbackDLQ) { f.onError = fn }
 }
 
-// WithFallbackClock sets the clock that stamps items pushed without At.
-func WithFallbackClock(now func() time.Time) FallbackOption {
-	return func(f *FallbackDLQ) {
-		if now != nil {
-			f.now = now
-		}
-	}
-}
-
 // NewFallbackDLQ returns a FallbackDLQ over primary and local and starts
 // its mover. It owns both stores: Close stops the mover and closes them.
 func NewFallbackDLQ(primary OnceStore, local Store, opts ...FallbackOption) (*FallbackDLQ, error) {
@@ -164,7 +154,6 @@ func NewFallbackDLQ(primary OnceStore, local Store, opts ...FallbackOption) (*Fa
 		interval:     DefaultFallbackMoveInterval,
 		probeTimeout: DefaultFallbackProbeTimeout,
 		aliasTTL:     DefaultFallbackAliasTTL,
-		now:          time.Now,
 		onError:      func(error) {},
 		forget:       make(map[string][]string),
 		wake:         make(chan struct{}, 1),
@@ -224,7 +213,7 @@ func (f *FallbackDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
 	}
 	ctx = context.WithoutCancel(ctx)
 	if item.At.IsZero() {
-		item.At = f.now()
+		item.At = time.Now()
 	}
 	if item.DeliveryID == "" {
 		item.DeliveryID = NewDeliveryID()

@@ -112,7 +112,7 @@ func (g *gate) waitRate(ctx context.Context, shared RateLimiter) error {
 		return nil
 	}
 	g.rateWaits.Add(1)
-	if err := SystemClock.Sleep(ctx, d); err != nil {
+	if err := sleep(ctx, d); err != nil {
 		if r != nil {
 			r.Cancel()
 		}

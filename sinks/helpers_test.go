@@ -9,49 +9,14 @@ import (
 	"time"
 )
 
-// fakeClock advances only when slept on; nothing in the tests waits for real.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	sleeps  []time.Duration
-	onSleep func(d time.Duration) // called before a Sleep returns
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	hook := c.onSleep
-	c.mu.Unlock()
-	if hook != nil {
-		hook(d)
-	}
-	return ctx.Err()
-}
-
-func (c *fakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
-
 // scriptSink returns the scripted errors in turn, then nil; it records what
-// it was sent.
+// it was sent, and when.
 type scriptSink struct {
 	name   string
 	mu     sync.Mutex
 	script []error
 	calls  int
+	at     []time.Time
 	ids    []string
 	tos    []Recipient
 	block  bool // Send blocks until its context is done
@@ -62,6 +27,7 @@ func (s *scriptSink) Name() string { return s.name }
 func (s *scriptSink) Send(ctx context.Context, to Recipient, m Message) error {
 	s.mu.Lock()
 	s.calls++
+	s.at = append(s.at, time.Now())
 	s.ids = append(s.ids, DeliveryID(ctx))
 	s.tos = append(s.tos, to)
 	var err error
@@ -81,6 +47,17 @@ func (s *scriptSink) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls
+}
+
+// waits returns the time between each Send call and the one before it.
+func (s *scriptSink) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []time.Duration
+	for i := 1; i < len(s.at); i++ {
+		out = append(out, s.at[i].Sub(s.at[i-1]))
+	}
+	return out
 }
 
 func (s *scriptSink) setScript(errs ...error) {

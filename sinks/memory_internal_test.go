@@ -166,7 +166,7 @@ func TestReplayThroughRetrierReportsReplayEvent(t *testing.T) {
 	}
 	sink := &scriptSink{name: "hook", script: []error{errRefused}}
 	reg := NewRegistry(WithDLQ(m), WithRetryPolicy(RetryPolicy{RetryOverride: RetryOverride{MaxAttempts: ptr(1)}}),
-		WithRetrierOptions(WithObserver(obs), WithClock(newFakeClock())))
+		WithRetrierOptions(WithObserver(obs)))
 	_ = reg.Register(sink)
 	err := reg.Send(WithDeliveryID(ctx, "d-1"), "hook", nil, Message{})
 	var dl *DeadLetterError

@@ -78,7 +78,6 @@ type RedisDLQ struct {
 	prefix      string
 	maxLen      int64
 	pushTimeout time.Duration
-	now         func() time.Time
 
 	lookup lookupSlot
 	known  redisSinkSet
@@ -100,7 +99,6 @@ func NewRedisDLQ(client redis.UniversalClient) *RedisDLQ {
 		prefix:      DefaultRedisKeyPrefix,
 		maxLen:      DefaultRedisMaxLen,
 		pushTimeout: DefaultRedisPushTimeout,
-		now:         time.Now,
 	}
 }
 
@@ -133,16 +131,6 @@ func (d *RedisDLQ) WithPushTimeout(t time.Duration) *RedisDLQ {
 		t = DefaultRedisPushTimeout
 	}
 	d.pushTimeout = t
-	return d
-}
-
-// WithClock sets the clock that stamps items pushed without At (default
-// time.Now). Call it before first use.
-func (d *RedisDLQ) WithClock(now func() time.Time) *RedisDLQ {
-	if now == nil {
-		now = time.Now
-	}
-	d.now = now
 	return d
 }
 
@@ -240,7 +228,7 @@ func (d *RedisDLQ) prepare(op string, item *DLQItem) ([]byte, error) {
 		return nil, err
 	}
 	if item.At.IsZero() {
-		item.At = d.now()
+		item.At = time.Now()
 	}
 	return encodeRedisItem(op, *item)
 }

@@ -22,8 +22,6 @@ type RedriveOptions struct {
 	// Calls never overlap; with Concurrency > 1 they come from the
 	// goroutine that replayed the item, and LastID is that item.
 	Progress func(RedriveProgress)
-	// Clock paces the rate (default SystemClock); tests pass a fake one.
-	Clock Clock
 	// Concurrency is how many items are replayed at once: 0 or 1 replays
 	// them one at a time; N > 1 starts them in the same order, up to N in
 	// flight, and they finish in any order. Negative is an error.
@@ -118,15 +116,11 @@ type redrive struct {
 // error that stopped it, if any.
 func (rd *redrive) run() error {
 	opts := rd.opts
-	clock := opts.Clock
-	if clock == nil {
-		clock = SystemClock
-	}
 	var interval time.Duration
 	if opts.Rate > 0 {
 		interval = time.Duration(float64(time.Second) / opts.Rate)
 	}
-	start := clock.Now()
+	start := time.Now()
 	cursor := ""
 	started := 0
 	for {
@@ -148,7 +142,7 @@ func (rd *redrive) run() error {
 			}
 			if !opts.DryRun && interval > 0 {
 				due := start.Add(time.Duration(started) * interval)
-				if err := clock.Sleep(rd.ctx, due.Sub(clock.Now())); err != nil {
+				if err := sleep(rd.ctx, time.Until(due)); err != nil {
 					return err
 				}
 			}

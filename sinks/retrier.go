@@ -41,7 +41,6 @@ type retrierOptions struct {
 	attemptTimeout time.Duration
 	pushTimeout    time.Duration
 	observer       Observer
-	clock          Clock
 	random         func() float64
 	gate           *gate // the sink's delivery limits; nil for none
 }
@@ -64,11 +63,6 @@ func WithPushTimeout(d time.Duration) RetrierOption {
 // WithObserver attaches an Observer (metrics, logs) to the Retrier.
 func WithObserver(fn Observer) RetrierOption {
 	return func(o *retrierOptions) { o.observer = fn }
-}
-
-// WithClock replaces the real clock (time.Now and timers), for tests.
-func WithClock(c Clock) RetrierOption {
-	return func(o *retrierOptions) { o.clock = c }
 }
 
 // WithRandom replaces the source of jitter: fn returns a float in [0, 1).
@@ -125,7 +119,7 @@ func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
 			// known to be down: the refusal is in the history, but it was
 			// no Send call.
 			lastErr = err
-			failed.RecordFailure(r.now(), err)
+			failed.RecordFailure(time.Now(), err)
 			failed.Attempts--
 			attempt--
 			break
@@ -137,13 +131,13 @@ func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
 			return nil
 		}
 		lastErr = err
-		failed.RecordFailure(r.now(), err)
+		failed.RecordFailure(time.Now(), err)
 		wait, retry := r.next(ctx, cfg, attempt, err)
 		r.observe(Event{Kind: EventFailure, Sink: r.Name(), DeliveryID: id, Attempt: attempt, Elapsed: elapsed, Wait: wait, Err: err})
 		if !retry {
 			break
 		}
-		if r.sleep(ctx, wait) != nil {
+		if sleep(ctx, wait) != nil {
 			break // the caller gave up: dead-letter what we have
 		}
 	}
@@ -206,7 +200,7 @@ func (r *Retrier) attempt(ctx context.Context, id string, n int, to Recipient, m
 	var start time.Time
 	if r.opts.observer != nil {
 		r.observe(Event{Kind: EventAttempt, Sink: r.Name(), DeliveryID: id, Attempt: n})
-		start = r.now()
+		start = time.Now()
 	}
 	if d := r.opts.attemptTimeout; d > 0 {
 		actx, cancel := context.WithTimeout(ctx, d)
@@ -219,7 +213,7 @@ func (r *Retrier) attempt(ctx context.Context, id string, n int, to Recipient, m
 		err = r.Inner.Send(ctx, to, m)
 	}
 	if r.opts.observer != nil {
-		elapsed = r.now().Sub(start)
+		elapsed = time.Since(start)
 		if err == nil {
 			r.observe(Event{Kind: EventSuccess, Sink: r.Name(), DeliveryID: id, Attempt: n, Elapsed: elapsed})
 		}
@@ -250,7 +244,7 @@ func (r *Retrier) next(ctx context.Context, cfg RetryConfig, attempt int, err er
 func (r *Retrier) deadLetter(ctx context.Context, id string, to Recipient, m Message, failed *DLQItem, lastErr error) error {
 	item := *failed
 	item.Sink = r.Name()
-	item.At = r.now()
+	item.At = time.Now()
 	item.Recipient = to
 	item.Message = m
 	item.DeliveryID = id
@@ -293,20 +287,6 @@ func (r *Retrier) observe(e Event) {
 	if r.opts.observer != nil {
 		r.opts.observer(e)
 	}
-}
-
-func (r *Retrier) now() time.Time {
-	if r.opts.clock != nil {
-		return r.opts.clock.Now()
-	}
-	return time.Now()
-}
-
-func (r *Retrier) sleep(ctx context.Context, d time.Duration) error {
-	if r.opts.clock != nil {
-		return r.opts.clock.Sleep(ctx, d)
-	}
-	return SystemClock.Sleep(ctx, d)
 }
 
 func (r *Retrier) random() float64 {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/dletter/dletter/sinks"
-	"github.com/dletter/dletter/sinks/internal/sinktest"
 )
 
 // Address is the typed recipient of the suite's sink.
@@ -114,23 +113,21 @@ func (s *mailSink) sendCalls() int {
 }
 
 // replayBundle is a store wired to a registry of the suite's sink, wrapped
-// in Retriers with 2 attempts and a fake clock.
+// in Retriers with 2 attempts a millisecond apart.
 type replayBundle struct {
-	st    sinks.Store
-	reg   *sinks.Registry
-	mail  *mailSink
-	clock *sinktest.Clock
+	st   sinks.Store
+	reg  *sinks.Registry
+	mail *mailSink
 }
 
 func setupReplay(t *testing.T, newStore NewStore) *replayBundle {
 	t.Helper()
-	b := &replayBundle{mail: &mailSink{name: "mail"}, clock: sinktest.NewClock(base.Add(1000 * time.Hour))}
+	b := &replayBundle{mail: &mailSink{name: "mail"}}
 	b.st = newStore(t)
-	attempts := 2
+	attempts, backoff := 2, sinks.Duration(time.Millisecond)
 	b.reg = sinks.NewRegistry(
-		sinks.WithRetryPolicy(sinks.RetryPolicy{RetryOverride: sinks.RetryOverride{MaxAttempts: &attempts}}),
+		sinks.WithRetryPolicy(sinks.RetryPolicy{RetryOverride: sinks.RetryOverride{MaxAttempts: &attempts, BaseBackoff: &backoff}}),
 		sinks.WithDLQ(b.st), // wires b.st.SetRegistryLookup(b.reg.Lookup)
-		sinks.WithRetrierOptions(sinks.WithClock(b.clock)),
 	)
 	if err := b.reg.Register(b.mail); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package dlqtest
 import (
 	"context"
 	"reflect"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -74,14 +75,14 @@ func testPush(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("CrossSinkOrder", func(t *testing.T) {
-		// Pushes a few milliseconds apart come back newest first across
-		// sinks too. (The pauses only make sure that clocks with millisecond
-		// resolution tell the pushes apart.)
+		// Pushes in different milliseconds come back newest first across
+		// sinks too: the order across sinks is promised to the millisecond
+		// (a RedisDLQ's stream IDs are its server's clock in milliseconds).
 		st := newStore(t)
 		var pushed []string
 		for i, sink := range []string{"hook", "mail", "hook", "chat"} {
 			if i > 0 {
-				time.Sleep(3 * time.Millisecond)
+				nextMillisecond()
 			}
 			pushed = append(pushed, add(t, st, item(sink, i)))
 		}
@@ -127,4 +128,14 @@ func testPush(t *testing.T, newStore NewStore) {
 			t.Fatalf("counts sink-0=%d sink-1=%d all=%d nobody=%d; want 4 3 7 0", a, b, all, none)
 		}
 	})
+}
+
+// nextMillisecond returns once the clock reads a later millisecond than at
+// the call, so that a push made after it is stamped later, to the
+// millisecond, than one that returned before it (on a store whose clock is
+// this machine's).
+func nextMillisecond() {
+	for ms := time.Now().UnixMilli(); time.Now().UnixMilli() <= ms; {
+		runtime.Gosched()
+	}
 }

@@ -73,8 +73,6 @@ type Config struct {
 	// TLSConfig verifies the server (root CAs, minimum version). nil means
 	// the system's roots; ServerName defaults to Addr's host.
 	TLSConfig *tls.Config
-	// Now is the clock for the Date header; nil means time.Now.
-	Now func() time.Time
 }
 
 // Sink sends messages by SMTP, one connection per message. It is safe for
@@ -91,7 +89,6 @@ type Sink struct {
 	mode      TLSMode
 	timeout   time.Duration
 	tlsConfig *tls.Config
-	now       func() time.Time
 	to        []string // Config.To
 	policy    recipientPolicy
 }
@@ -151,16 +148,12 @@ func New(name string, cfg Config) (*Sink, error) {
 		password: cfg.Password,
 		mode:     mode,
 		timeout:  cfg.Timeout,
-		now:      cfg.Now,
 	}
 	if err := s.setRecipients(cfg, fail); err != nil {
 		return nil, err
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if cfg.TLSConfig != nil {
 		s.tlsConfig = cfg.TLSConfig.Clone()
@@ -203,7 +196,7 @@ func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) er
 	if rcpt.empty() && len(s.to) > 0 {
 		rcpt, policy = Recipient{To: s.to}, nil
 	}
-	msg, err := s.buildMessage(rcpt, policy, m, sinks.DeliveryID(ctx), s.now())
+	msg, err := s.buildMessage(rcpt, policy, m, sinks.DeliveryID(ctx), time.Now())
 	if err != nil {
 		return sinks.Terminal(sinks.Errorf(sinks.CodeInvalidArgument, "email.Send", "sink %q: %w", s.name, err))
 	}

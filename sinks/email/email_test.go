@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/textproto"
 	"regexp"
 	"slices"
@@ -17,8 +18,6 @@ import (
 	"github.com/dletter/dletter/sinks/email"
 )
 
-var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
 // newSink builds a sink; unless cfg says otherwise, per-call recipients
 // in example.com are allowed, which most tests send to.
 func newSink(t testing.TB, cfg email.Config) *email.Sink {
@@ -28,9 +27,6 @@ func newSink(t testing.TB, cfg email.Config) *email.Sink {
 	}
 	if cfg.From == "" {
 		cfg.From = `"Alerts" <alerts@example.com>`
-	}
-	if cfg.Now == nil {
-		cfg.Now = func() time.Time { return fixedNow }
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
@@ -42,17 +38,30 @@ func newSink(t testing.TB, cfg email.Config) *email.Sink {
 	return s
 }
 
-var boundaryRE = regexp.MustCompile(`boundary=([0-9a-zA-Z'()+_,./:=?-]+)`)
+var (
+	boundaryRE = regexp.MustCompile(`boundary=([0-9a-zA-Z'()+_,./:=?-]+)`)
+	dateRE     = regexp.MustCompile(`(?m)^Date: (.*)\r$`)
+)
 
 // withBoundary returns want with BOUNDARY replaced by the boundary got
-// declares (the library picks a random one), and CRLF line ends.
-func withBoundary(t *testing.T, got, want string) string {
+// declares (the library picks a random one), DATE by the date got declares,
+// which must lie between since and now, and CRLF line ends.
+func withBoundary(t *testing.T, got, want string, since time.Time) string {
 	t.Helper()
 	m := boundaryRE.FindStringSubmatch(got)
 	if m == nil {
 		t.Fatalf("no boundary in:\n%s", got)
 	}
-	return strings.ReplaceAll(strings.ReplaceAll(want, "BOUNDARY", m[1]), "\n", "\r\n")
+	d := dateRE.FindStringSubmatch(got)
+	if d == nil {
+		t.Fatalf("no Date in:\n%s", got)
+	}
+	date, err := mail.ParseDate(d[1])
+	if err != nil || date.Before(since.Truncate(time.Second)) || date.After(time.Now()) {
+		t.Fatalf("Date %q (%v), want a time between %v and now", d[1], err, since)
+	}
+	want = strings.NewReplacer("BOUNDARY", m[1], "DATE", d[1], "\n", "\r\n").Replace(want)
+	return want
 }
 
 var alertRecipient = email.Recipient{
@@ -68,7 +77,7 @@ var alertMessage = sinks.Message{
 	Metadata: map[string]string{"env": "prod", "team": "sre"},
 }
 
-const alertBytes = `Date: Fri, 02 Jan 2026 03:04:05 +0000
+const alertBytes = `Date: DATE
 MIME-Version: 1.0
 Message-ID: <dletter.d-1@example.com>
 Subject: =?UTF-8?q?Disk_f=C3=BCll_on_db1?=
@@ -104,6 +113,7 @@ func TestSendSTARTTLSAuthPlainExactBytes(t *testing.T) {
 	srv := startServer(t, serverOpts{tls: pki.server, mechs: []string{"PLAIN", "LOGIN"}})
 	s := newSink(t, email.Config{Addr: srv.Addr, Username: testUser, Password: testPass, TLSConfig: pkiClient(pki)})
 	ctx := sinks.WithDeliveryID(context.Background(), "d-1")
+	sent := time.Now()
 	if err := s.Send(ctx, alertRecipient, alertMessage); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +127,7 @@ func TestSendSTARTTLSAuthPlainExactBytes(t *testing.T) {
 	if want := []string{"ops@example.com", "dev@example.com", "lead@example.com", "audit@example.com"}; !slices.Equal(got.To, want) {
 		t.Errorf("RCPT TO %q, want %q", got.To, want)
 	}
-	if want := withBoundary(t, got.Data, alertBytes); got.Data != want {
+	if want := withBoundary(t, got.Data, alertBytes, sent); got.Data != want {
 		t.Errorf("message bytes\n got:\n%s\nwant:\n%s", got.Data, want)
 	}
 	if strings.Contains(got.Data, "audit@") {
@@ -142,12 +152,13 @@ func TestSendPlainTextBody(t *testing.T) {
 	srv := startServer(t, serverOpts{})
 	s := newSink(t, email.Config{Addr: srv.Addr, TLS: email.TLSNone})
 	ctx := sinks.WithDeliveryID(context.Background(), "d-2")
+	sent := time.Now()
 	err := s.Send(ctx, email.Recipient{To: []string{"ops@example.com"}}, sinks.Message{Subject: "plain", Body: "line 1\nline <2> & 3"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := srv.next(t)
-	want := withBoundary(t, got.Data, `Date: Fri, 02 Jan 2026 03:04:05 +0000
+	want := withBoundary(t, got.Data, `Date: DATE
 MIME-Version: 1.0
 Message-ID: <dletter.d-2@example.com>
 Subject: plain
@@ -170,7 +181,7 @@ Content-Type: text/html; charset=UTF-8
 <html><body>line 1<br>
 line &lt;2&gt; &amp; 3</body></html>
 --BOUNDARY--
-`)
+`, sent)
 	if got.Data != want || got.TLS {
 		t.Errorf("TLS %v; message bytes\n got:\n%s\nwant:\n%s", got.TLS, got.Data, want)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/dletter/dletter/sinks"
 	"github.com/dletter/dletter/sinks/email"
-	"github.com/dletter/dletter/sinks/internal/sinktest"
 )
 
 // A greylisting server (450 on the first RCPT) gets the message on the
@@ -23,16 +22,26 @@ func TestRetrierRetriesGreylisting(t *testing.T) {
 		}
 		return nil
 	}})
-	clock := sinktest.NewClock(fixedNow)
+	const backoff = 20 * time.Millisecond
+	var waits []time.Duration
+	var attempts []time.Time
+	observe := func(e sinks.Event) {
+		switch e.Kind {
+		case sinks.EventAttempt:
+			attempts = append(attempts, time.Now())
+		case sinks.EventFailure:
+			waits = append(waits, e.Wait)
+		}
+	}
 	s := newSink(t, email.Config{Addr: srv.Addr, TLS: email.TLSNone})
-	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 3, BaseBackoff: 2 * time.Second, MaxBackoff: time.Minute},
-		sinks.NewMemoryDLQ(), sinks.WithClock(clock), sinks.WithRandom(func() float64 { return 0.5 }))
+	r := sinks.NewRetrier(s, sinks.RetryConfig{MaxAttempts: 3, BaseBackoff: backoff, MaxBackoff: time.Minute},
+		sinks.NewMemoryDLQ(), sinks.WithObserver(observe), sinks.WithRandom(func() float64 { return 0.5 }))
 	ctx := sinks.WithDeliveryID(context.Background(), "grey-1")
 	if err := r.Send(ctx, email.Recipient{To: []string{"ops@example.com"}}, sinks.Message{Subject: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := clock.Sleeps(); len(got) != 1 || got[0] != 2*time.Second {
-		t.Fatalf("waits %v, want [2s]", got)
+	if len(waits) != 1 || waits[0] != backoff || len(attempts) != 2 || attempts[1].Sub(attempts[0]) < backoff {
+		t.Fatalf("waits %v between attempts at %v, want one of %v", waits, attempts, backoff)
 	}
 	if got := srv.next(t); !contains(got.Data, "Message-ID: <dletter.grey-1@example.com>") {
 		t.Fatalf("message:\n%s", got.Data)

@@ -29,9 +29,6 @@ type Config struct {
 	// Transport carries the requests; nil means a clone of
 	// http.DefaultTransport.
 	Transport http.RoundTripper
-	// Now is the clock Retry-After dates are measured against; nil means
-	// time.Now.
-	Now func() time.Time
 }
 
 // Sink posts messages to a Slack incoming webhook. It is safe for
@@ -43,7 +40,6 @@ type Sink struct {
 	client *http.Client
 	// ownTransport is set when the client's transport is ours to tune.
 	ownTransport bool
-	now          func() time.Time
 }
 
 var _ sinks.RecipientDecoder = (*Sink)(nil)
@@ -75,12 +71,8 @@ func New(name string, cfg Config) (*Sink, error) {
 		url:    u,
 		target: "slack incoming webhook on " + u.Hostname(),
 		client: httpsink.NewClient(timeout, cfg.Transport),
-		now:    cfg.Now,
 
 		ownTransport: cfg.Transport == nil,
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	return s, nil
 }
@@ -115,7 +107,6 @@ func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) er
 		Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}},
 		Body:   body,
 		Target: s.target,
-		Now:    s.now,
 	})
 	if err != nil {
 		return sinks.Errorf(sinks.CodeSinkUnavailable, "slack.Send", "sink %q: %w", s.name, err)

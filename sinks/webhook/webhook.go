@@ -73,9 +73,6 @@ type Config struct {
 	// go through a clone of it whose dialer checks addresses, so with
 	// AllowRecipientHosts it must be an *http.Transport.
 	Transport http.RoundTripper
-	// Now is the clock for webhook-timestamp and Retry-After; nil means
-	// time.Now.
-	Now func() time.Time
 }
 
 // Sink posts messages to a webhook. It is safe for concurrent use.
@@ -94,7 +91,6 @@ type Sink struct {
 	perCall *http.Client
 	// ownTransport is set when the client's transport is ours to tune.
 	ownTransport bool
-	now          func() time.Time
 }
 
 var _ sinks.RecipientDecoder = (*Sink)(nil)
@@ -123,10 +119,6 @@ func New(name string, cfg Config) (*Sink, error) {
 		url:    u,
 		target: httpsink.Redact(u),
 		header: make(http.Header, len(cfg.Headers)+2),
-		now:    cfg.Now,
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	for _, k := range sortedKeys(cfg.Headers) {
 		v := cfg.Headers[k]
@@ -204,13 +196,13 @@ func (s *Sink) Send(ctx context.Context, to sinks.Recipient, m sinks.Message) er
 	}
 	header = header.Clone()
 	header.Set(HeaderID, id)
-	now := s.now()
+	now := time.Now()
 	header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	if len(keys) > 0 {
 		header.Set(HeaderSignature, Sign(keys, id, now, body))
 	}
 	err = httpsink.Post(ctx, client, httpsink.Request{
-		URL: target.url, Header: header, Body: body, Target: target.text, Now: s.now,
+		URL: target.url, Header: header, Body: body, Target: target.text,
 	})
 	var refused *netguard.AddressError
 	switch {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,13 +20,8 @@ import (
 	"github.com/dletter/dletter/sinks/webhook"
 )
 
-var fixedNow = time.Unix(vectorTimestamp, 0)
-
 func newSink(t testing.TB, cfg webhook.Config) *webhook.Sink {
 	t.Helper()
-	if cfg.Now == nil {
-		cfg.Now = func() time.Time { return fixedNow }
-	}
 	s, err := webhook.New("hooks", cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -43,9 +39,11 @@ func TestSendExactRequest(t *testing.T) {
 	})
 	ctx := sinks.WithDeliveryID(context.Background(), vectorID)
 	msg := sinks.Message{Subject: "disk full", Body: `{"host": "db1", "pct": 97}`, Metadata: map[string]string{"env": "prod"}}
+	before := time.Now().Unix()
 	if err := s.Send(ctx, nil, msg); err != nil {
 		t.Fatal(err)
 	}
+	after := time.Now().Unix()
 	got := rc.Next(t)
 	if got.Method != http.MethodPost || got.Path != "/hooks/in" || got.Query != "x=1" {
 		t.Fatalf("request line: %s %s?%s", got.Method, got.Path, got.Query)
@@ -55,17 +53,19 @@ func TestSendExactRequest(t *testing.T) {
 		t.Fatalf("body:\n got %s\nwant %s", got.Body, wantBody)
 	}
 	wantHeader := map[string]string{
-		"Content-Type":      "application/json",
-		"Authorization":     "Bearer t0ken",
-		"X-Team":            "ops",
-		"Webhook-Id":        vectorID,
-		"Webhook-Timestamp": "1614265330",
-		"Content-Length":    fmt.Sprint(len(wantBody)),
+		"Content-Type":   "application/json",
+		"Authorization":  "Bearer t0ken",
+		"X-Team":         "ops",
+		"Webhook-Id":     vectorID,
+		"Content-Length": fmt.Sprint(len(wantBody)),
 	}
 	for k, v := range wantHeader {
 		if g := got.Header.Get(k); g != v {
 			t.Errorf("header %s = %q, want %q", k, g, v)
 		}
+	}
+	if ts, err := strconv.ParseInt(got.Header.Get("Webhook-Timestamp"), 10, 64); err != nil || ts < before || ts > after {
+		t.Errorf("header Webhook-Timestamp = %q, want the time of the send, between %d and %d", got.Header.Get("Webhook-Timestamp"), before, after)
 	}
 	sig := got.Header.Get("Webhook-Signature")
 	if err := verify(vectorSecret, got.Header.Get("Webhook-Id"), got.Header.Get("Webhook-Timestamp"), sig, []byte(got.Body)); err != nil {
@@ -202,23 +202,18 @@ func TestStatusClassification(t *testing.T) {
 	}
 }
 
+// A Retry-After date is measured against the time of the response: a date
+// 90s ahead, which has whole seconds only, is a hint of 89 to 90s.
 func TestRetryAfter(t *testing.T) {
-	for _, tc := range []struct {
-		header string
-		want   time.Duration
-	}{
-		{fixedNow.Add(90 * time.Second).UTC().Format(http.TimeFormat), 90 * time.Second},
-	} {
-		rc := httpsinktest.NewServer(t, func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Retry-After", tc.header)
-			w.WriteHeader(http.StatusTooManyRequests)
-		})
-		s := newSink(t, webhook.Config{URL: rc.URL})
-		err := s.Send(context.Background(), nil, sinks.Message{})
-		d, ok := sinks.RetryAfterHint(err)
-		if !ok || d != tc.want || !sinks.IsTransient(err) {
-			t.Errorf("Retry-After %q: hint %v %v, transient %v, want %v", tc.header, d, ok, sinks.IsTransient(err), tc.want)
-		}
+	rc := httpsinktest.NewServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", time.Now().Add(90*time.Second).UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	s := newSink(t, webhook.Config{URL: rc.URL})
+	err := s.Send(context.Background(), nil, sinks.Message{})
+	d, ok := sinks.RetryAfterHint(err)
+	if !ok || d < 89*time.Second || d > 90*time.Second || !sinks.IsTransient(err) {
+		t.Errorf("Retry-After 90s ahead: hint %v %v, transient %v, want 89s to 90s", d, ok, sinks.IsTransient(err))
 	}
 }
 

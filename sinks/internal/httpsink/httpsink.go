@@ -72,8 +72,6 @@ type Request struct {
 	Body   []byte
 	// Target names the URL in errors; it must not hold a secret (see Redact).
 	Target string
-	// Now is the clock that Retry-After dates are measured against.
-	Now func() time.Time
 }
 
 // Post sends r with client. It returns nil for a 2xx response. Otherwise:
@@ -105,12 +103,8 @@ func Post(ctx context.Context, client *http.Client, r Request) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	now := time.Now
-	if r.Now != nil {
-		now = r.Now
-	}
 	se := &sinks.StatusError{StatusCode: resp.StatusCode, Detail: readDetail(resp.Body)}
-	if d, ok := sinks.ParseRetryAfter(resp.Header.Get("Retry-After"), now()); ok {
+	if d, ok := sinks.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		se.Delay = d
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {

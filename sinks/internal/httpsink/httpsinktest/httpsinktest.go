@@ -89,6 +89,20 @@ func (c *Capture) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader("ok")), Header: http.Header{}, Request: r}, nil
 }
 
+// Handler is a RoundTripper that answers each request with the handler it
+// is, in the caller's goroutine and without a network, so that a test can
+// send through it inside a testing/synctest bubble.
+type Handler func(http.ResponseWriter, *http.Request)
+
+// RoundTrip serves r with h.
+func (h Handler) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	h(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
 // Blocking starts a Server whose handler holds every request until the test
 // ends.
 func Blocking(t testing.TB) *Server {
