@@ -6,18 +6,14 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
 )
 
 // TestConsoleActivityInChromium: while a redrive runs, the Activity page
 // shows it running; once every item has failed, it shows the redrive
 // failed with none of its items delivered, and links to the redrive.
 func TestConsoleActivityInChromium(t *testing.T) {
-	ctx := browser(t)
-	hook := testenv.NewReceiver(t)
-	dir := t.TempDir()
-	d := startDaemon(t, "--config", writeConfig(t, dir, hook.URL, "retry:\n  max_attempts: 1"))
+	p, hook, _ := consoleSetup(t)
+	ctx, d := p.ctx, p.d
 	d.park(t, hook, 3)
 
 	hook.Fail.Store(true)
@@ -26,7 +22,6 @@ func TestConsoleActivityInChromium(t *testing.T) {
 	if code := d.api("POST", "/v1/dlq/redrive", `{"sink":"orders"}`, &job); code != http.StatusAccepted || job.ID == "" {
 		t.Fatalf("start a redrive: %d %+v", code, job)
 	}
-	p := consolePage{t: t, ctx: ctx, d: d}
 	row := func() string {
 		t.Helper()
 		p.open(1280, "/activity", "activity")

@@ -35,6 +35,17 @@ type consolePage struct {
 	d   *daemon
 }
 
+// consoleSetup starts a browser, a receiver and a daemon whose sink
+// "orders" posts to the receiver, trying each message once; it returns the
+// page, the receiver and the daemon's configuration file.
+func consoleSetup(t *testing.T) (consolePage, *testenv.Receiver, string) {
+	t.Helper()
+	ctx := browser(t)
+	hook := testenv.NewReceiver(t)
+	cfg := writeConfig(t, t.TempDir(), hook.URL, "retry:\n  max_attempts: 1")
+	return consolePage{t: t, ctx: ctx, d: startDaemon(t, "--config", cfg)}, hook, cfg
+}
+
 // open loads path at width×900 CSS pixels and waits for the element with
 // id wait.
 func (p consolePage) open(width int64, path, wait string) {
@@ -130,17 +141,14 @@ const measureNarrow = `((tableID) => {
 // be clicked where it is, and the redrives table can be used (its link
 // clicked, its last column scrolled into view).
 func TestConsoleLayoutInChromium(t *testing.T) {
-	ctx := browser(t)
-	hook := testenv.NewReceiver(t)
-	dir := t.TempDir()
-	d := startDaemon(t, "--config", writeConfig(t, dir, hook.URL, "retry:\n  max_attempts: 1"))
+	p, hook, _ := consoleSetup(t)
+	ctx, d := p.ctx, p.d
 	long := strings.Repeat("W", 300)
 	d.parkSubjects(t, hook, long, "order "+strings.Repeat("x", 300), "short one")
 	hook.Fail.Store(true)
 	if _, errOut, code := run(t, "dlq", "redrive", "--dlq", d.URL, "--sink", "orders"); code != 4 {
 		t.Fatalf("redrive: exit %d %s", code, errOut)
 	}
-	p := consolePage{t: t, ctx: ctx, d: d}
 
 	p.open(1280, "/items", "items")
 	w := eval[widths](p, measureItems)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dletter/dletter/cmd/dletter/internal/api"
 	"github.com/dletter/dletter/cmd/dletter/internal/auth"
+	"github.com/dletter/dletter/cmd/dletter/internal/metrics"
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 )
 
@@ -30,6 +31,9 @@ type Options struct {
 	Relay  *relay.Relay
 	Auth   *auth.Authenticator
 	Logger *slog.Logger
+	// Timeline feeds the overview's charts with the daemon's deliveries
+	// and dead letters since it started; nil draws them from the DLQ alone.
+	Timeline *metrics.Timeline
 	// Secure marks cookies Secure on every request (behind a proxy that
 	// terminates TLS); a request that came over TLS gets them Secure anyway.
 	Secure bool
@@ -37,17 +41,18 @@ type Options struct {
 
 // Console serves the pages.
 type Console struct {
-	relay  *relay.Relay
-	auth   *auth.Authenticator
-	log    *slog.Logger
-	secure bool
-	pages  map[string]*template.Template
-	now    func() time.Time
+	relay    *relay.Relay
+	auth     *auth.Authenticator
+	log      *slog.Logger
+	timeline *metrics.Timeline
+	secure   bool
+	pages    map[string]*template.Template
+	now      func() time.Time
 }
 
 // New parses the templates (they are embedded, so a failure is a bug).
 func New(o Options) *Console {
-	c := &Console{relay: o.Relay, auth: o.Auth, log: o.Logger, secure: o.Secure, now: time.Now}
+	c := &Console{relay: o.Relay, auth: o.Auth, log: o.Logger, timeline: o.Timeline, secure: o.Secure, now: time.Now}
 	if c.auth == nil {
 		c.auth = auth.New("")
 	}

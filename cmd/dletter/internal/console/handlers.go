@@ -20,11 +20,19 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	live := false // a daemon reports each sink's delivery state
-	for _, row := range rows {
+	names := make([]string, len(rows))
+	for i, row := range rows {
 		live = live || row.SinkDelivery != nil
+		names[i] = row.Sink
+	}
+	charts, all, err := c.charts(r.Context(), names)
+	if err != nil {
+		c.fail(w, r, err)
+		return
 	}
 	c.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Data: map[string]any{
 		"Stats": st, "Sinks": rows, "Redrives": c.relay.ListRedrives(), "Live": live,
+		"Charts": charts, "ChartsAll": all, "ChartItems": maxChartItems,
 	}})
 }
 

@@ -41,6 +41,7 @@ type Metrics struct {
 	redriveItems *prometheus.CounterVec
 	redrives     prometheus.Gauge
 	auditErrors  prometheus.Counter
+	timeline     *Timeline
 }
 
 // New builds the metrics. stats feeds the DLQ depth per sink and the items
@@ -78,6 +79,7 @@ func New(stats StatsFunc, states StatesFunc) *Metrics {
 			Name: "dletter_audit_write_errors_total",
 			Help: "Audit entries that could not be written.",
 		}),
+		timeline: NewTimeline(),
 	}
 	m.reg.MustRegister(m.deliveries, m.attempts, m.latency, m.redeliveries, m.redriveItems, m.redrives, m.auditErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -92,6 +94,16 @@ func New(stats StatsFunc, states StatesFunc) *Metrics {
 
 // Registry returns the registry, for tests and extra collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Timeline returns the per-minute and per-hour counts of deliveries and
+// dead letters that Observe keeps for the console's charts; nil for a nil
+// *Metrics.
+func (m *Metrics) Timeline() *Timeline {
+	if m == nil {
+		return nil
+	}
+	return m.timeline
+}
 
 // Handler serves the metrics in the Prometheus text format, or in
 // OpenMetrics when the scraper's Accept header asks for it.
@@ -234,12 +246,16 @@ func (c *sinkCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Observe is a sinks.Observer: it counts each Send call a Retrier makes and
-// its duration. Attach it with sinks.WithObserver.
+// its duration, and in the Timeline each delivery and dead letter. Attach
+// it with sinks.WithObserver.
 func (m *Metrics) Observe(e sinks.Event) {
 	switch e.Kind {
 	case sinks.EventSuccess:
 		m.Attempt(e.Sink, e.Elapsed, nil)
+		m.Timeline().Delivered(e.Sink)
 	case sinks.EventFailure:
 		m.Attempt(e.Sink, e.Elapsed, e.Err)
+	case sinks.EventDeadLettered:
+		m.Timeline().DeadLettered(e.Sink)
 	}
 }

@@ -149,20 +149,33 @@ func (r *Relay) DiscardMatching(ctx context.Context, a Actor, f sinks.Filter, ma
 // matchingIDs collects the ids of the items matching f, newest first.
 func (r *Relay) matchingIDs(ctx context.Context, f sinks.Filter, max int) ([]string, error) {
 	var ids []string
-	cursor := ""
+	_, err := r.eachItem(ctx, f, max, func(it sinks.ItemPreview) { ids = append(ids, it.ID) })
+	return ids, err
+}
+
+// eachItem calls fn with each item matching f, newest first, at most max
+// of them (0: all), read as previews that keep only the first byte of the
+// body; all is false when it stopped at max with items left.
+func (r *Relay) eachItem(ctx context.Context, f sinks.Filter, max int, fn func(sinks.ItemPreview)) (all bool, err error) {
+	n, cursor := 0, ""
 	for {
-		items, next, err := sinks.ListPreviews(ctx, r.opts.Store, f, cursor, pageSize, sinks.PreviewOptions{})
+		limit := pageSize
+		if max > 0 {
+			limit = min(pageSize, max-n+1) // one more tells whether any are left
+		}
+		items, next, err := sinks.ListPreviews(ctx, r.opts.Store, f, cursor, limit, sinks.PreviewOptions{BodyBytes: 1})
 		if err != nil {
-			return ids, err
+			return false, err
 		}
 		for _, it := range items {
-			ids = append(ids, it.ID)
-			if max > 0 && len(ids) >= max {
-				return ids, nil
+			if max > 0 && n >= max {
+				return false, nil
 			}
+			fn(it)
+			n++
 		}
 		if next == "" || len(items) == 0 {
-			return ids, nil
+			return true, nil
 		}
 		cursor = next
 	}

@@ -61,7 +61,7 @@ func Handler(o Options) http.Handler {
 	}
 	mux := http.NewServeMux()
 	api.New(o.Relay, log).Register(mux)
-	console.New(console.Options{Relay: o.Relay, Auth: authn, Logger: log, Secure: o.Secure}).Register(mux)
+	console.New(console.Options{Relay: o.Relay, Auth: authn, Logger: log, Secure: o.Secure, Timeline: o.Metrics.Timeline()}).Register(mux)
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics.Handler())
 	}
