@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
 )
 
 // TestConsoleActivityInChromium: while a redrive runs, the Activity page
