@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"sync"
 	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/console/chart"
@@ -30,15 +31,9 @@ type sinkCharts struct {
 // start). all is false when the DLQ held more items of that time than
 // maxChartItems.
 func (c *Console) charts(ctx context.Context, sinkNames []string) (out []sinkCharts, all bool, err error) {
-	since, until := c.timeline.LastDay("").Start, c.timeline.Started()
-	if until.IsZero() { // no counts: the DLQ is all there is
-		until = c.now()
-	}
-	times, all := map[string][]time.Time{}, true
-	if until.After(since) {
-		if times, all, err = c.relay.DeadLetterTimes(ctx, since, until, maxChartItems); err != nil {
-			return nil, false, err
-		}
+	times, all, err := c.before.times(ctx, c)
+	if err != nil {
+		return nil, false, err
 	}
 	for _, name := range sinkNames {
 		hour, day := c.timeline.LastHour(name), c.timeline.LastDay(name)
@@ -61,6 +56,48 @@ func (c *Console) charts(ctx context.Context, sinkNames []string) (out []sinkCha
 		out = append(out, sc)
 	}
 	return out, all, nil
+}
+
+// beforeStartTTL is how long the overview reuses its read of the DLQ's
+// dead letters from before the daemon started. Those only ever leave (a
+// redelivery, a discard), so a minute-old count is at most a minute late;
+// rereading up to maxChartItems items on every page view is what it saves.
+const beforeStartTTL = time.Minute
+
+// beforeStart remembers the last read of the dead letters parked in the
+// last day before the daemon's Timeline started.
+type beforeStart struct {
+	mu           sync.Mutex
+	read         time.Time // when; zero before the first read
+	since, until time.Time
+	byS          map[string][]time.Time
+	all          bool
+}
+
+// times returns the DLQ's dead letters of the last day from before c's
+// Timeline started (all of the last day when it counts nothing), reading
+// the DLQ again only when the window moved or the last read is older than
+// beforeStartTTL. Concurrent page views share one read.
+func (b *beforeStart) times(ctx context.Context, c *Console) (map[string][]time.Time, bool, error) {
+	now := time.Now()
+	since, until := c.timeline.LastDay("").Start, c.timeline.Started()
+	if until.IsZero() { // no counts: the DLQ is all there is
+		until = now
+	}
+	if !until.After(since) {
+		return nil, true, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.read.IsZero() && now.Sub(b.read) < beforeStartTTL && b.since.Equal(since) && (b.until.Equal(until) || c.timeline.Started().IsZero()) {
+		return b.byS, b.all, nil
+	}
+	times, all, err := c.relay.DeadLetterTimes(ctx, since, until, maxChartItems)
+	if err != nil {
+		return nil, false, err
+	}
+	b.read, b.since, b.until, b.byS, b.all = now, since, until, times, all
+	return times, all, nil
 }
 
 // addDLQ adds to w's dead letters the DLQ's items parked at times, each

@@ -1,10 +1,14 @@
 package console
 
 import (
+	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/metrics"
+	"github.com/dletter/dletter/cmd/dletter/internal/relay"
+	"github.com/dletter/dletter/sinks"
 )
 
 // TestChartBars: the DLQ's items are added to the bars that hold their
@@ -30,4 +34,44 @@ func TestChartBars(t *testing.T) {
 		len(b.Values) != 60 || b.Tips[5] != "10:05 UTC: 2 deliveries" {
 		t.Fatalf("hour chart: %+v", b)
 	}
+}
+
+// TestChartsReuseTheirDLQReadForAMinute: the overview reads the DLQ's dead
+// letters from before the daemon started once a minute at most, not on
+// every page view; a dead letter that appears meanwhile shows after that
+// minute.
+func TestChartsReuseTheirDLQReadForAMinute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		store := sinks.NewMemoryDLQ()
+		push := func(ago time.Duration) {
+			t.Helper()
+			it := sinks.DLQItem{Sink: "orders", At: time.Now().Add(-ago), Message: sinks.Message{Subject: "s"}}
+			if err := store.Push(ctx, it); err != nil {
+				t.Fatal(err)
+			}
+		}
+		push(2 * time.Hour)
+		c := &Console{relay: relay.New(relay.Options{Store: store, Sinks: sinks.NewRegistry()}), timeline: metrics.NewTimeline()}
+		count := func() int {
+			t.Helper()
+			times, all, err := c.before.times(ctx, c)
+			if err != nil || !all {
+				t.Fatalf("times: all %v, err %v", all, err)
+			}
+			return len(times["orders"])
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("first read: %d dead letters, want 1", n)
+		}
+		push(3 * time.Hour)
+		time.Sleep(beforeStartTTL - time.Second)
+		if n := count(); n != 1 {
+			t.Fatalf("within a minute: %d dead letters, want the 1 read before", n)
+		}
+		time.Sleep(time.Second)
+		if n := count(); n != 2 {
+			t.Fatalf("after a minute: %d dead letters, want 2", n)
+		}
+	})
 }

@@ -47,12 +47,12 @@ type Console struct {
 	timeline *metrics.Timeline
 	secure   bool
 	pages    map[string]*template.Template
-	now      func() time.Time
+	before   beforeStart
 }
 
 // New parses the templates (they are embedded, so a failure is a bug).
 func New(o Options) *Console {
-	c := &Console{relay: o.Relay, auth: o.Auth, log: o.Logger, timeline: o.Timeline, secure: o.Secure, now: time.Now}
+	c := &Console{relay: o.Relay, auth: o.Auth, log: o.Logger, timeline: o.Timeline, secure: o.Secure}
 	if c.auth == nil {
 		c.auth = auth.New("")
 	}

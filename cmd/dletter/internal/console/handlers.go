@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/relay"
 	"github.com/dletter/dletter/sinks"
@@ -56,7 +57,7 @@ func (c *Console) items(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	params := filterForm(q)
 	data := map[string]any{"Params": params, "Sinks": c.relay.SinkNames(), "Query": filterQuery(params)}
-	f, err := params.Filter(c.now())
+	f, err := params.Filter(time.Now())
 	if err != nil {
 		data["FilterError"] = err.Error()
 		c.render(w, r, http.StatusBadRequest, "items", page{Title: "Items", Nav: "items", Data: data})
@@ -144,7 +145,7 @@ func (c *Console) discardItem(w http.ResponseWriter, r *http.Request) {
 // selection reads a filter and a max from a query string or form.
 func (c *Console) selection(v url.Values) (relay.FilterParams, sinks.Filter, int, error) {
 	params := filterForm(v)
-	f, err := params.Filter(c.now())
+	f, err := params.Filter(time.Now())
 	if err != nil {
 		return params, f, 0, err
 	}
