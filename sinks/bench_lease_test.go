@@ -36,7 +36,7 @@ func BenchmarkLease(b *testing.B) {
 	srv := redistest.Start(b)
 	c := srv.Client()
 	b.Run("redis", func(b *testing.B) {
-		st := sinks.NewRedisDLQ(c).WithKeyPrefix("bench-lease")
+		st := sinks.NewRedisDLQ(c, sinks.WithKeyPrefix("bench-lease"))
 		id, err := st.Add(ctx, sinks.DLQItem{Sink: "mail"})
 		if err != nil {
 			b.Fatal(err)

@@ -82,7 +82,7 @@ func redisQueueStore(c redis.UniversalClient) queueStore {
 	prefix := fmt.Sprintf("disp%d", conformancePrefix.Add(1))
 	var consumers atomic.Int64
 	return func(t *testing.T) sinks.Queue {
-		return sinks.NewRedisQueue(c).WithKeyPrefix(prefix).WithConsumerName(fmt.Sprintf("process-%d", consumers.Add(1)))
+		return sinks.NewRedisQueue(c, sinks.WithKeyPrefix(prefix), sinks.WithConsumerName(fmt.Sprintf("process-%d", consumers.Add(1))))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,7 +17,7 @@ import (
 func ExampleNewRedisDLQ() {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	defer client.Close()
-	dlq := sinks.NewRedisDLQ(client).WithKeyPrefix("shop").WithMaxLen(100_000)
+	dlq := sinks.NewRedisDLQ(client, sinks.WithKeyPrefix("shop"), sinks.WithMaxLen(100_000))
 	defer dlq.Close()
 
 	ctx := context.Background()
@@ -54,11 +55,10 @@ func ExampleNewFallbackDLQ() {
 		ReadTimeout: time.Second,
 	})
 	defer client.Close()
-	primary := sinks.NewRedisDLQ(client).WithPushTimeout(2 * time.Second)
+	primary := sinks.NewRedisDLQ(client, sinks.WithPushTimeout(2*time.Second))
 
-	local := sinks.NewMemoryDLQ() // in production: a FileDLQ in a local directory
-	dlq, err := sinks.NewFallbackDLQ(primary, local,
-		sinks.WithFallbackErrorHandler(func(err error) { log.Printf("dlq fallback: %v", err) }))
+	local := sinks.NewMemoryDLQ()                                                      // in production: a FileDLQ in a local directory
+	dlq, err := sinks.NewFallbackDLQ(primary, local, sinks.WithLogger(slog.Default())) // the outage and its end
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -79,9 +79,9 @@ func ExampleNewFallbackDLQ() {
 func ExampleNewRedisQueue() {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", PoolSize: 64})
 	defer client.Close()
-	dlq := sinks.NewRedisDLQ(client).WithKeyPrefix("shop")
+	dlq := sinks.NewRedisDLQ(client, sinks.WithKeyPrefix("shop"))
 	defer dlq.Close()
-	queue := sinks.NewRedisQueue(client).WithKeyPrefix("shop").WithLease(30 * time.Second)
+	queue := sinks.NewRedisQueue(client, sinks.WithKeyPrefix("shop"), sinks.WithTaskLease(30*time.Second))
 	defer queue.Close()
 
 	rate, burst := 25.0, 5 // per second and at once, across every daemon

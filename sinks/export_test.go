@@ -30,3 +30,9 @@ func Paused(f *FileDLQ) bool {
 	defer f.mu.Unlock()
 	return f.paused
 }
+
+// The tuning options of the fallbacks, which tests set to milliseconds.
+var (
+	WithMoveInterval = withMoveInterval
+	WithAliasTTL     = withAliasTTL
+)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -25,15 +26,27 @@ type OnceStore interface {
 	ForgetOnce(ctx context.Context, sink string, keys ...string) error
 }
 
-// Default settings of FallbackDLQ.
+// Default settings of FallbackDLQ and FallbackQueue.
 const (
-	DefaultFallbackMoveInterval = time.Second
-	DefaultFallbackProbeTimeout = 2 * time.Second
-	// DefaultFallbackAliasTTL is how long the ID of an item pushed while
+	defaultFallbackMoveInterval = time.Second
+	defaultFallbackProbeTimeout = 2 * time.Second
+	// defaultFallbackAliasTTL is how long the ID of an item pushed while
 	// the primary was down keeps working after the item moved (see
-	// WithAliasTTL).
-	DefaultFallbackAliasTTL = 30 * 24 * time.Hour
+	// withAliasTTL).
+	defaultFallbackAliasTTL = 30 * 24 * time.Hour
 )
+
+// fallbackOptions applies opts over the fallbacks' defaults.
+func fallbackOptions(opts []StoreOption) storeOptions {
+	o := buildStoreOptions(storeOptions{}, 0, opts)
+	if o.moveInterval <= 0 {
+		o.moveInterval = defaultFallbackMoveInterval
+	}
+	if o.aliasTTL <= 0 {
+		o.aliasTTL = defaultFallbackAliasTTL
+	}
+	return o
+}
 
 // FallbackDLQ is a Store that loses nothing when its primary (a RedisDLQ)
 // is down: a push the primary does not take goes to a local store (a
@@ -51,11 +64,12 @@ const (
 //
 // An item the primary refuses as invalid (which the local store may have
 // taken during an outage) stays in the local store, where reads find it,
-// and is reported to the error handler on every pass.
+// and is reported on the logger (WithLogger) on every pass, as are the
+// primary going down and coming back.
 //
 // After a failed push, later pushes go straight to the local store until
 // the mover has reached the primary again, so an outage costs one timeout,
-// not one per push (bound it with RedisDLQ.WithPushTimeout and the
+// not one per push (bound it with the primary's WithPushTimeout and the
 // client's dial and read timeouts).
 //
 // Reads combine both stores: Get, Update, Discard, Replay and Lease find an
@@ -64,8 +78,7 @@ const (
 // down, reads that need it return its error. An item in the primary has
 // the primary's ID; one in the local store has "local:<local id>.<tag>"
 // (such as "local:7.3fa2b9c0", see fallback_id.go). That ID keeps working
-// after the item moved, for DefaultFallbackAliasTTL (WithAliasTTL): the
-// mover records it as an alias of the item's new ID in a primary that is
+// after the item moved, for 30 days: the mover records it as an alias of the item's new ID in a primary that is
 // an AliasStore (a RedisDLQ: one small expiring key per moved item), so
 // that Get returns the moved item (under its new ID) and Update, Discard,
 // Replay and Lease act on it. A bare local ID ("7"), which FallbackDLQ
@@ -75,10 +88,9 @@ type FallbackDLQ struct {
 	primary OnceStore
 	local   Store
 
-	interval     time.Duration
-	probeTimeout time.Duration
-	aliasTTL     time.Duration
-	onError      func(error)
+	interval time.Duration
+	aliasTTL time.Duration
+	log      *slog.Logger
 
 	lookup lookupSlot
 	down   atomic.Bool
@@ -98,72 +110,23 @@ var (
 	_ Leaser = (*FallbackDLQ)(nil)
 )
 
-// FallbackOption configures a FallbackDLQ.
-type FallbackOption func(*FallbackDLQ)
-
-// WithMoveInterval sets how often the mover checks the local store and
-// probes a primary that is down (default DefaultFallbackMoveInterval).
-func WithMoveInterval(d time.Duration) FallbackOption {
-	return func(f *FallbackDLQ) {
-		if d > 0 {
-			f.interval = d
-		}
-	}
-}
-
-// WithProbeTimeout bounds each probe of the primary and each step of a
-// move (default DefaultFallbackProbeTimeout).
-func WithProbeTimeout(d time.Duration) FallbackOption {
-	return func(f *FallbackDLQ) {
-		if d > 0 {
-			f.probeTimeout = d
-		}
-	}
-}
-
-// WithAliasTTL sets how long the ID an item had in the local store keeps
-// naming it after it moved to the primary (default
-// DefaultFallbackAliasTTL). The primary keeps one alias per moved item
-// for that long.
-func WithAliasTTL(d time.Duration) FallbackOption {
-	return func(f *FallbackDLQ) {
-		if d > 0 {
-			f.aliasTTL = d
-		}
-	}
-}
-
-// WithFallbackErrorHandler receives, for logging, the push failures that
-// send the primary down and the errors of the background mover (a primary
-// still down, a local store that fails, an item the primary refuses). It is
-// called from any goroutine. The default drops them; Status reports the
-// primary's state either way.
-func WithFallbackErrorHandler(fn func(error)) FallbackOption {
-	return func(f *FallbackDLQ) { f.onError = fn }
-}
-
 // NewFallbackDLQ returns a FallbackDLQ over primary and local and starts
 // its mover. It owns both stores: Close stops the mover and closes them.
-func NewFallbackDLQ(primary OnceStore, local Store, opts ...FallbackOption) (*FallbackDLQ, error) {
+// The option that applies is WithLogger.
+func NewFallbackDLQ(primary OnceStore, local Store, opts ...StoreOption) (*FallbackDLQ, error) {
 	if primary == nil || local == nil {
 		return nil, Errorf(CodeInvalidConfig, "NewFallbackDLQ", "a primary and a local store are both required")
 	}
+	o := fallbackOptions(opts)
 	f := &FallbackDLQ{
-		primary:      primary,
-		local:        local,
-		interval:     DefaultFallbackMoveInterval,
-		probeTimeout: DefaultFallbackProbeTimeout,
-		aliasTTL:     DefaultFallbackAliasTTL,
-		onError:      func(error) {},
-		forget:       make(map[string][]string),
-		wake:         make(chan struct{}, 1),
-		done:         make(chan struct{}),
-	}
-	for _, o := range opts {
-		o(f)
-	}
-	if f.onError == nil {
-		f.onError = func(error) {}
+		primary:  primary,
+		local:    local,
+		interval: o.moveInterval,
+		aliasTTL: o.aliasTTL,
+		log:      o.logger,
+		forget:   make(map[string][]string),
+		wake:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
@@ -231,8 +194,7 @@ func (f *FallbackDLQ) Add(ctx context.Context, item DLQItem) (string, error) {
 			return "", err
 		}
 		primaryErr = err
-		f.down.Store(true)
-		f.onError(err)
+		f.markDown("the primary DLQ is unavailable; dead letters are kept in the local store until it is back", err)
 	}
 	id, err := f.local.Add(ctx, item)
 	if err != nil {
@@ -278,9 +240,7 @@ func (f *FallbackDLQ) run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		f.flushForgets(ctx)
-		if err := f.moveAll(ctx); err != nil && ctx.Err() == nil {
-			f.onError(err)
-		}
+		f.moveAll(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -296,31 +256,44 @@ func (f *FallbackDLQ) flushForgets(ctx context.Context) {
 	f.forget = make(map[string][]string)
 	f.mu.Unlock()
 	for sink, keys := range batch {
-		cctx, cancel := context.WithTimeout(ctx, f.probeTimeout)
+		cctx, cancel := context.WithTimeout(ctx, defaultFallbackProbeTimeout)
 		err := f.primary.ForgetOnce(cctx, sink, keys...)
 		cancel()
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			// The keys expire by themselves; nothing is at stake.
-			f.onError(err)
+			f.log.Debug("sinks: FallbackDLQ: cannot release AddOnce keys; they expire", "sink", sink, "err", err)
 		}
 	}
 }
 
+// markDown takes the primary for down and, when it was up, says why.
+func (f *FallbackDLQ) markDown(msg string, err error) {
+	if f.down.CompareAndSwap(false, true) {
+		f.log.Warn("sinks: FallbackDLQ: "+msg, "err", err)
+	}
+}
+
 // moveAll moves every local item to the primary, oldest first, and marks
-// the primary up when it answers.
-func (f *FallbackDLQ) moveAll(ctx context.Context) error {
+// the primary up when it answers. It reports what goes wrong on the
+// logger; a primary still down is not news.
+func (f *FallbackDLQ) moveAll(ctx context.Context) {
 	if f.down.Load() {
-		if err := f.probe(ctx); err != nil {
-			return err
+		if f.probe(ctx) != nil {
+			return
+		}
+		if f.down.CompareAndSwap(true, false) {
+			f.log.Info("sinks: FallbackDLQ: the primary DLQ is back; moving the dead letters kept in the local store")
 		}
 	}
-	f.down.Store(false)
 	ids, err := f.localIDs(ctx)
 	if err != nil {
-		return err
+		if ctx.Err() == nil {
+			f.log.Error("sinks: FallbackDLQ: cannot read the local store", "err", err)
+		}
+		return
 	}
 	var refused error
-	for i := len(ids) - 1; i >= 0; i-- {
+	for i := len(ids) - 1; i >= 0 && ctx.Err() == nil; i-- {
 		err := f.move(ctx, ids[i])
 		if errors.Is(err, ErrInvalidArgument) {
 			// The primary will never take this item (the local store took
@@ -330,15 +303,19 @@ func (f *FallbackDLQ) moveAll(ctx context.Context) error {
 			continue
 		}
 		if err != nil {
-			f.down.Store(true)
-			return err
+			if ctx.Err() == nil {
+				f.markDown("the primary DLQ is unavailable again; moves paused", err)
+			}
+			return
 		}
 	}
-	return refused
+	if refused != nil {
+		f.log.Warn("sinks: FallbackDLQ: the primary DLQ refuses items, which stay in the local store", "err", refused)
+	}
 }
 
 func (f *FallbackDLQ) probe(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, f.probeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, defaultFallbackProbeTimeout)
 	defer cancel()
 	if p, ok := f.primary.(interface{ Ping(context.Context) error }); ok {
 		return p.Ping(ctx)
@@ -374,7 +351,7 @@ func (f *FallbackDLQ) localIDs(ctx context.Context) ([]string, error) {
 // The move holds the local item's lease: an item being replayed or
 // discarded stays for a later pass, and one being moved is busy for them.
 func (f *FallbackDLQ) move(ctx context.Context, id string) error {
-	ctx, cancel := context.WithTimeout(ctx, f.probeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, defaultFallbackProbeTimeout)
 	defer cancel()
 	ctx, release, err := LeaseItem(WithLeaseHolder(ctx, "the FallbackDLQ mover, moving it to the primary"), f.local, id)
 	if errors.Is(err, ErrBusy) {
@@ -571,7 +548,7 @@ func (f *FallbackDLQ) Close() error {
 	f.closed.Store(true)
 	f.cancel()
 	<-f.done
-	ctx, cancel := context.WithTimeout(context.Background(), f.probeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), defaultFallbackProbeTimeout)
 	f.flushForgets(ctx)
 	cancel()
 	return errors.Join(f.local.Close(), f.primary.Close())

@@ -40,7 +40,7 @@ func (s *countingSink) count(subject string) int {
 // FileDLQ of its own, as one daemon has.
 func openFallback(t *testing.T, addr, prefix string, sink sinks.Sink) (*sinks.FallbackDLQ, *sinks.RedisDLQ) {
 	t.Helper()
-	primary := sinks.NewRedisDLQ(fastFailClient(t, addr)).WithKeyPrefix(prefix).WithMaxLen(0).WithPushTimeout(time.Second)
+	primary := sinks.NewRedisDLQ(fastFailClient(t, addr), sinks.WithKeyPrefix(prefix), sinks.WithMaxLen(0), sinks.WithPushTimeout(time.Second))
 	local, err := sinks.OpenFileDLQ(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +109,8 @@ func TestFallbackDLQIDsSurviveTheMove(t *testing.T) {
 		t.Fatalf("alias keys %v, %v; want one per moved item", aliases, err)
 	}
 	for _, k := range aliases {
-		if ttl, err := c.PTTL(ctx, k).Result(); err != nil || ttl < 29*24*time.Hour || ttl > sinks.DefaultFallbackAliasTTL {
-			t.Fatalf("alias %s expires in %v (%v); want DefaultFallbackAliasTTL, 30 days", k, ttl, err)
+		if ttl, err := c.PTTL(ctx, k).Result(); err != nil || ttl < 29*24*time.Hour || ttl > 30*24*time.Hour {
+			t.Fatalf("alias %s expires in %v (%v); want the default, 30 days", k, ttl, err)
 		}
 	}
 
@@ -173,14 +173,14 @@ func TestFallbackDLQIDsSurviveTheMove(t *testing.T) {
 	}
 }
 
-// The mover's aliases expire (DefaultFallbackAliasTTL, WithAliasTTL), so
+// The mover's aliases expire (after 30 days by default, withAliasTTL), so
 // Redis keeps one small key per moved item for a bounded time.
 func TestFallbackDLQAliasesExpire(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	srv := redistest.Start(t, redistest.WithPersistence())
 	c := srv.Client()
-	primary := sinks.NewRedisDLQ(fastFailClient(t, srv.Addr)).WithKeyPrefix("expire").WithPushTimeout(time.Second)
+	primary := sinks.NewRedisDLQ(fastFailClient(t, srv.Addr), sinks.WithKeyPrefix("expire"), sinks.WithPushTimeout(time.Second))
 	local, err := sinks.OpenFileDLQ(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -65,7 +66,7 @@ func subjectsOnce(t *testing.T, addr, prefix string, n int) {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
-	items, err := sinks.NewRedisDLQ(c).WithKeyPrefix(prefix).Items(context.Background(), "", 0)
+	items, err := sinks.NewRedisDLQ(c, sinks.WithKeyPrefix(prefix)).Items(context.Background(), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func subjectsOnce(t *testing.T, addr, prefix string, n int) {
 func TestFallbackDLQKillRedisMidStream(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.WithPersistence())
-	primary := sinks.NewRedisDLQ(fastFailClient(t, srv.Addr)).WithKeyPrefix("fb").WithMaxLen(0).WithPushTimeout(time.Second)
+	primary := sinks.NewRedisDLQ(fastFailClient(t, srv.Addr), sinks.WithKeyPrefix("fb"), sinks.WithMaxLen(0), sinks.WithPushTimeout(time.Second))
 	local, err := sinks.OpenFileDLQ(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +183,7 @@ func TestFallbackDLQMovesExactlyOnce(t *testing.T) {
 	c := srv.Client()
 
 	t.Run("LostReply", func(t *testing.T) {
-		primary := &lossyPrimary{RedisDLQ: sinks.NewRedisDLQ(c).WithKeyPrefix("lost")}
+		primary := &lossyPrimary{RedisDLQ: sinks.NewRedisDLQ(c, sinks.WithKeyPrefix("lost"))}
 		primary.loseReplies.Store(3)
 		f := newFallback(t, primary, sinks.NewMemoryDLQ())
 		for i := range 10 {
@@ -198,7 +199,7 @@ func TestFallbackDLQMovesExactlyOnce(t *testing.T) {
 	})
 
 	t.Run("CrashBeforeLocalDelete", func(t *testing.T) {
-		primary := sinks.NewRedisDLQ(c).WithKeyPrefix("crash")
+		primary := sinks.NewRedisDLQ(c, sinks.WithKeyPrefix("crash"))
 		local := &flakyLocal{Store: sinks.NewMemoryDLQ()}
 		// Items that went to the local store during an outage.
 		for i := range 5 {
@@ -219,18 +220,11 @@ func TestFallbackDLQMovesExactlyOnce(t *testing.T) {
 func TestFallbackDLQKeepsRefusedItemsLocal(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	primary := sinks.NewRedisDLQ(fastFailClient(t, srv.Addr)).WithKeyPrefix("refused")
+	primary := sinks.NewRedisDLQ(fastFailClient(t, srv.Addr), sinks.WithKeyPrefix("refused"))
 	local := sinks.NewMemoryDLQ()
-	refusedErrs := make(chan error, 100)
+	refused := &errorLog{target: sinks.ErrInvalidArgument, found: make(chan error, 1)}
 	f, err := sinks.NewFallbackDLQ(primary, local, sinks.WithMoveInterval(20*time.Millisecond),
-		sinks.WithFallbackErrorHandler(func(err error) {
-			if errors.Is(err, sinks.ErrInvalidArgument) {
-				select {
-				case refusedErrs <- err:
-				default:
-				}
-			}
-		}))
+		sinks.WithLogger(slog.New(refused)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,9 +240,9 @@ func TestFallbackDLQKeepsRefusedItemsLocal(t *testing.T) {
 	}
 	srv.Restart()
 	select {
-	case <-refusedErrs:
+	case <-refused.found:
 	case <-time.After(30 * time.Second):
-		t.Fatal("the mover did not report the item Redis refuses")
+		t.Fatal("the mover did not log the item Redis refuses")
 	}
 	// The good item moved despite the refused one.
 	deadline := time.Now().Add(30 * time.Second)
@@ -268,6 +262,31 @@ func TestFallbackDLQKeepsRefusedItemsLocal(t *testing.T) {
 		t.Fatalf("local store holds %v, %v; want the refused item", items, err)
 	}
 }
+
+// errorLog is a slog.Handler that hands on the errors logged that match
+// target.
+type errorLog struct {
+	target error
+	found  chan error
+}
+
+func (h *errorLog) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *errorLog) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && errors.Is(err, h.target) {
+			select {
+			case h.found <- err:
+			default:
+			}
+		}
+		return true
+	})
+	return nil
+}
+
+func (h *errorLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *errorLog) WithGroup(string) slog.Handler      { return h }
 
 func TestFallbackDLQConformance(t *testing.T) {
 	t.Parallel()
@@ -303,7 +322,7 @@ func TestFallbackDLQCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := redis.NewClient(&redis.Options{Addr: os.Getenv(envCrashAddr)})
-	f, err := sinks.NewFallbackDLQ(sinks.NewRedisDLQ(c).WithKeyPrefix(crashPrefix), local, sinks.WithMoveInterval(time.Millisecond))
+	f, err := sinks.NewFallbackDLQ(sinks.NewRedisDLQ(c, sinks.WithKeyPrefix(crashPrefix)), local, sinks.WithMoveInterval(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +358,7 @@ func TestFallbackDLQMoverKilled(t *testing.T) {
 	c := srv.Client()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		n, err := sinks.NewRedisDLQ(c).WithKeyPrefix(crashPrefix).Count(context.Background(), "")
+		n, err := sinks.NewRedisDLQ(c, sinks.WithKeyPrefix(crashPrefix)).Count(context.Background(), "")
 		if err == nil && n >= crashItemCount/3 {
 			break
 		}
@@ -368,7 +387,7 @@ func TestFallbackDLQMoverKilled(t *testing.T) {
 		t.Fatal("the child was killed after it had moved everything: the test did not interrupt a move")
 	}
 	t.Logf("killed the mover with %d of %d items still local", left, crashItemCount)
-	f := newFallback(t, sinks.NewRedisDLQ(c).WithKeyPrefix(crashPrefix), local2)
+	f := newFallback(t, sinks.NewRedisDLQ(c, sinks.WithKeyPrefix(crashPrefix)), local2)
 	waitMoved(t, f)
 	subjectsOnce(t, srv.Addr, crashPrefix, crashItemCount)
 }

@@ -56,19 +56,14 @@ type FallbackQueue struct {
 }
 
 // NewFallbackQueue returns a FallbackQueue over primary and local and
-// starts its mover, which runs until Close; interval is how often it
-// probes a primary that is down (0: DefaultFallbackMoveInterval).
-func NewFallbackQueue(primary OnceQueue, local Queue, interval time.Duration, log *slog.Logger) (*FallbackQueue, error) {
+// starts its mover, which runs until Close and probes a primary that is
+// down every second. The option that applies is WithLogger.
+func NewFallbackQueue(primary OnceQueue, local Queue, opts ...StoreOption) (*FallbackQueue, error) {
 	if primary == nil || local == nil {
 		return nil, Errorf(CodeInvalidArgument, "NewFallbackQueue", "a primary and a local queue are required")
 	}
-	if interval <= 0 {
-		interval = DefaultFallbackMoveInterval
-	}
-	if log == nil {
-		log = slog.Default()
-	}
-	f := &FallbackQueue{primary: primary, local: local, log: log, interval: interval,
+	o := fallbackOptions(opts)
+	f := &FallbackQueue{primary: primary, local: local, log: o.logger, interval: o.moveInterval,
 		movers: make(map[string]bool), healthy: make(chan struct{})}
 	names, err := local.Sinks()
 	if err != nil {
@@ -173,7 +168,7 @@ func (f *FallbackQueue) probe() {
 		if !f.down.Load() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(f.ctx, DefaultFallbackProbeTimeout)
+		ctx, cancel := context.WithTimeout(f.ctx, defaultFallbackProbeTimeout)
 		err := f.primary.Ping(ctx)
 		cancel()
 		if err == nil && f.down.CompareAndSwap(true, false) {

@@ -20,12 +20,12 @@ import (
 func TestFallbackQueueKillRedisMidStream(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.WithPersistence())
-	primary := sinks.NewRedisQueue(fastFailClient(t, srv.Addr)).WithKeyPrefix("fq")
+	primary := sinks.NewRedisQueue(fastFailClient(t, srv.Addr), sinks.WithKeyPrefix("fq"))
 	local, err := sinks.OpenFileQueue(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := sinks.NewFallbackQueue(primary, local, 20*time.Millisecond, slog.New(slog.DiscardHandler))
+	f, err := sinks.NewFallbackQueue(primary, local, sinks.WithMoveInterval(20*time.Millisecond), sinks.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestFallbackQueueKillRedisMidStream(t *testing.T) {
 func TestRedisQueueEnqueueOnce(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	q := sinks.NewRedisQueue(srv.Client()).WithKeyPrefix("once")
+	q := sinks.NewRedisQueue(srv.Client(), sinks.WithKeyPrefix("once"))
 	task := &sinks.Task{Sink: "hook", DeliveryID: "d-1"}
 	for range 3 {
 		if err := q.EnqueueOnce(context.Background(), task, "hook\x00d-1"); err != nil {

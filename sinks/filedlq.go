@@ -56,9 +56,9 @@ var ErrLocked = errors.New("sinks: the DLQ directory is in use by another proces
 // last record left by a crash is moved to dlq.log.torn and a damaged record
 // to dlq.log.bad, for inspection, never silently dropped (Stats counts them).
 //
-// The store is bounded like MemoryDLQ (DefaultFileMaxItems, WithMaxItems,
-// WithOverflow; drops are counted and survive restarts), and a lock file
-// keeps a second process from opening the same directory.
+// The store is bounded like MemoryDLQ (1,000,000 items by default,
+// WithMaxItems, WithOverflow; drops are counted and survive restarts), and
+// a lock file keeps a second process from opening the same directory.
 type FileDLQ struct {
 	dir  string
 	path string
@@ -114,7 +114,7 @@ func OpenFileDLQ(dir string, opts ...StoreOption) (*FileDLQ, error) {
 	if dir == "" {
 		return nil, Errorf(CodeInvalidArgument, op, "empty directory")
 	}
-	o := buildStoreOptions(DefaultFileMaxItems, opts)
+	o := buildStoreOptions(storeOptions{}, defaultFileMaxItems, opts)
 	if o.durability < dletter.SurvivesCrash || o.durability > dletter.SyncedPeriodically {
 		return nil, Errorf(CodeInvalidArgument, op, "unknown durability %d", int(o.durability))
 	}

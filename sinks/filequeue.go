@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,13 +54,7 @@ const (
 // OpenFileQueue opens (creating it when missing) the queue in dir. The
 // options that apply are WithDurability, WithSyncInterval and WithLogger.
 func OpenFileQueue(dir string, opts ...StoreOption) (*FileQueue, error) {
-	q := &FileQueue{dir: dir, sinks: make(map[string]*sinkLogs)}
-	for _, o := range opts {
-		o(&q.opts)
-	}
-	if q.opts.logger == nil {
-		q.opts.logger = slog.Default()
-	}
+	q := &FileQueue{dir: dir, sinks: make(map[string]*sinkLogs), opts: buildStoreOptions(storeOptions{}, 0, opts)}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sinks: open file queue: %w", err)
 	}

@@ -11,9 +11,9 @@ import (
 // are O(1); Items is O(limit). It stores copies (the recipient as JSON) and
 // returns copies, so no caller shares a map or slice with it.
 //
-// Unlike the original API's, it is bounded: at most DefaultMemoryMaxItems
-// items (see WithMaxItems) with an explicit OverflowPolicy, and what a
-// policy drops is counted in Stats.Dropped. The zero MemoryDLQ is ready to
+// Unlike the original API's, it is bounded: at most 100,000 items (see
+// WithMaxItems) with an explicit OverflowPolicy, and what a policy drops is
+// counted in Stats.Dropped. The zero MemoryDLQ is ready to
 // use with the defaults.
 type MemoryDLQ struct {
 	mu      sync.Mutex
@@ -35,7 +35,7 @@ var (
 // NewMemoryDLQ returns an empty MemoryDLQ configured by opts.
 func NewMemoryDLQ(opts ...StoreOption) *MemoryDLQ {
 	m := &MemoryDLQ{}
-	m.opts = buildStoreOptions(DefaultMemoryMaxItems, opts)
+	m.opts = buildStoreOptions(storeOptions{}, defaultMemoryMaxItems, opts)
 	m.init = true
 	return m
 }
@@ -47,7 +47,7 @@ func (m *MemoryDLQ) lock(ctx context.Context, op string) error {
 	}
 	m.mu.Lock()
 	if !m.init {
-		m.opts = buildStoreOptions(DefaultMemoryMaxItems, nil)
+		m.opts = buildStoreOptions(storeOptions{}, defaultMemoryMaxItems, nil)
 		m.init = true
 	}
 	if m.closed {

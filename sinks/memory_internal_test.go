@@ -72,15 +72,15 @@ func TestMemoryDLQOverflowDropOldest(t *testing.T) {
 }
 
 func TestMemoryDLQDefaults(t *testing.T) {
-	if o := buildStoreOptions(DefaultMemoryMaxItems, nil); o.maxItems != DefaultMemoryMaxItems || o.overflow != OverflowReject {
+	if o := buildStoreOptions(storeOptions{}, defaultMemoryMaxItems, nil); o.maxItems != defaultMemoryMaxItems || o.overflow != OverflowReject {
 		t.Fatalf("defaults %+v", o)
 	}
-	if o := buildStoreOptions(DefaultMemoryMaxItems, []StoreOption{WithMaxItems(-1)}); o.maxItems != 0 {
+	if o := buildStoreOptions(storeOptions{}, defaultMemoryMaxItems, []StoreOption{WithMaxItems(-1)}); o.maxItems != 0 {
 		t.Fatalf("unbounded %+v", o)
 	}
 	var zero MemoryDLQ
 	_ = zero.Push(context.Background(), DLQItem{Sink: "a"})
-	if zero.opts.maxItems != DefaultMemoryMaxItems {
+	if zero.opts.maxItems != defaultMemoryMaxItems {
 		t.Fatalf("zero value bound %d", zero.opts.maxItems)
 	}
 }

@@ -28,7 +28,7 @@ func TestFileQueueConformance(t *testing.T) {
 // a prefix of its own (so each starts empty).
 func redisQueues(c redis.UniversalClient) queuetest.NewQueue {
 	return func(t *testing.T) sinks.Queue {
-		q := sinks.NewRedisQueue(c).WithKeyPrefix(fmt.Sprintf("qconf%d", conformancePrefix.Add(1)))
+		q := sinks.NewRedisQueue(c, sinks.WithKeyPrefix(fmt.Sprintf("qconf%d", conformancePrefix.Add(1))))
 		t.Cleanup(func() { _ = q.Close() })
 		return q
 	}
@@ -39,8 +39,8 @@ func redisPeers(c redis.UniversalClient) queuetest.NewPeers {
 	return func(t *testing.T) (sinks.Queue, sinks.Queue, time.Duration) {
 		const lease = 700 * time.Millisecond
 		prefix := fmt.Sprintf("qpeer%d", conformancePrefix.Add(1))
-		a := sinks.NewRedisQueue(c).WithKeyPrefix(prefix).WithConsumerName("a").WithLease(lease)
-		b := sinks.NewRedisQueue(c).WithKeyPrefix(prefix).WithConsumerName("b").WithLease(lease)
+		a := sinks.NewRedisQueue(c, sinks.WithKeyPrefix(prefix), sinks.WithConsumerName("a"), sinks.WithTaskLease(lease))
+		b := sinks.NewRedisQueue(c, sinks.WithKeyPrefix(prefix), sinks.WithConsumerName("b"), sinks.WithTaskLease(lease))
 		t.Cleanup(func() { _, _ = a.Close(), b.Close() })
 		return a, b, lease
 	}

@@ -11,19 +11,28 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultRedisKeyPrefix is the key prefix of a RedisDLQ unless WithKeyPrefix
-// says otherwise. The API dletter replaces used "parsec"; dletter stores its
-// items differently (IDs that name the sink, an updates hash, counters), so
-// it keeps its own namespace rather than mix its entries with that
-// implementation's streams under the same keys.
+// DefaultRedisKeyPrefix is the key prefix of a RedisDLQ and a RedisQueue
+// unless WithKeyPrefix says otherwise. The API dletter replaces used
+// "parsec"; dletter stores its items differently (IDs that name the sink, an
+// updates hash, counters), so it keeps its own namespace rather than mix its
+// entries with that implementation's streams under the same keys.
 const DefaultRedisKeyPrefix = "dletter"
 
-// DefaultRedisMaxLen is the default MAXLEN cap of each sink's stream.
-const DefaultRedisMaxLen = 10000
+// defaultRedisMaxLen is the default MAXLEN cap of each sink's stream.
+const defaultRedisMaxLen = 10000
 
-// DefaultRedisPushTimeout bounds a push, which runs on a context detached
-// from the caller's cancellation.
-const DefaultRedisPushTimeout = 10 * time.Second
+// defaultRedisPushTimeout bounds a write that runs on a context detached
+// from the caller's cancellation: a RedisDLQ's push (see WithPushTimeout),
+// a RedisQueue's enqueue and outcome.
+const defaultRedisPushTimeout = 10 * time.Second
+
+// redisPrefix is the key prefix WithKeyPrefix set, or the default.
+func (o *storeOptions) redisPrefix() string {
+	if o.keyPrefix == "" {
+		return DefaultRedisKeyPrefix
+	}
+	return o.keyPrefix
+}
 
 // RedisDLQ is a Store on Redis Streams: one stream per sink, keyed
 // "<prefix>:dlq:<sink>", with each item's JSON in the entry's "item" field.
@@ -90,47 +99,36 @@ var (
 	_ Leaser = (*RedisDLQ)(nil)
 )
 
-// NewRedisDLQ returns a RedisDLQ on client with the key prefix
-// DefaultRedisKeyPrefix and a MAXLEN cap of DefaultRedisMaxLen entries per
-// sink stream. Configure it with the With methods before first use.
-func NewRedisDLQ(client redis.UniversalClient) *RedisDLQ {
-	return &RedisDLQ{
-		client:      client,
-		prefix:      DefaultRedisKeyPrefix,
-		maxLen:      DefaultRedisMaxLen,
-		pushTimeout: DefaultRedisPushTimeout,
+// NewRedisDLQ returns a RedisDLQ on client. The options that apply are
+// WithKeyPrefix (default DefaultRedisKeyPrefix), WithMaxLen (default 10,000
+// entries per sink stream) and WithPushTimeout (default 10s).
+func NewRedisDLQ(client redis.UniversalClient, opts ...StoreOption) *RedisDLQ {
+	o := buildStoreOptions(storeOptions{maxLen: defaultRedisMaxLen}, 0, opts)
+	if o.pushTimeout <= 0 {
+		o.pushTimeout = defaultRedisPushTimeout
 	}
+	return &RedisDLQ{client: client, prefix: o.redisPrefix(), maxLen: o.maxLen, pushTimeout: o.pushTimeout}
 }
 
-// WithKeyPrefix sets the Redis namespace: keys start with p + ":". An empty
-// p restores DefaultRedisKeyPrefix. A prefix with a Redis hash tag, such as
-// "{dletter}", puts every key in one Cluster slot. Call it before first use.
+// WithKeyPrefix sets the Redis namespace as the option WithKeyPrefix does,
+// and returns d. Call it before first use.
+//
+// Deprecated: pass WithKeyPrefix to NewRedisDLQ. The method stays for the
+// callers of the API dletter replaces.
 func (d *RedisDLQ) WithKeyPrefix(p string) *RedisDLQ {
-	if p == "" {
-		p = DefaultRedisKeyPrefix
-	}
-	d.prefix = p
+	o := storeOptions{keyPrefix: p}
+	d.prefix = o.redisPrefix()
 	d.known.forget()
 	return d
 }
 
-// WithMaxLen sets the per-stream cap (XADD MAXLEN ~ n: Redis trims whole
-// nodes, so a stream may hold a little more than n). n <= 0 disables
-// capping. Items trimmed are counted in Stats.Dropped. Call it before first
-// use.
+// WithMaxLen sets the per-stream cap as the option WithMaxLen does (n <= 0
+// disables capping), and returns d. Call it before first use.
+//
+// Deprecated: pass WithMaxLen to NewRedisDLQ. The method stays for the
+// callers of the API dletter replaces.
 func (d *RedisDLQ) WithMaxLen(n int64) *RedisDLQ {
 	d.maxLen = max(n, 0)
-	return d
-}
-
-// WithPushTimeout bounds each Push and Add (default
-// DefaultRedisPushTimeout); d <= 0 restores the default. Call it before
-// first use.
-func (d *RedisDLQ) WithPushTimeout(t time.Duration) *RedisDLQ {
-	if t <= 0 {
-		t = DefaultRedisPushTimeout
-	}
-	d.pushTimeout = t
 	return d
 }
 

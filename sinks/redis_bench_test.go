@@ -137,7 +137,7 @@ func BenchmarkRedisPush(b *testing.B) {
 		b.Run(fmt.Sprintf("dletter/clients=%d", clients), func(b *testing.B) {
 			c := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: clients})
 			defer c.Close()
-			d := sinks.NewRedisDLQ(c).WithKeyPrefix("dl")
+			d := sinks.NewRedisDLQ(c, sinks.WithKeyPrefix("dl"))
 			it := benchItem()
 			ctx := context.Background()
 			if err := d.Push(ctx, it); err != nil { // register the sink, load the script
@@ -162,7 +162,7 @@ func BenchmarkRedisPush(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		f, err := sinks.NewFallbackDLQ(sinks.NewRedisDLQ(c).WithKeyPrefix("fb"), local)
+		f, err := sinks.NewFallbackDLQ(sinks.NewRedisDLQ(c, sinks.WithKeyPrefix("fb")), local)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func BenchmarkRedisPush(b *testing.B) {
 	b.Run(fmt.Sprintf("dletter/AddBatch=%d", batch), func(b *testing.B) {
 		c := redis.NewClient(&redis.Options{Addr: srv.Addr})
 		defer c.Close()
-		d := sinks.NewRedisDLQ(c).WithKeyPrefix("dlb")
+		d := sinks.NewRedisDLQ(c, sinks.WithKeyPrefix("dlb"))
 		items := make([]sinks.DLQItem, batch)
 		for i := range items {
 			items[i] = benchItem()
@@ -237,7 +237,7 @@ func BenchmarkRedisItems(b *testing.B) {
 	srv := redistest.Start(b)
 	c := srv.Client()
 	ctx := context.Background()
-	d := sinks.NewRedisDLQ(c).WithKeyPrefix("big").WithMaxLen(0)
+	d := sinks.NewRedisDLQ(c, sinks.WithKeyPrefix("big"), sinks.WithMaxLen(0))
 	payload, err := json.Marshal(benchItem())
 	if err != nil {
 		b.Fatal(err)
@@ -374,7 +374,7 @@ func BenchmarkRedisGroupCommit(b *testing.B) {
 	})
 	b.Run("dletter-Push/clients=64", func(b *testing.B) {
 		c := newClient(b)
-		d := sinks.NewRedisDLQ(c).WithKeyPrefix("gc")
+		d := sinks.NewRedisDLQ(c, sinks.WithKeyPrefix("gc"))
 		defer d.Close()
 		it := benchItem()
 		if err := d.Push(ctx, it); err != nil { // register the sink
@@ -384,7 +384,7 @@ func BenchmarkRedisGroupCommit(b *testing.B) {
 	})
 	b.Run("dletter-Enqueue/clients=64", func(b *testing.B) {
 		c := newClient(b)
-		q := sinks.NewRedisQueue(c).WithKeyPrefix("gcq")
+		q := sinks.NewRedisQueue(c, sinks.WithKeyPrefix("gcq"))
 		defer q.Close()
 		it := benchItem()
 		task := &sinks.Task{Sink: "webhook", Recipient: it.Recipient.(json.RawMessage), Message: it.Message,

@@ -18,9 +18,7 @@ var conformancePrefix atomic.Int64
 // prefix of its own (so each starts empty), uncapped as the suite asks.
 func redisStores(c redis.UniversalClient) dlqtest.NewStore {
 	return func(t *testing.T) sinks.Store {
-		d := sinks.NewRedisDLQ(c).
-			WithKeyPrefix(fmt.Sprintf("conf%d", conformancePrefix.Add(1))).
-			WithMaxLen(0)
+		d := sinks.NewRedisDLQ(c, sinks.WithKeyPrefix(fmt.Sprintf("conf%d", conformancePrefix.Add(1))), sinks.WithMaxLen(0))
 		t.Cleanup(func() { _ = d.Close() })
 		return d
 	}

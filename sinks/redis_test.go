@@ -54,7 +54,7 @@ func TestRedisDLQCluster(t *testing.T) {
 			}
 		}
 		for _, prefix := range []string{"dletter", "{tag}", "p}{"} {
-			d := NewRedisDLQ(c).WithKeyPrefix(prefix)
+			d := NewRedisDLQ(c, WithKeyPrefix(prefix))
 			for _, sink := range []string{"email", "a{b}"} {
 				lk, sk := d.leaseKey(sink, "1700000000000-0"), d.streamKey(sink)
 				got, err1 := c.ClusterKeySlot(ctx, lk).Result()
@@ -69,10 +69,10 @@ func TestRedisDLQCluster(t *testing.T) {
 
 var redisPrefixSeq atomic.Int64
 
-// newRedisDLQ returns a RedisDLQ under a prefix of its own.
-func newRedisDLQ(t *testing.T, c redis.UniversalClient) *RedisDLQ {
+// newRedisDLQ returns a RedisDLQ under a prefix of its own, with opts.
+func newRedisDLQ(t *testing.T, c redis.UniversalClient, opts ...StoreOption) *RedisDLQ {
 	t.Helper()
-	d := NewRedisDLQ(c).WithKeyPrefix(fmt.Sprintf("t%d", redisPrefixSeq.Add(1)))
+	d := NewRedisDLQ(c, append([]StoreOption{WithKeyPrefix(fmt.Sprintf("t%d", redisPrefixSeq.Add(1)))}, opts...)...)
 	t.Cleanup(func() { _ = d.Close() })
 	return d
 }
@@ -262,7 +262,7 @@ func testRedisFreshProcess(t *testing.T, c redis.UniversalClient) {
 		ids = append(ids, id)
 	}
 	// Another DLQ with the same prefix, as a new process would have.
-	fresh := NewRedisDLQ(c).WithKeyPrefix(d.prefix)
+	fresh := NewRedisDLQ(c, WithKeyPrefix(d.prefix))
 	if n, err := fresh.Count(ctx, ""); err != nil || n != 3 {
 		t.Errorf("fresh Count(\"\") = %d, %v; want 3", n, err)
 	}
@@ -443,7 +443,7 @@ func testRedisPushCancelled(t *testing.T, c redis.UniversalClient) {
 
 func testRedisDropped(t *testing.T, c redis.UniversalClient) {
 	ctx := context.Background()
-	d := newRedisDLQ(t, c).WithMaxLen(10)
+	d := newRedisDLQ(t, c, WithMaxLen(10))
 	const pushed = 1000
 	items := make([]DLQItem, pushed)
 	for i := range items {
@@ -480,7 +480,7 @@ func testRedisDropped(t *testing.T, c redis.UniversalClient) {
 		t.Errorf("Bytes = %d", st.Bytes)
 	}
 	// Without a cap nothing is dropped.
-	u := newRedisDLQ(t, c).WithMaxLen(0)
+	u := newRedisDLQ(t, c, WithMaxLen(0))
 	if _, err := u.AddBatch(ctx, items[:300]); err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +534,7 @@ func testRedisUpdate(t *testing.T, c redis.UniversalClient) {
 	}
 
 	// Updates of items MAXLEN trimmed away are forgotten, amortised.
-	capped := newRedisDLQ(t, c).WithMaxLen(1)
+	capped := newRedisDLQ(t, c, WithMaxLen(1))
 	for i := range 300 {
 		id, err := capped.Add(ctx, DLQItem{Sink: "s"})
 		if err != nil {
@@ -684,7 +684,7 @@ func commandCalls(t *testing.T, c redis.UniversalClient) map[string]int64 {
 // changes the round trips, not the commands.
 func testRedisPushIsOneXADD(t *testing.T, c redis.UniversalClient) {
 	ctx := context.Background()
-	d := newRedisDLQ(t, c).WithMaxLen(100)
+	d := newRedisDLQ(t, c, WithMaxLen(100))
 	before := commandCalls(t, c)
 	const n = 300
 	var wg sync.WaitGroup
@@ -969,6 +969,31 @@ func FuzzDecodeRedisItem(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The options of NewRedisDLQ and their defaults; the builder methods of
+// the original API, kept as deprecated shims, set the same fields.
+func TestRedisDLQOptions(t *testing.T) {
+	d := NewRedisDLQ(nil)
+	if d.prefix != DefaultRedisKeyPrefix || d.maxLen != 10000 || d.pushTimeout != 10*time.Second {
+		t.Fatalf("defaults: prefix %q, maxLen %d, push timeout %v", d.prefix, d.maxLen, d.pushTimeout)
+	}
+	d = NewRedisDLQ(nil, WithKeyPrefix("shop"), WithMaxLen(5), WithPushTimeout(time.Second), WithLogger(nil), nil)
+	if d.prefix != "shop" || d.maxLen != 5 || d.pushTimeout != time.Second {
+		t.Fatalf("options: prefix %q, maxLen %d, push timeout %v", d.prefix, d.maxLen, d.pushTimeout)
+	}
+	d = NewRedisDLQ(nil, WithKeyPrefix(""), WithMaxLen(-1), WithPushTimeout(-time.Second))
+	if d.prefix != DefaultRedisKeyPrefix || d.maxLen != 0 || d.pushTimeout != 10*time.Second {
+		t.Fatalf("empty prefix, negative cap and timeout: prefix %q, maxLen %d, push timeout %v", d.prefix, d.maxLen, d.pushTimeout)
+	}
+	seed := NewRedisDLQ(nil).WithKeyPrefix("shop").WithMaxLen(5)
+	if seed.prefix != "shop" || seed.maxLen != 5 {
+		t.Fatalf("builder methods: prefix %q, maxLen %d", seed.prefix, seed.maxLen)
+	}
+	seed = NewRedisDLQ(nil, WithKeyPrefix("x")).WithKeyPrefix("").WithMaxLen(-1)
+	if seed.prefix != DefaultRedisKeyPrefix || seed.maxLen != 0 {
+		t.Fatalf("builder methods, empty prefix and negative cap: prefix %q, maxLen %d", seed.prefix, seed.maxLen)
+	}
 }
 
 func TestRedisDLQWithoutClient(t *testing.T) {

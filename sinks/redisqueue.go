@@ -15,9 +15,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultRedisQueueLease is how long a task handed to a consumer stays its
-// own without a sign of life before another consumer may take it.
-const DefaultRedisQueueLease = 30 * time.Second
+// defaultTaskLease is how long a task handed to a consumer stays its own
+// without a sign of life before another consumer may take it (see
+// WithTaskLease).
+const defaultTaskLease = 30 * time.Second
 
 // redisQueueGroup is the consumer group every RedisQueue reads with.
 const redisQueueGroup = "dletter"
@@ -45,9 +46,9 @@ const redisQueuePoll = 200 * time.Millisecond
 // once.
 //
 // A consumer renews the lease of the tasks it is handling (every third of
-// WithLease, default DefaultRedisQueueLease); a task whose lease ran out,
-// such as one held by a process that was killed, is claimed (XAUTOCLAIM)
-// and handled by any consumer, at least once overall. A consumer that
+// WithTaskLease, default 30s); a task whose lease ran out, such as one held
+// by a process that was killed, is claimed (XAUTOCLAIM) and handled by any
+// consumer, at least once overall. A consumer that
 // starts first hands out again the tasks still pending under its own name
 // (a restart with a fixed name). A process paused for longer than the
 // lease (a stopped VM) may find its task handled by another meanwhile;
@@ -80,8 +81,7 @@ const redisQueuePoll = 200 * time.Millisecond
 // (XAUTOCLAIM). Each Consume holds a connection of the client's pool while
 // its read blocks (up to 200ms at a time): give the client a PoolSize above
 // the number of sinks consumed at once plus the writes expected in
-// parallel. Configure it with the With methods before first use; the
-// client belongs to the caller.
+// parallel. The client belongs to the caller.
 type RedisQueue struct {
 	client   redis.UniversalClient
 	prefix   string
@@ -98,60 +98,30 @@ type RedisQueue struct {
 
 var _ Queue = (*RedisQueue)(nil)
 
-// NewRedisQueue returns a RedisQueue on client with the key prefix
-// DefaultRedisKeyPrefix (the RedisDLQ's: the two keep apart by the ":q:"
-// and ":dlq:" in their keys, so a daemon gives both the same client and
-// prefix), the consumer name "<host>:<pid>" and the lease
-// DefaultRedisQueueLease.
-func NewRedisQueue(client redis.UniversalClient) *RedisQueue {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "localhost"
+// NewRedisQueue returns a RedisQueue on client. The options that apply are
+// WithKeyPrefix (default DefaultRedisKeyPrefix, the RedisDLQ's: a daemon
+// gives both the same client and prefix), WithConsumerName (default
+// "<host>:<pid>") and WithTaskLease (default 30s).
+func NewRedisQueue(client redis.UniversalClient, opts ...StoreOption) *RedisQueue {
+	o := buildStoreOptions(storeOptions{}, 0, opts)
+	if o.consumerName == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		o.consumerName = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	if o.taskLease <= 0 {
+		o.taskLease = defaultTaskLease
 	}
 	return &RedisQueue{
 		client:   client,
-		prefix:   DefaultRedisKeyPrefix,
-		consumer: host + ":" + strconv.Itoa(os.Getpid()),
-		lease:    DefaultRedisQueueLease,
+		prefix:   o.redisPrefix(),
+		consumer: o.consumerName,
+		lease:    o.taskLease,
 		poll:     redisQueuePoll,
 		active:   make(map[string]bool),
 	}
-}
-
-// WithKeyPrefix sets the Redis namespace: keys start with p + ":". An empty
-// p restores DefaultRedisKeyPrefix. Call it before first use.
-func (q *RedisQueue) WithKeyPrefix(p string) *RedisQueue {
-	if p == "" {
-		p = DefaultRedisKeyPrefix
-	}
-	q.prefix = p
-	q.known.forget()
-	return q
-}
-
-// WithConsumerName sets the name this process consumes under (default
-// "<host>:<pid>"). Two live consumers must never share a name: each would
-// take the other's tasks for its own. A fixed name per machine lets a
-// restarted process hand out its predecessor's tasks at once rather than
-// after the lease. An empty name keeps the default. Call it before first
-// use.
-func (q *RedisQueue) WithConsumerName(name string) *RedisQueue {
-	if name != "" {
-		q.consumer = name
-	}
-	return q
-}
-
-// WithLease sets how long a task handed out stays with its consumer without
-// a sign of life (default DefaultRedisQueueLease; d <= 0 restores it). A
-// live consumer renews it every third of d, so d only bounds how soon the
-// tasks of a consumer that died go to the others. Call it before first use.
-func (q *RedisQueue) WithLease(d time.Duration) *RedisQueue {
-	if d <= 0 {
-		d = DefaultRedisQueueLease
-	}
-	q.lease = d
-	return q
 }
 
 // ConsumerName returns the name this process consumes under.
@@ -227,7 +197,7 @@ func (q *RedisQueue) prepare(ctx context.Context, op string, t *Task) ([]byte, s
 // sink's first task in this process, a SADD to the set of sinks), sent in
 // a pipeline shared with the concurrent enqueues (group commit, as
 // RedisDLQ's pushes). Once the XADD is queued, the caller's cancellation
-// no longer stops it; DefaultRedisPushTimeout bounds it.
+// no longer stops it; defaultRedisPushTimeout bounds it.
 func (q *RedisQueue) Enqueue(ctx context.Context, t *Task) error {
 	const op = "RedisQueue.Enqueue"
 	data, stream, err := q.prepare(ctx, op, t)
@@ -235,7 +205,7 @@ func (q *RedisQueue) Enqueue(ctx context.Context, t *Task) error {
 		return err
 	}
 	var cmd *redis.StringCmd
-	q.batch.do(ctx, q.client, DefaultRedisPushTimeout, func(p redis.Pipeliner) {
+	q.batch.do(ctx, q.client, defaultRedisPushTimeout, func(p redis.Pipeliner) {
 		cmd = p.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"task", data}})
 	})
 	if err := cmd.Err(); err != nil {
@@ -250,7 +220,7 @@ func (q *RedisQueue) Sinks() ([]string, error) {
 	if err := q.checkOpen(op); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultRedisPushTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), defaultRedisPushTimeout)
 	defer cancel()
 	names, err := q.client.SMembers(ctx, q.sinksKey()).Result()
 	if err != nil {
@@ -271,7 +241,7 @@ func (q *RedisQueue) Pending(sink string) (int64, error) {
 	if err := checkSinkName(op, sink); err != nil {
 		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultRedisPushTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), defaultRedisPushTimeout)
 	defer cancel()
 	k := q.keys(sink)
 	n, err := queuePendingScript.Run(ctx, q.client, []string{k.stream, k.schedule}).Int64()

@@ -320,10 +320,10 @@ func (c *redisConsumer) handleEntry(ctx context.Context, m redis.XMessage) {
 
 // write runs an outcome's write on a context that outlives Consume's (an
 // outcome decided at shutdown is still written), bounded by
-// DefaultRedisPushTimeout. A failure stops the loop: the entry stays
+// defaultRedisPushTimeout. A failure stops the loop: the entry stays
 // pending and is handed out again.
 func (c *redisConsumer) write(ctx context.Context, fn func(context.Context) error) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultRedisPushTimeout)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultRedisPushTimeout)
 	defer cancel()
 	if err := fn(wctx); err != nil {
 		c.fail(redisFailed("RedisQueue.Consume", "writing an outcome in "+c.k.stream, err))

@@ -44,7 +44,7 @@ func (q *RedisQueue) EnqueueOnce(ctx context.Context, t *Task, key string) error
 	}
 	secs := strconv.Itoa(int(redisOnceRetention / time.Second))
 	var cmd *redis.Cmd
-	q.batch.do(ctx, q.client, DefaultRedisPushTimeout, func(p redis.Pipeliner) {
+	q.batch.do(ctx, q.client, defaultRedisPushTimeout, func(p redis.Pipeliner) {
 		cmd = queueOnceScript.Eval(ctx, p, []string{stream, marker}, data, secs)
 	})
 	if err := cmd.Err(); err != nil {

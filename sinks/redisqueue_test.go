@@ -56,10 +56,10 @@ func runRedisQueueSuite(t *testing.T, c redis.UniversalClient) {
 
 var redisQueueSeq atomic.Int64
 
-// newRedisQueue returns a RedisQueue under a prefix of its own.
-func newRedisQueue(t *testing.T, c redis.UniversalClient) *RedisQueue {
+// newRedisQueue returns a RedisQueue under a prefix of its own, with opts.
+func newRedisQueue(t *testing.T, c redis.UniversalClient, opts ...StoreOption) *RedisQueue {
 	t.Helper()
-	q := NewRedisQueue(c).WithKeyPrefix(fmt.Sprintf("rq%d", redisQueueSeq.Add(1)))
+	q := NewRedisQueue(c, append([]StoreOption{WithKeyPrefix(fmt.Sprintf("rq%d", redisQueueSeq.Add(1)))}, opts...)...)
 	t.Cleanup(func() { _ = q.Close() })
 	return q
 }
@@ -67,7 +67,7 @@ func newRedisQueue(t *testing.T, c redis.UniversalClient) *RedisQueue {
 // peer returns another consumer of q's tasks, as another process would be.
 func peer(t *testing.T, q *RedisQueue, name string) *RedisQueue {
 	t.Helper()
-	p := NewRedisQueue(q.client).WithKeyPrefix(q.prefix).WithConsumerName(name).WithLease(q.lease)
+	p := NewRedisQueue(q.client, WithKeyPrefix(q.prefix), WithConsumerName(name), WithTaskLease(q.lease))
 	t.Cleanup(func() { _ = p.Close() })
 	return p
 }
@@ -123,7 +123,7 @@ func pending(t *testing.T, q Queue, sink string) int64 {
 func testRedisQueueSlots(t *testing.T, c redis.UniversalClient) {
 	ctx := context.Background()
 	for _, prefix := range []string{"dletter", "{app}", "a{b", "x{}y"} {
-		q := NewRedisQueue(c).WithKeyPrefix(prefix)
+		q := NewRedisQueue(c, WithKeyPrefix(prefix))
 		for _, sink := range []string{"email", "}x", "a}b", "{", "{}", "team:a", "ü"} {
 			k := q.keys(sink)
 			want, err := c.ClusterKeySlot(ctx, k.stream).Result()
@@ -171,7 +171,7 @@ func testRedisQueueEnqueueIsOneXADD(t *testing.T, c redis.UniversalClient) {
 }
 
 func testRedisQueueTwoConsumers(t *testing.T, c redis.UniversalClient) {
-	a := newRedisQueue(t, c).WithConsumerName("a")
+	a := newRedisQueue(t, c, WithConsumerName("a"))
 	b := peer(t, a, "b")
 	ids := enqueueN(t, a, "hook", 200)
 	var mu sync.Mutex
@@ -271,7 +271,7 @@ func testRedisQueueKeep(t *testing.T, c redis.UniversalClient) {
 // the lease, b delivers it. a's late Retry is then dropped, not added.
 func testRedisQueueDeadConsumer(t *testing.T, c redis.UniversalClient) {
 	const lease = 600 * time.Millisecond
-	a := newRedisQueue(t, c).WithConsumerName("a").WithLease(lease)
+	a := newRedisQueue(t, c, WithConsumerName("a"), WithTaskLease(lease))
 	b := peer(t, a, "b")
 	enqueueN(t, a, "hook", 1)
 	started, release := make(chan struct{}), make(chan struct{})
@@ -311,7 +311,7 @@ func testRedisQueueDeadConsumer(t *testing.T, c redis.UniversalClient) {
 // finished (the process crashed after XREADGROUP) goes to the next Consume
 // of that name at once, not after the lease.
 func testRedisQueueOwnPending(t *testing.T, c redis.UniversalClient) {
-	q := newRedisQueue(t, c).WithConsumerName("fixed")
+	q := newRedisQueue(t, c, WithConsumerName("fixed"))
 	enqueueN(t, q, "hook", 1)
 	ctx := context.Background()
 	k := q.keys("hook")
@@ -394,7 +394,7 @@ func testRedisQueueClosed(t *testing.T, c redis.UniversalClient) {
 // 40ms, whoever asks.
 func testRedisQueueRateLimiter(t *testing.T, c redis.UniversalClient) {
 	ctx := context.Background()
-	a := newRedisQueue(t, c).WithConsumerName("a")
+	a := newRedisQueue(t, c, WithConsumerName("a"))
 	b := peer(t, a, "b")
 	la, lb := a.Limiter("hook", 25, 5), b.Limiter("hook", 25, 5)
 	const interval = 40 * time.Millisecond
@@ -421,7 +421,7 @@ func testRedisQueueRateLimiter(t *testing.T, c redis.UniversalClient) {
 // deleted from the group; one with a pending entry, and the caller, stay.
 func testRedisQueueReap(t *testing.T, c redis.UniversalClient) {
 	ctx := context.Background()
-	q := newRedisQueue(t, c).WithConsumerName("self")
+	q := newRedisQueue(t, c, WithConsumerName("self"))
 	enqueueN(t, q, "hook", 1)
 	k := q.keys("hook")
 	if err := c.XGroupCreateMkStream(ctx, k.stream, redisQueueGroup, "0").Err(); err != nil {

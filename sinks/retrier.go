@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// DefaultPushTimeout bounds a Retrier's DLQ push when WithPushTimeout is not
-// given.
-const DefaultPushTimeout = 10 * time.Second
+// pushTimeout bounds a Retrier's DLQ push, which runs on a context detached
+// from the caller's cancellation.
+const pushTimeout = 10 * time.Second
 
 // Retrier wraps a Sink with retry-then-dead-letter: transient failures are
 // retried with capped exponential backoff; when the budget is spent, or at
@@ -39,7 +39,6 @@ type Retrier struct {
 
 type retrierOptions struct {
 	attemptTimeout time.Duration
-	pushTimeout    time.Duration
 	observer       Observer
 	random         func() float64
 	gate           *gate // the sink's delivery limits; nil for none
@@ -53,11 +52,6 @@ type RetrierOption func(*retrierOptions)
 // deadline still stops everything). 0, the default, sets no bound.
 func WithAttemptTimeout(d time.Duration) RetrierOption {
 	return func(o *retrierOptions) { o.attemptTimeout = d }
-}
-
-// WithPushTimeout bounds the DLQ push (default DefaultPushTimeout).
-func WithPushTimeout(d time.Duration) RetrierOption {
-	return func(o *retrierOptions) { o.pushTimeout = d }
 }
 
 // WithObserver attaches an Observer (metrics, logs) to the Retrier.
@@ -249,11 +243,7 @@ func (r *Retrier) deadLetter(ctx context.Context, id string, to Recipient, m Mes
 	item.Message = m
 	item.DeliveryID = id
 
-	timeout := r.opts.pushTimeout
-	if timeout <= 0 {
-		timeout = DefaultPushTimeout
-	}
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pushTimeout)
 	defer cancel()
 	var itemID string
 	var err error

@@ -151,7 +151,7 @@ func TestRetrierCallerGivesUpButMessageIsKept(t *testing.T) {
 		if b.dlq.ctxErrs[0] != nil {
 			t.Fatal("the push ran on a cancelled context")
 		}
-		if dl := b.dlq.deadlines[0]; dl.IsZero() || dl.After(time.Now().Add(DefaultPushTimeout)) {
+		if dl := b.dlq.deadlines[0]; dl.IsZero() || dl.After(time.Now().Add(pushTimeout)) {
 			t.Fatal("the push has no timeout of its own")
 		}
 	})

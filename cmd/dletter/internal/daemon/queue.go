@@ -60,14 +60,14 @@ func openRedisQueue(cfg *config.Config, log *slog.Logger) (sinks.Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	primary := &redisQueue{RedisQueue: sinks.NewRedisQueue(client).WithKeyPrefix(cfg.DLQ.Prefix).
-		WithLease(time.Duration(cfg.Queue.Lease)), client: client}
+	primary := &redisQueue{RedisQueue: sinks.NewRedisQueue(client, sinks.WithKeyPrefix(cfg.DLQ.Prefix),
+		sinks.WithTaskLease(time.Duration(cfg.Queue.Lease))), client: client}
 	local, err := sinks.OpenFileQueue(filepath.Join(cfg.DataDir, queueFallbackDir), sinks.WithLogger(log))
 	if err != nil {
 		_ = primary.Close()
 		return nil, err
 	}
-	f, err := sinks.NewFallbackQueue(primary, local, 0, log)
+	f, err := sinks.NewFallbackQueue(primary, local, sinks.WithLogger(log))
 	if err != nil {
 		_ = primary.Close()
 		_ = local.Close()

@@ -52,9 +52,7 @@ func OpenStore(cfg *config.Config, fallback bool, log *slog.Logger) (sinks.Store
 			_ = primary.Close()
 			return nil, fmt.Errorf("open the Redis fallback DLQ in %s: %w", cfg.DataDir, err)
 		}
-		f, err := sinks.NewFallbackDLQ(primary, local, sinks.WithFallbackErrorHandler(func(err error) {
-			log.Warn("redis DLQ unavailable; dead letters are kept on local disk until it is back", "err", err)
-		}))
+		f, err := sinks.NewFallbackDLQ(primary, local, sinks.WithLogger(log))
 		if err != nil {
 			_ = primary.Close()
 			_ = local.Close()
@@ -89,10 +87,11 @@ func OpenRedis(o RedisOptions) (sinks.OnceStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := sinks.NewRedisDLQ(client).WithKeyPrefix(prefix)
+	opts := []sinks.StoreOption{sinks.WithKeyPrefix(prefix)}
 	if maxLen > 0 {
-		d = d.WithMaxLen(maxLen)
+		opts = append(opts, sinks.WithMaxLen(maxLen))
 	}
+	d := sinks.NewRedisDLQ(client, opts...)
 	return &redisStore{RedisDLQ: d, client: client}, nil
 }
 
