@@ -150,16 +150,15 @@ func (o DeliveryOverride) validate(prefix string) error {
 type DeliveryPolicy struct {
 	DeliveryOverride `yaml:",inline"` // the global block
 	// ShutdownTimeout is how long a graceful shutdown lets sends in flight
-	// finish before it cancels them (global only). Default
-	// DefaultShutdownTimeout.
+	// finish before it cancels them (global only). Default 30s.
 	ShutdownTimeout *Duration `json:"shutdown_timeout,omitempty" yaml:"shutdown_timeout,omitempty"`
 	// PerSink overrides the global block, field by field, for the sinks it
 	// names.
 	PerSink map[string]DeliveryOverride `json:"per_sink,omitempty" yaml:"per_sink,omitempty"`
 }
 
-// DefaultShutdownTimeout is DeliveryPolicy.ShutdownTimeout's default.
-const DefaultShutdownTimeout = 30 * time.Second
+// defaultShutdownTimeout is DeliveryPolicy.ShutdownTimeout's default.
+const defaultShutdownTimeout = 30 * time.Second
 
 // For returns the normalized config of sink: the defaults, overridden by
 // the global block, overridden by the sink's own block.
@@ -171,10 +170,10 @@ func (p DeliveryPolicy) For(sink string) DeliveryConfig {
 	return c.Normalize()
 }
 
-// Shutdown returns the shutdown timeout, DefaultShutdownTimeout when unset.
+// Shutdown returns the shutdown timeout, 30s when unset.
 func (p DeliveryPolicy) Shutdown() time.Duration {
 	if p.ShutdownTimeout == nil {
-		return DefaultShutdownTimeout
+		return defaultShutdownTimeout
 	}
 	return time.Duration(*p.ShutdownTimeout)
 }

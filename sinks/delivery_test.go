@@ -52,7 +52,7 @@ func TestDeliveryPolicyDefaults(t *testing.T) {
 	if got := p.For("any"); got != want {
 		t.Errorf("For = %+v, want %+v", got, want)
 	}
-	if p.Shutdown() != DefaultShutdownTimeout {
+	if p.Shutdown() != defaultShutdownTimeout {
 		t.Errorf("Shutdown() = %v", p.Shutdown())
 	}
 	if got := (DeliveryConfig{Rate: 2.5}).Normalize().Burst; got != 3 {

@@ -98,8 +98,8 @@ type DLQItem struct {
 	// FirstFailedAt and LastFailedAt bound the failures recorded.
 	FirstFailedAt time.Time `json:"first_failed_at,omitzero"`
 	LastFailedAt  time.Time `json:"last_failed_at,omitzero"`
-	// History lists the most recent attempts, oldest first, at most
-	// MaxHistory of them.
+	// History lists the most recent attempts, oldest first, at most 20 of
+	// them.
 	History []Attempt `json:"history,omitempty"`
 	// Replays counts operator replays and redrives that failed again.
 	Replays int `json:"replays,omitempty"`
@@ -137,8 +137,8 @@ func decodeItem(b []byte, it *DLQItem) error {
 	return nil
 }
 
-// MaxHistory bounds DLQItem.History.
-const MaxHistory = 20
+// maxHistory bounds DLQItem.History.
+const maxHistory = 20
 
 // Attempt is one failed Send.
 type Attempt struct {
@@ -147,8 +147,8 @@ type Attempt struct {
 }
 
 // RecordFailure appends a failed attempt at at to the item: it bumps
-// Attempts, sets LastError and the failure times, and keeps History bounded
-// by MaxHistory (dropping the oldest entries).
+// Attempts, sets LastError and the failure times, and keeps the last 20
+// entries of History (dropping the oldest).
 func (it *DLQItem) RecordFailure(at time.Time, err error) {
 	msg := "<nil>"
 	if err != nil {
@@ -161,8 +161,8 @@ func (it *DLQItem) RecordFailure(at time.Time, err error) {
 	}
 	it.LastFailedAt = at
 	it.History = append(it.History, Attempt{At: at, Error: msg})
-	if n := len(it.History); n > MaxHistory {
-		it.History = append(it.History[:0:0], it.History[n-MaxHistory:]...)
+	if n := len(it.History); n > maxHistory {
+		it.History = append(it.History[:0:0], it.History[n-maxHistory:]...)
 	}
 }
 

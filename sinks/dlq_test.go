@@ -10,23 +10,23 @@ import (
 func TestRecordFailureBoundsHistory(t *testing.T) {
 	var it DLQItem
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < MaxHistory+5; i++ {
+	for i := 0; i < maxHistory+5; i++ {
 		it.RecordFailure(t0.Add(time.Duration(i)*time.Second), fmt.Errorf("failure %d", i))
 	}
 	it.RecordFailure(t0.Add(time.Hour), nil)
-	if it.Attempts != MaxHistory+6 || len(it.History) != MaxHistory {
+	if it.Attempts != maxHistory+6 || len(it.History) != maxHistory {
 		t.Fatalf("attempts %d, history %d", it.Attempts, len(it.History))
 	}
 	if !it.FirstFailedAt.Equal(t0) || !it.LastFailedAt.Equal(t0.Add(time.Hour)) || it.LastError != "<nil>" {
 		t.Fatalf("times/last error: %+v", it)
 	}
-	if it.History[0].Error != "failure 6" || it.History[MaxHistory-1].Error != "<nil>" {
-		t.Fatalf("history not newest last: %v ... %v", it.History[0], it.History[MaxHistory-1])
+	if it.History[0].Error != "failure 6" || it.History[maxHistory-1].Error != "<nil>" {
+		t.Fatalf("history not newest last: %v ... %v", it.History[0], it.History[maxHistory-1])
 	}
 	// The history never shares its array with an earlier copy.
 	cp := it
 	it.RecordFailure(t0, errors.New("x"))
-	if cp.History[MaxHistory-1].Error != "<nil>" {
+	if cp.History[maxHistory-1].Error != "<nil>" {
 		t.Fatal("copy changed")
 	}
 }

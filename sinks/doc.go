@@ -66,7 +66,47 @@
 // it), and while one holds it the others get an error matching ErrBusy that
 // names the holder; a redrive skips such items and counts them as Busy.
 // LeaseItem holds an item across several steps, such as a replay and the
-// discard after it. See Leaser and DefaultLeaseTTL.
+// discard after it. See Leaser.
+//
+// # Names for applications
+//
+// To deliver: [Registry] ([NewRegistry] with [WithRetryPolicy],
+// [WithDeliveryPolicy], [WithDLQ] and [WithRetrierOptions]), [Retrier]
+// ([NewRetrier], [WithAttemptTimeout], [WithObserver] for each [Event],
+// [WithRandom]), [Dispatcher] for delivery in the background, the
+// configuration sections ([RetryPolicy], [DeliveryPolicy], [BuildSink],
+// [SecretValues]) and [WithDeliveryID]. Send's outcomes: nil,
+// [ErrDeadLettered] ([DeadLetterError]), or neither ([NotDeliveredError]).
+//
+// To keep and work the dead letters: the backends [MemoryDLQ], [FileDLQ],
+// [RedisDLQ] and [FallbackDLQ], the queues [FileQueue], [RedisQueue] and
+// [FallbackQueue], each configured by [StoreOption] values
+// ([WithKeyPrefix], [WithMaxItems], [WithDurability], [WithLogger], ...); on any [Store]:
+// [Filter], [ListPreviews], [Redrive], [LeaseItem] and [WithLeaseHolder].
+//
+// # Names for sink authors
+//
+// A sink implements [Sink], takes a [Message] and its own [Recipient] type,
+// and may implement [RecipientDecoder] (so that a replay rebuilds the
+// recipient) and [ConcurrencyAware]. Its errors say whether a retry may
+// help: [Transient], [Terminal], [StatusError], [RetryAfterer] (with
+// [ParseRetryAfter]), and [Errorf] for a coded [Error]. [DeliveryID] is the
+// idempotency key to hand to the far end. A kind that is configured from a
+// file registers a [Factory] with [RegisterFactory] and reads its block
+// with [DecodeConfig], [ResolveSecret] and [Duration], reporting a
+// [ConfigError]. Package sinks/sinktest is the conformance suite to run.
+//
+// # Names for backend authors
+//
+// A DLQ backend implements [Store] (the [DLQ] of the original API and
+// more), whose Replay calls [ReplayItem]; to take part in leases it is a
+// [Leaser] (reading the holder with [LeaseHolderOf]), to list previews
+// cheaply a [PreviewLister], and to be a FallbackDLQ's primary a
+// [OnceStore] (and an [AliasStore]). A queue implements [Queue] ([Task],
+// [TaskHandler], [Outcome]); to be a FallbackQueue's primary a
+// [OnceQueue], and to pace a sink across processes [SharedRateLimits]
+// ([RateLimiter]). Packages sinks/dlqtest and sinks/queuetest are the
+// conformance suites to run.
 //
 // # Differences from the original API
 //

@@ -138,7 +138,7 @@ func (f *FallbackDLQ) Discard(ctx context.Context, id string) error {
 		return err
 	}
 	ctx = ensureHolder(ctx, "discard")
-	loc, release, err := f.pin(ctx, op, id, DefaultLeaseTTL)
+	loc, release, err := f.pin(ctx, op, id, leaseTTL)
 	defer release()
 	if errors.Is(err, ErrNotFound) {
 		return nil

@@ -25,7 +25,7 @@ import (
 // works, so it outlives any replay, and the item of a holder that died (a
 // crashed process) is free again one TTL later at the latest.
 
-// DefaultLeaseTTL is the TTL of the leases that ReplayItem, Redrive and
+// leaseTTL is the TTL of the leases that ReplayItem, Redrive and
 // LeaseItem take. A replay with the default retry policy makes at most 5
 // attempts of at most 15s each (the webhook sink's timeout; Slack's is 10s)
 // with at most 30s between them, so it takes under 4 minutes: the lease
@@ -33,7 +33,7 @@ import (
 // while). Renewals every third of the TTL keep it for longer replays (a
 // larger RetryPolicy or WithAttemptTimeout). The TTL is also how long the
 // item of a process that crashed mid-replay stays busy.
-const DefaultLeaseTTL = 5 * time.Minute
+const leaseTTL = 5 * time.Minute
 
 // leaseReleaseTimeout bounds the release of a lease, which runs even when
 // the holder's context was cancelled.
@@ -124,8 +124,8 @@ func newLeaseToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// LeaseItem takes the lease on item id of st for DefaultLeaseTTL, when st
-// is a Leaser (other stores lease nothing), under the holder ctx carries or
+// LeaseItem takes the lease on item id of st for five minutes (renewed
+// while it is held), when st is a Leaser (other stores lease nothing), under the holder ctx carries or
 // a new one. Pass the context it returns to st.Replay and st.Discard of
 // the item while the lease is held: they take it again as its holder.
 // release lets the lease go (it is idempotent). While another holder has
@@ -136,7 +136,7 @@ func LeaseItem(ctx context.Context, st Store, id string) (context.Context, func(
 	if !ok {
 		return ctx, func() {}, nil
 	}
-	release, err := l.Lease(ctx, id, DefaultLeaseTTL)
+	release, err := l.Lease(ctx, id, leaseTTL)
 	if err != nil {
 		return ctx, func() {}, err
 	}

@@ -39,7 +39,7 @@ func (t *leaseTable) leaseSeq(ctx context.Context, op, id string, ttl time.Durat
 func (t *leaseTable) hold(ctx context.Context, op, id string, fn func() error) error {
 	l := tableLease{t: t, op: op, id: id}
 	h := holderFor(ctx, "discard")
-	again, err := l.acquire(ctx, h, DefaultLeaseTTL)
+	again, err := l.acquire(ctx, h, leaseTTL)
 	if err != nil {
 		return err
 	}

@@ -15,13 +15,13 @@ import (
 // keep a second replay out until it ends, and the lease is free after.
 func TestLeaseRenewedThroughALongReplay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &slowSink{latency: 3 * DefaultLeaseTTL}
+		s := &slowSink{latency: 3 * leaseTTL}
 		st := slowStore(t, s, 1, 0)
 		ctx := context.Background()
 		start := time.Now()
 		done := make(chan error, 1)
 		go func() { done <- st.Replay(WithLeaseHolder(ctx, "the long replay"), "1") }()
-		for _, at := range []time.Duration{DefaultLeaseTTL / 2, 2 * DefaultLeaseTTL, 3*DefaultLeaseTTL - time.Second} {
+		for _, at := range []time.Duration{leaseTTL / 2, 2 * leaseTTL, 3*leaseTTL - time.Second} {
 			time.Sleep(at - time.Since(start))
 			synctest.Wait()
 			err := st.Replay(ctx, "1")
@@ -83,7 +83,7 @@ func TestRedriveSkipsBusyItems(t *testing.T) {
 		ctx := context.Background()
 		var held []func()
 		for _, id := range []string{"2", "5", "9"} {
-			release, err := st.Lease(WithLeaseHolder(ctx, "replay of "+id), id, DefaultLeaseTTL)
+			release, err := st.Lease(WithLeaseHolder(ctx, "replay of "+id), id, leaseTTL)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -83,8 +83,8 @@ type Task struct {
 	// FirstFailedAt and LastFailedAt bound the failures recorded.
 	FirstFailedAt time.Time `json:"first_failed_at,omitzero"`
 	LastFailedAt  time.Time `json:"last_failed_at,omitzero"`
-	// History lists the most recent failures, oldest first, at most
-	// MaxHistory of them.
+	// History lists the most recent failures, oldest first, at most 20 of
+	// them.
 	History []Attempt `json:"history,omitempty"`
 	// DeadLetter says the delivery is over and the message only waits for
 	// the DLQ to take it (a DLQ that was down).

@@ -22,15 +22,16 @@ func NoRecipient(raw json.RawMessage) bool {
 //   - When NoRecipient(raw), it returns nil, nil and calls no decoder: a
 //     RecipientDecoder never receives an empty value or null, and Send
 //     receives nil, which every sink takes as its configured target.
-//   - When s has a RecipientDecoder (FindRecipientDecoder looks through
-//     wrappers such as a Retrier), it returns what the decoder returns; a
-//     decoder's error is wrapped to match ErrInvalidArgument.
+//   - When s, or a sink it wraps (through a Retrier or any wrapper with an
+//     Unwrap() Sink method), has a RecipientDecoder, it returns what the
+//     first one returns; a decoder's error is wrapped to match
+//     ErrInvalidArgument.
 //   - Otherwise it returns raw itself, a json.RawMessage for s to read.
 func DecodeRecipient(s Sink, raw json.RawMessage) (Recipient, error) {
 	if NoRecipient(raw) {
 		return nil, nil
 	}
-	d, ok := FindRecipientDecoder(s)
+	d, ok := findCapability[RecipientDecoder](s)
 	if !ok {
 		return raw, nil
 	}

@@ -13,8 +13,9 @@ import (
 // A Registry built by NewRegistry with WithRetryPolicy or WithDLQ wraps every
 // sink it registers, whenever that happens, in a Retrier with the sink's
 // retry config and the shared DLQ; a sink that already has a Retrier
-// anywhere in its chain of wrappers (see IsRetried) is kept as it is. The
-// zero Registry wraps nothing.
+// anywhere in its chain of wrappers (a sink whose IsRetrier() bool method
+// returns true, reached through Unwrap() Sink methods) is kept as it is.
+// The zero Registry wraps nothing.
 type Registry struct {
 	mu    sync.RWMutex
 	sinks map[string]Sink
@@ -88,7 +89,7 @@ func (r *Registry) Register(s Sink) error {
 	if name == "" {
 		return Errorf(CodeInvalidArgument, "Registry.Register", "a sink needs a name")
 	}
-	if r.wrap && !IsRetried(s) {
+	if r.wrap && !isRetried(s) {
 		opts := r.retrOpts
 		if r.delivery != nil {
 			g := newGate(name, r.delivery.For(name))
@@ -153,10 +154,10 @@ func (r *Registry) Send(ctx context.Context, name string, to Recipient, m Messag
 // maxUnwrap bounds a walk down a chain of wrappers, against cycles.
 const maxUnwrap = 64
 
-// IsRetried reports whether s, or any sink in its chain of wrappers (each
+// isRetried reports whether s, or any sink in its chain of wrappers (each
 // with an Unwrap() Sink method), is a retrier (has an IsRetrier() bool
 // method that returns true).
-func IsRetried(s Sink) bool {
+func isRetried(s Sink) bool {
 	for i := 0; s != nil && i < maxUnwrap; i++ {
 		if m, ok := s.(interface{ IsRetrier() bool }); ok && m.IsRetrier() {
 			return true
@@ -168,13 +169,6 @@ func IsRetried(s Sink) bool {
 		s = u.Unwrap()
 	}
 	return false
-}
-
-// FindRecipientDecoder returns the first RecipientDecoder in s's chain of
-// wrappers (s itself first), so that a replay through a Retrier, or any
-// wrapper with an Unwrap() Sink method, rebuilds the inner sink's recipient.
-func FindRecipientDecoder(s Sink) (RecipientDecoder, bool) {
-	return findCapability[RecipientDecoder](s)
 }
 
 // findCapability returns the first sink in s's chain of wrappers (s itself

@@ -30,7 +30,7 @@ func TestRegistryWrapsOnce(t *testing.T) {
 	}
 	got, _ := reg.Lookup("plain")
 	r, ok := got.(*Retrier)
-	if !ok || r.Inner != Sink(plain) || r.DLQ != DLQ(dlq) || r.Cfg != DefaultRetryConfig() {
+	if !ok || r.Inner != Sink(plain) || r.DLQ != DLQ(dlq) || r.Cfg != (RetryConfig{}).Normalize() {
 		t.Fatalf("plain: %#v", got)
 	}
 	got, _ = reg.Lookup("pager")
@@ -96,7 +96,7 @@ func TestRegistryLateRegistrationIsWrappedUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 50; j++ {
-				if s, ok := reg.Lookup(fmt.Sprintf("s%d-%d", i, j)); ok && !IsRetried(s) {
+				if s, ok := reg.Lookup(fmt.Sprintf("s%d-%d", i, j)); ok && !isRetried(s) {
 					t.Error("a late sink was not wrapped")
 				}
 				_ = reg.Names()
@@ -112,7 +112,7 @@ func TestRegistryLateRegistrationIsWrappedUnderConcurrency(t *testing.T) {
 func TestFindRecipientDecoderThroughChain(t *testing.T) {
 	inner := &addrSink{scriptSink{name: "mail"}}
 	chain := wrapper{NewRetrier(wrapper{inner}, RetryConfig{}, nil)}
-	d, ok := FindRecipientDecoder(chain)
+	d, ok := findCapability[RecipientDecoder](chain)
 	if !ok {
 		t.Fatal("decoder not found through the chain")
 	}
@@ -120,11 +120,11 @@ func TestFindRecipientDecoderThroughChain(t *testing.T) {
 	if err != nil || to != (addr{Email: "a@b.c"}) {
 		t.Fatalf("decoded %#v, %v", to, err)
 	}
-	if _, ok := FindRecipientDecoder(wrapper{&scriptSink{name: "x"}}); ok {
+	if _, ok := findCapability[RecipientDecoder](wrapper{&scriptSink{name: "x"}}); ok {
 		t.Fatal("found a decoder where there is none")
 	}
-	if IsRetried(wrapper{&scriptSink{name: "x"}}) || !IsRetried(chain) {
-		t.Fatal("IsRetried")
+	if isRetried(wrapper{&scriptSink{name: "x"}}) || !isRetried(chain) {
+		t.Fatal("isRetried")
 	}
 }
 
@@ -135,11 +135,11 @@ func (l *loop) Unwrap() Sink { return l }
 
 func TestUnwrapCycleTerminates(t *testing.T) {
 	l := &loop{scriptSink{name: "loop"}}
-	if IsRetried(l) {
-		t.Fatal("IsRetried on a cycle")
+	if isRetried(l) {
+		t.Fatal("isRetried on a cycle")
 	}
-	if _, ok := FindRecipientDecoder(l); ok {
-		t.Fatal("FindRecipientDecoder on a cycle")
+	if _, ok := findCapability[RecipientDecoder](l); ok {
+		t.Fatal("findCapability[RecipientDecoder] on a cycle")
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 type replayRun struct {
 	itemID   string
 	sends    int       // Send calls made by a Retrier in the chain
-	failures []Attempt // their failures, oldest first (at most MaxHistory)
+	failures []Attempt // their failures, oldest first (at most maxHistory)
 }
 
 type replayKey struct{}

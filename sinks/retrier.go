@@ -83,7 +83,8 @@ func NewRetrier(inner Sink, cfg RetryConfig, dlq DLQ, opts ...RetrierOption) *Re
 // is wrapped.
 func (r *Retrier) Name() string { return r.Inner.Name() }
 
-// IsRetrier marks the Retrier for the wrap-once check (see IsRetried).
+// IsRetrier marks the Retrier for a Registry's wrap-once check: a sink with
+// a Retrier anywhere in its chain of wrappers is not wrapped again.
 func (r *Retrier) IsRetrier() bool { return true }
 
 // Unwrap returns the wrapped sink.

@@ -8,10 +8,10 @@ import (
 
 // The defaults of RetryConfig, those of the original API.
 const (
-	DefaultMaxAttempts    = 5
-	DefaultBaseBackoff    = time.Second
-	DefaultMaxBackoff     = 30 * time.Second
-	DefaultJitterFraction = 0.2
+	defaultMaxAttempts    = 5
+	defaultBaseBackoff    = time.Second
+	defaultMaxBackoff     = 30 * time.Second
+	defaultJitterFraction = 0.2
 )
 
 // NoJitter, as RetryConfig.JitterFraction, asks for waits without jitter.
@@ -34,10 +34,6 @@ type RetryConfig struct {
 	JitterFraction float64
 }
 
-// DefaultRetryConfig returns the defaults: 5 attempts, 1s base, 30s cap,
-// 0.2 jitter.
-func DefaultRetryConfig() RetryConfig { return RetryConfig{}.Normalize() }
-
 // Normalize fills in defaults for zero or out-of-range fields: MaxAttempts
 // below 1, BaseBackoff or MaxBackoff not positive, JitterFraction of 0, above
 // 1 or NaN. A negative JitterFraction becomes NoJitter. A BaseBackoff above
@@ -45,13 +41,13 @@ func DefaultRetryConfig() RetryConfig { return RetryConfig{}.Normalize() }
 // Normalize is idempotent.
 func (c RetryConfig) Normalize() RetryConfig {
 	if c.MaxAttempts < 1 {
-		c.MaxAttempts = DefaultMaxAttempts
+		c.MaxAttempts = defaultMaxAttempts
 	}
 	if c.BaseBackoff <= 0 {
-		c.BaseBackoff = DefaultBaseBackoff
+		c.BaseBackoff = defaultBaseBackoff
 	}
 	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = DefaultMaxBackoff
+		c.MaxBackoff = defaultMaxBackoff
 	}
 	if c.BaseBackoff > c.MaxBackoff {
 		c.BaseBackoff = c.MaxBackoff
@@ -60,7 +56,7 @@ func (c RetryConfig) Normalize() RetryConfig {
 	case j < 0:
 		c.JitterFraction = NoJitter
 	case j == 0 || j > 1 || math.IsNaN(j):
-		c.JitterFraction = DefaultJitterFraction
+		c.JitterFraction = defaultJitterFraction
 	}
 	return c
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestRetryConfigNormalize(t *testing.T) {
-	d := DefaultRetryConfig()
+	d := RetryConfig{}.Normalize()
 	if d.MaxAttempts != 5 || d.BaseBackoff != time.Second || d.MaxBackoff != 30*time.Second || d.JitterFraction != 0.2 {
 		t.Fatalf("defaults: %+v", d)
 	}
@@ -52,7 +52,7 @@ func TestBackoffWithoutJitter(t *testing.T) {
 }
 
 func TestBackoffJitterNeverAboveCap(t *testing.T) {
-	c := DefaultRetryConfig()
+	c := RetryConfig{}.Normalize()
 	for n := 2; n < 12; n++ {
 		base := RetryConfig{BaseBackoff: c.BaseBackoff, MaxBackoff: c.MaxBackoff, JitterFraction: NoJitter}.BackoffFor(n)
 		lo := time.Duration(float64(base) * 0.8)

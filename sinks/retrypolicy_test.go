@@ -36,7 +36,7 @@ func TestRetryPolicyMergesFieldByField(t *testing.T) {
 			t.Errorf("For(%q) = %+v, want %+v", sink, got, want)
 		}
 	}
-	if got := (RetryPolicy{}).For("x"); got != DefaultRetryConfig() {
+	if got := (RetryPolicy{}).For("x"); got != (RetryConfig{}).Normalize() {
 		t.Errorf("empty policy: %+v", got)
 	}
 	// The same block decodes from JSON into the struct directly.

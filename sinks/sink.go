@@ -41,7 +41,7 @@ type Recipient any
 // value. Sinks without a per-call recipient may return nil, nil.
 //
 // A Retrier (or any wrapper with an Unwrap() Sink method) is searched through
-// for the decoder; see FindRecipientDecoder.
+// for the decoder, s itself first; see DecodeRecipient.
 type RecipientDecoder interface {
 	DecodeRecipient(raw json.RawMessage) (Recipient, error)
 }

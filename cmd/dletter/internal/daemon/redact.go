@@ -30,7 +30,8 @@ func redact(s sinks.Sink, block map[string]any) sinks.Sink {
 
 func (r *redactedSink) Name() string { return r.inner.Name() }
 
-// Unwrap returns the wrapped sink (for FindRecipientDecoder and IsRetried).
+// Unwrap returns the wrapped sink, so that sinks.DecodeRecipient finds its
+// RecipientDecoder and a Registry sees its Retrier.
 func (r *redactedSink) Unwrap() sinks.Sink { return r.inner }
 
 // Send calls the wrapped sink and scrubs its error's text.
