@@ -64,8 +64,8 @@ func fallbackOptions(opts []StoreOption) storeOptions {
 //
 // An item the primary refuses as invalid (which the local store may have
 // taken during an outage) stays in the local store, where reads find it,
-// and is reported on the logger (WithLogger) on every pass, as are the
-// primary going down and coming back.
+// and is logged (WithLogger) on every pass; the primary going down and
+// coming back are logged once each.
 //
 // After a failed push, later pushes go straight to the local store until
 // the mover has reached the primary again, so an outage costs one timeout,
@@ -78,10 +78,10 @@ func fallbackOptions(opts []StoreOption) storeOptions {
 // down, reads that need it return its error. An item in the primary has
 // the primary's ID; one in the local store has "local:<local id>.<tag>"
 // (such as "local:7.3fa2b9c0", see fallback_id.go). That ID keeps working
-// after the item moved, for 30 days: the mover records it as an alias of the item's new ID in a primary that is
-// an AliasStore (a RedisDLQ: one small expiring key per moved item), so
-// that Get returns the moved item (under its new ID) and Update, Discard,
-// Replay and Lease act on it. A bare local ID ("7"), which FallbackDLQ
+// for 30 days after the item moved: the mover records it as an alias of the
+// item's new ID in a primary that is an AliasStore (a RedisDLQ: one small
+// expiring key per moved item), so that Get returns the moved item (under
+// its new ID) and Update, Discard, Replay and Lease act on it. A bare local ID ("7"), which FallbackDLQ
 // handed out before, names the local item while it is there. A listing
 // made during a move may show the item in both stores once.
 type FallbackDLQ struct {

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -261,18 +263,44 @@ func TestFallbackDLQKeepsRefusedItemsLocal(t *testing.T) {
 	if err != nil || len(items) != 1 || items[0].Message.Subject != "poison" {
 		t.Fatalf("local store holds %v, %v; want the refused item", items, err)
 	}
+	// Each outage was logged once when it began and once when it ended
+	// (a restarted server may refuse a first move, which is an outage of
+	// its own).
+	var down, back int
+	for _, r := range refused.records() {
+		switch {
+		case r.Level == slog.LevelWarn && strings.Contains(r.Message, "unavailable"):
+			down++
+		case r.Level == slog.LevelInfo && strings.Contains(r.Message, "is back"):
+			back++
+		}
+	}
+	if down == 0 || down != back {
+		t.Fatalf("logged %d outages and %d ends, want as many of each: %v", down, back, refused.records())
+	}
 }
 
-// errorLog is a slog.Handler that hands on the errors logged that match
-// target.
+// errorLog is a slog.Handler that keeps every record and hands on the
+// errors logged that match target.
 type errorLog struct {
 	target error
 	found  chan error
+	mu     sync.Mutex
+	all    []slog.Record
 }
 
 func (h *errorLog) Enabled(context.Context, slog.Level) bool { return true }
 
+func (h *errorLog) records() []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.all)
+}
+
 func (h *errorLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.all = append(h.all, r.Clone())
+	h.mu.Unlock()
 	r.Attrs(func(a slog.Attr) bool {
 		if err, ok := a.Value.Any().(error); ok && errors.Is(err, h.target) {
 			select {
