@@ -98,8 +98,8 @@ func testRedrive(t *testing.T, newStore NewStore) {
 		start := time.Now()
 		p, err := sinks.Redrive(ctx, b.st, sinks.RedriveOptions{Filter: sinks.Filter{Sink: "mail"}, Max: 4, Rate: 50,
 			Progress: func(sinks.RedriveProgress) { done = append(done, time.Since(start)) }})
-		if err != nil || p.Matched != 4 || p.Delivered != 4 {
-			t.Fatalf("Redrive max 4 = %+v, %v", p, err)
+		if err != nil || p.Matched != 4 || p.Delivered != 4 || len(done) != 4 {
+			t.Fatalf("Redrive max 4 = %+v, %v, after %d progress calls", p, err, len(done))
 		}
 		for k, d := range done {
 			if d < time.Duration(k)*interval {
