@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,10 +13,10 @@ import (
 	"github.com/dletter/dletter/sinks"
 )
 
-// A RedisDLQ on one server; a redis.NewClusterClient works the same way.
-// (This example needs a Redis server, so it is compiled but not run.)
+// A RedisDLQ on one server (REDIS_ADDR is its host:port, such as
+// 127.0.0.1:6379); a redis.NewClusterClient works the same way.
 func ExampleNewRedisDLQ() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	client := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR")})
 	defer client.Close()
 	dlq := sinks.NewRedisDLQ(client, sinks.WithKeyPrefix("shop"), sinks.WithMaxLen(100_000))
 	defer dlq.Close()
@@ -30,35 +31,46 @@ func ExampleNewRedisDLQ() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("parked as", id) // for example "webhook:1795448175222-596000"
+	// id is the sink and the stream entry, such as "webhook:1795448175222-0".
 
-	items, err := dlq.Items(ctx, "", 10) // every sink, newest first
+	items, err := dlq.Items(ctx, "webhook", 10) // newest first
 	if err != nil {
 		log.Fatal(err)
 	}
 	for _, it := range items {
-		fmt.Println(it.ID, it.Sink, it.LastError)
+		fmt.Println(it.Sink, it.Message.Subject, it.Attempts, it.LastError)
 	}
-	st, err := dlq.Stats(ctx)
+
+	// The receiver is fixed and the order was sent again: the item can go.
+	if err := dlq.Discard(ctx, id); err != nil {
+		log.Fatal(err)
+	}
+	n, err := dlq.Count(ctx, "webhook")
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(st.Items, "items,", st.Dropped, "dropped by MAXLEN")
+	fmt.Println(n, "left")
+	// Output:
+	// webhook order.created 5 HTTP status 503
+	// 0 left
 }
 
 // A FallbackDLQ keeps items on the local disk while Redis is down and moves
-// them to Redis once it is back. (Compiled, not run: it needs a server.)
+// them to Redis once it is back. Here nothing listens on port 1: Redis is
+// down from the start.
 func ExampleNewFallbackDLQ() {
 	client := redis.NewClient(&redis.Options{
-		Addr:        "127.0.0.1:6379",
+		Addr:        "127.0.0.1:1",
 		DialTimeout: time.Second, // an outage costs the first push this much
 		ReadTimeout: time.Second,
+		MaxRetries:  -1,
 	})
 	defer client.Close()
 	primary := sinks.NewRedisDLQ(client, sinks.WithPushTimeout(2*time.Second))
 
-	local := sinks.NewMemoryDLQ()                                                      // in production: a FileDLQ in a local directory
-	dlq, err := sinks.NewFallbackDLQ(primary, local, sinks.WithLogger(slog.Default())) // the outage and its end
+	local := sinks.NewMemoryDLQ()          // in production: a FileDLQ in a local directory
+	quiet := slog.New(slog.DiscardHandler) // in production: your logger, told of the outage and its end
+	dlq, err := sinks.NewFallbackDLQ(primary, local, sinks.WithLogger(quiet))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -67,17 +79,21 @@ func ExampleNewFallbackDLQ() {
 	if err := dlq.Push(context.Background(), sinks.DLQItem{Sink: "email", LastError: "smtp: 451"}); err != nil {
 		log.Fatal(err) // only when Redis and the local store both failed
 	}
-	st, _ := dlq.Status(context.Background())
+	st, err := dlq.Status(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Printf("primary down: %v, waiting locally: %d\n", st.PrimaryDown, st.Pending)
+	// Output:
+	// primary down: true, waiting locally: 1
 }
 
 // Daemons that share a Redis share their delivery queue: each sink's
 // messages go to whichever daemon takes them, a killed daemon's messages
-// move to the others after the lease, and a sink's rate holds across all
-// of them. The queue takes the client and prefix of the RedisDLQ.
-// (Compiled, not run: it needs a server.)
+// move to the others after the task lease, and a sink's rate holds across
+// all of them. The queue takes the client and prefix of the RedisDLQ.
 func ExampleNewRedisQueue() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", PoolSize: 64})
+	client := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR"), PoolSize: 64})
 	defer client.Close()
 	dlq := sinks.NewRedisDLQ(client, sinks.WithKeyPrefix("shop"))
 	defer dlq.Close()
@@ -86,9 +102,12 @@ func ExampleNewRedisQueue() {
 
 	rate, burst := 25.0, 5 // per second and at once, across every daemon
 	reg := sinks.NewRegistry(sinks.WithDLQ(dlq), sinks.WithDeliveryPolicy(sinks.DeliveryPolicy{
-		PerSink: map[string]sinks.DeliveryOverride{"webhook": {Rate: &rate, Burst: &burst}},
+		PerSink: map[string]sinks.DeliveryOverride{"orders": {Rate: &rate, Burst: &burst}},
 	}))
-	// reg.Register(...) the sinks here.
+	orders := chanSink{name: "orders", got: make(chan sinks.Message)}
+	if err := reg.Register(orders); err != nil {
+		log.Fatal(err)
+	}
 	d, err := sinks.NewDispatcher(reg, queue)
 	if err != nil {
 		log.Fatal(err)
@@ -97,6 +116,15 @@ func ExampleNewRedisQueue() {
 		log.Fatal(err)
 	}
 	defer d.Close(context.Background())
-	id, err := d.Enqueue(context.Background(), "webhook", nil, sinks.Message{Subject: "order.created"})
-	fmt.Println(id, err)
+
+	ctx := sinks.WithDeliveryID(context.Background(), "order-43")
+	id, err := d.Enqueue(ctx, "orders", nil, sinks.Message{Subject: "order.created"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("queued", id)
+	fmt.Println("delivered", (<-orders.got).Subject)
+	// Output:
+	// queued order-43
+	// delivered order.created
 }

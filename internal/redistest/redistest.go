@@ -109,32 +109,40 @@ func Start(tb testing.TB, opts ...Option) *Server {
 
 func start(tb testing.TB, c config, extra func(port int) []string) *Server {
 	tb.Helper()
-	bin := Binary(tb, "redis-server")
-	dir := tb.TempDir()
+	s, err := launchIn(Binary(tb, "redis-server"), tb.TempDir(), c, extra)
+	if err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	s.tb = tb
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// launchIn starts bin on a free loopback port with dir as its working
+// directory and waits until it answers PING.
+func launchIn(bin, dir string, c config, extra func(port int) []string) (*Server, error) {
 	var lastErr error
 	// A free port found by the kernel may be taken by someone else before
 	// redis-server binds it; try a few.
 	for range 5 {
 		port, err := freePort()
 		if err != nil {
-			tb.Fatalf("redistest: %v", err)
+			return nil, err
 		}
-		s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, Dir: dir, tb: tb, bin: bin}
+		s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, Dir: dir, bin: bin}
 		s.args = s.baseArgs(c)
 		if extra != nil {
 			s.args = append(s.args, extra(port)...)
 		}
 		s.args = append(s.args, c.args...)
 		if lastErr = s.launch(); lastErr == nil {
-			tb.Cleanup(s.Stop)
-			return s
+			return s, nil
 		}
 		if !strings.Contains(lastErr.Error(), "in use") {
 			break
 		}
 	}
-	tb.Fatalf("redistest: %v", lastErr)
-	return nil
+	return nil, lastErr
 }
 
 func (s *Server) baseArgs(c config) []string {
