@@ -34,6 +34,8 @@ type Receiver struct {
 	inFlight atomic.Int64
 	most     atomic.Int64
 	conns    atomic.Int64
+	open     atomic.Int64
+	mostOpen atomic.Int64
 	notify   chan struct{}
 }
 
@@ -42,8 +44,12 @@ func NewReceiver(t testing.TB) *Receiver {
 	r := &Receiver{got: make(map[string]int), notify: make(chan struct{}, 1)}
 	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	r.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+		switch s {
+		case http.StateNew:
 			r.conns.Add(1)
+			storeMax(&r.mostOpen, r.open.Add(1))
+		case http.StateClosed, http.StateHijacked:
+			r.open.Add(-1)
 		}
 	}
 	r.Start()
@@ -55,10 +61,8 @@ func NewReceiver(t testing.TB) *Receiver {
 }
 
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
-	n := r.inFlight.Add(1)
+	storeMax(&r.most, r.inFlight.Add(1))
 	defer r.inFlight.Add(-1)
-	for m := r.most.Load(); n > m && !r.most.CompareAndSwap(m, n); m = r.most.Load() {
-	}
 	r.attempts.Add(1)
 	r.mu.Lock()
 	r.arrivals = append(r.arrivals, time.Now())
@@ -143,6 +147,15 @@ func (r *Receiver) MostInFlight() int64 { return r.most.Load() }
 
 // Connections returns the number of connections clients opened.
 func (r *Receiver) Connections() int64 { return r.conns.Load() }
+
+// MostOpen returns the most connections that were open at once.
+func (r *Receiver) MostOpen() int64 { return r.mostOpen.Load() }
+
+// storeMax raises m to n when n is larger.
+func storeMax(m *atomic.Int64, n int64) {
+	for old := m.Load(); n > old && !m.CompareAndSwap(old, n); old = m.Load() {
+	}
+}
 
 // Arrivals returns when each request arrived, failed ones included, in
 // order.
