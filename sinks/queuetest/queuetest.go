@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dletter/dletter/internal/testenv"
 	"github.com/dletter/dletter/sinks"
 )
 
@@ -82,17 +83,11 @@ func pending(t *testing.T, q sinks.Queue, sink string) int64 {
 	return n
 }
 
-// waitFor polls cond until it holds, failing the test after waitLimit. It
-// is for what a queue's own goroutines or its server make true.
+// waitFor waits until cond holds, failing the test after waitLimit. It is
+// for what a queue's own goroutines or its server make true.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", waitLimit, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.WaitWithin(t, what, waitLimit, cond)
 }
 
 // consumer is a Consume running in the background.
