@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Withheld is what a Message says in place of a secret value.
@@ -80,5 +82,31 @@ func Quote(v any) string {
 	if err := enc.Encode(v); err != nil {
 		return fmt.Sprintf("%#v", v)
 	}
-	return strings.TrimSuffix(buf.String(), "\n")
+	return escapeInvisible(strings.TrimSuffix(buf.String(), "\n"))
+}
+
+// escapeInvisible rewrites the runes of JSON text that a terminal would not
+// show as themselves (DEL, and every rune strconv.IsPrint rejects, such as
+// the bidirectional override U+202E) as \u escapes, which JSON reads back
+// as the same runes. JSON itself escapes only the ASCII controls.
+func escapeInvisible(s string) string {
+	clean := func(r rune) bool {
+		return r != utf8.RuneError && (r < utf8.RuneSelf && r != 0x7f || r >= utf8.RuneSelf && strconv.IsPrint(r))
+	}
+	if !strings.ContainsFunc(s, func(r rune) bool { return !clean(r) }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case clean(r):
+			b.WriteRune(r)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
 }

@@ -1,6 +1,8 @@
 package fielderr
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -55,5 +57,19 @@ func TestQuoteEscapes(t *testing.T) {
 	}
 	if got := Quote([]any{"\x1b"}); strings.Contains(got, "\x1b") {
 		t.Fatalf("raw escape in a list: %q", got)
+	}
+	// In a list or a map, what a terminal would not show as itself is
+	// escaped too, and the JSON still reads back as the same values.
+	v := map[string]any{"k\u202e": []any{"a\u2066b\x7f", "\U000e0041 tag", "ok é"}}
+	got = Quote(v)
+	if strings.ContainsAny(got, "\u202e\u2066\x7f\U000e0041") {
+		t.Fatalf("invisible runes left in %q", got)
+	}
+	var back map[string]any
+	if err := json.Unmarshal([]byte(got), &back); err != nil || !reflect.DeepEqual(back, v) {
+		t.Fatalf("%s reads back as %#v (%v), want %#v", got, back, err, v)
+	}
+	if !strings.Contains(got, "ok é") {
+		t.Fatalf("printable text escaped: %s", got)
 	}
 }
