@@ -36,3 +36,6 @@ var (
 	WithMoveInterval = withMoveInterval
 	WithAliasTTL     = withAliasTTL
 )
+
+// CutUTF8 is cutUTF8, for the tests of package sinks_test.
+var CutUTF8 = cutUTF8

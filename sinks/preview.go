@@ -78,17 +78,17 @@ func (p *ItemPreview) UnmarshalJSON(b []byte) error {
 // body in memory.
 func PreviewOf(it DLQItem, n int) ItemPreview {
 	p := ItemPreview{DLQItem: it, BodyBytes: len(it.Message.Body)}
-	if body, cut := CutUTF8(it.Message.Body, n); cut {
+	if body, cut := cutUTF8(it.Message.Body, n); cut {
 		p.Message.Body = strings.Clone(body)
 		p.BodyTruncated = true
 	}
 	return p
 }
 
-// CutUTF8 returns the longest prefix of s of at most n bytes that does not
+// cutUTF8 returns the longest prefix of s of at most n bytes that does not
 // end inside a UTF-8 sequence, and whether it is shorter than s. Bytes that
 // are not UTF-8 are counted as they are: the prefix is then cut at n.
-func CutUTF8(s string, n int) (string, bool) {
+func cutUTF8(s string, n int) (string, bool) {
 	n = max(n, 0)
 	if len(s) <= n {
 		return s, false
