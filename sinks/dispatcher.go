@@ -176,11 +176,12 @@ func (d *Dispatcher) consumeLocked(sink string) {
 		n = cfg.Concurrency
 		if s, ok := d.queue.(SharedRateLimits); ok && cfg.Rate > 0 {
 			if lim := s.Limiter(sink, cfg.Rate, cfg.Burst); lim != nil {
-				adm.rate = loggedLimiter{lim, d.log, sink}
+				adm.rate = loggedLimiter{lim, d.log, sink, &logThrottle{every: troubleLogEvery}}
 			}
 		}
 	}
-	handle := func(ctx context.Context, t *Task) Outcome { return d.handle(ctx, t, adm) }
+	refused := &logThrottle{every: troubleLogEvery}
+	handle := func(ctx context.Context, t *Task) Outcome { return d.handle(ctx, t, adm, refused) }
 	d.wg.Go(func() {
 		wait := time.Second
 		for {
@@ -200,30 +201,35 @@ func (d *Dispatcher) consumeLocked(sink string) {
 }
 
 // loggedLimiter reports the failures of a shared rate limiter, after which
-// the gate paces the send by the process's own limiter.
+// the gate paces the send by the process's own limiter: once per
+// troubleLogEvery while they go on, with how many sends they struck.
 type loggedLimiter struct {
 	RateLimiter
-	log  *slog.Logger
-	sink string
+	log   *slog.Logger
+	sink  string
+	every *logThrottle
 }
 
 func (l loggedLimiter) Reserve(ctx context.Context) (time.Duration, error) {
 	d, err := l.RateLimiter.Reserve(ctx)
 	if err != nil && ctx.Err() == nil {
-		l.log.Warn("sinks: dispatcher: the shared rate limit failed; this send is paced by the process's own", "sink", l.sink, "err", err)
+		if ok, held := l.every.allow(); ok {
+			l.log.Warn("sinks: dispatcher: the shared rate limit failed; sends are paced by the process's own limiter",
+				"sink", l.sink, "err", err, "failures_not_logged", held)
+		}
 	}
 	return d, err
 }
 
 // handle makes one attempt at t, admitted by its sink's gate as adm says,
 // and says what the queue does with it.
-func (d *Dispatcher) handle(ctx context.Context, t *Task, adm admission) Outcome {
+func (d *Dispatcher) handle(ctx context.Context, t *Task, adm admission, refused *logThrottle) Outcome {
 	r, ok := d.retrier(t.Sink)
 	if !ok {
 		r = NewRetrier(unconfiguredSink(t.Sink), d.reg.policy.For(t.Sink), d.reg.dlq, d.reg.retrOpts...)
 	}
 	if t.DeadLetter {
-		return d.park(r, t, errors.New(t.LastError))
+		return d.park(r, t, errors.New(t.LastError), refused)
 	}
 	if d.sendCtx.Err() != nil {
 		return OutcomeKeep
@@ -232,7 +238,7 @@ func (d *Dispatcher) handle(ctx context.Context, t *Task, adm admission) Outcome
 	if err != nil {
 		err = Terminal(fmt.Errorf("decode the recipient: %w", err))
 		t.recordFailure(time.Now(), err)
-		return d.park(r, t, err)
+		return d.park(r, t, err, refused)
 	}
 	attempt := t.Attempts + 1
 	sendCtx := WithDeliveryID(d.sendCtx, t.DeliveryID)
@@ -251,12 +257,13 @@ func (d *Dispatcher) handle(ctx context.Context, t *Task, adm admission) Outcome
 		t.Wait = wait
 		return OutcomeRetry
 	}
-	return d.park(r, t, err)
+	return d.park(r, t, err, refused)
 }
 
 // park dead-letters t. A DLQ that refuses it leaves t queued, marked so
-// that its next turn only tries the DLQ again.
-func (d *Dispatcher) park(r *Retrier, t *Task, lastErr error) Outcome {
+// that its next turn only tries the DLQ again; the refusals of t's sink
+// are logged once per troubleLogEvery (refused), with how many there were.
+func (d *Dispatcher) park(r *Retrier, t *Task, lastErr error, refused *logThrottle) Outcome {
 	failed := t.item()
 	var to Recipient
 	if len(t.Recipient) > 0 {
@@ -267,8 +274,10 @@ func (d *Dispatcher) park(r *Retrier, t *Task, lastErr error) Outcome {
 	if !errors.As(err, &nd) {
 		return OutcomeDone
 	}
-	d.log.Error("sinks: dispatcher: the DLQ refused a message; it stays queued and is tried again",
-		"sink", t.Sink, "delivery_id", t.DeliveryID, "err", nd.PushErr)
+	if ok, held := refused.allow(); ok {
+		d.log.Error("sinks: dispatcher: the DLQ refused a message; it stays queued and is tried again",
+			"sink", t.Sink, "delivery_id", t.DeliveryID, "err", nd.PushErr, "refusals_not_logged", held)
+	}
 	t.DeadLetter = true
 	t.Wait = r.Cfg.Normalize().MaxBackoff
 	return OutcomeRetry

@@ -1,11 +1,14 @@
 package sinks_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -417,21 +420,31 @@ func testDispatcherDeadLettersQueuedMessagesOfAnUnknownSink(t *testing.T, store 
 	}
 }
 
-// flakyDLQ refuses pushes while down is set.
+// flakyDLQ refuses pushes while down is set, and counts its refusals.
 type flakyDLQ struct {
 	*sinks.MemoryDLQ
-	mu   sync.Mutex
-	down bool
+	mu      sync.Mutex
+	down    bool
+	refused int
 }
 
 func (d *flakyDLQ) Add(ctx context.Context, it sinks.DLQItem) (string, error) {
 	d.mu.Lock()
 	down := d.down
+	if down {
+		d.refused++
+	}
 	d.mu.Unlock()
 	if down {
 		return "", errors.New("dlq is down")
 	}
 	return d.MemoryDLQ.Add(ctx, it)
+}
+
+func (d *flakyDLQ) refusals() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.refused
 }
 
 func testDispatcherKeepsAMessageTheDLQRefused(t *testing.T, store queueStore) {
@@ -447,14 +460,19 @@ func testDispatcherKeepsAMessageTheDLQRefused(t *testing.T, store queueStore) {
 	if err := reg.Register(s); err != nil {
 		t.Fatal(err)
 	}
-	d, q := startDispatcherOn(t, reg, store)
+	var logged syncBuffer
+	d, q := startDispatcherOn(t, reg, store, sinks.WithDispatcherLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	if _, err := d.Enqueue(t.Context(), "hook", nil, sinks.Message{Subject: "keep me"}); err != nil {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, "the terminal failure", func() bool { return hook.Attempts() == 1 })
-	time.Sleep(150 * time.Millisecond) // a few turns of the DLQ retry
+	testenv.WaitFor(t, "three turns of the DLQ retry", func() bool { return dlq.refusals() >= 3 })
 	if n, _ := q.Pending("hook"); n != 1 {
 		t.Fatalf("pending = %d while the DLQ is down, want the message kept", n)
+	}
+	// The outage is logged, once: not at every turn of every message.
+	if n := strings.Count(logged.String(), "the DLQ refused a message"); n != 1 {
+		t.Fatalf("%d refusals logged %d lines, want 1:\n%s", dlq.refusals(), n, logged.String())
 	}
 	dlq.mu.Lock()
 	dlq.down = false
@@ -474,11 +492,11 @@ func startDispatcher(t *testing.T, reg *sinks.Registry) (*sinks.Dispatcher, sink
 
 // startDispatcherOn starts a Dispatcher of reg over a queue of store; both
 // are closed when the test ends.
-func startDispatcherOn(t *testing.T, reg *sinks.Registry, store queueStore) (*sinks.Dispatcher, sinks.Queue) {
+func startDispatcherOn(t *testing.T, reg *sinks.Registry, store queueStore, opts ...sinks.DispatcherOption) (*sinks.Dispatcher, sinks.Queue) {
 	t.Helper()
 	q := store(t)
 	t.Cleanup(func() { _ = q.Close() })
-	d, err := sinks.NewDispatcher(reg, q)
+	d, err := sinks.NewDispatcher(reg, q, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,4 +555,23 @@ func testDispatcherSendsNewMessagesBesideAHangingOne(t *testing.T, store queueSt
 			t.Errorf("%s delivered %d times", id, n)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer that goroutines may write at once, for the
+// text of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
