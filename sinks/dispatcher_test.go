@@ -1,7 +1,6 @@
 package sinks_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -460,7 +459,7 @@ func testDispatcherKeepsAMessageTheDLQRefused(t *testing.T, store queueStore) {
 	if err := reg.Register(s); err != nil {
 		t.Fatal(err)
 	}
-	var logged syncBuffer
+	var logged testenv.Buffer
 	d, q := startDispatcherOn(t, reg, store, sinks.WithDispatcherLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	if _, err := d.Enqueue(t.Context(), "hook", nil, sinks.Message{Subject: "keep me"}); err != nil {
 		t.Fatal(err)
@@ -555,23 +554,4 @@ func testDispatcherSendsNewMessagesBesideAHangingOne(t *testing.T, store queueSt
 			t.Errorf("%s delivered %d times", id, n)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that goroutines may write at once, for the
-// text of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

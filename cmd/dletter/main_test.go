@@ -13,12 +13,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/cli"
+	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
 )
 
 // childEnv makes the test binary run the dletter command instead of the
@@ -43,25 +43,8 @@ type daemon struct {
 	t    testing.TB
 	cmd  *exec.Cmd
 	URL  string
-	logs *syncBuffer
+	logs *testenv.Buffer
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var consoleLine = regexp.MustCompile(`console: (https?://127\.0\.0\.1:\d+/)`)
@@ -81,7 +64,7 @@ func startIn(t testing.TB, dir string, args ...string) *daemon {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), childEnv+"="+string(argv))
-	d := &daemon{t: t, cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	d := &daemon{t: t, cmd: cmd, logs: &testenv.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = d.logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

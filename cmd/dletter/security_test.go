@@ -25,7 +25,7 @@ func startupFailure(t *testing.T, env []string, args ...string) (stderr string, 
 	argv, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), env...), childEnv+"="+string(argv))
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testenv.Buffer{}, &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

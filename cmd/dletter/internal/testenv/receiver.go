@@ -26,3 +26,7 @@ var WaitFor = testenv.WaitFor
 // WaitWithin is testenv.WaitWithin of the module: WaitFor with a deadline
 // of its own.
 var WaitWithin = testenv.WaitWithin
+
+// Buffer is testenv.Buffer of the module: a buffer goroutines may write
+// and read at once.
+type Buffer = testenv.Buffer
