@@ -15,8 +15,8 @@ import (
 // TestTwoDaemonsReplayAnItemOnce: two daemons share one Redis DLQ. While a
 // replay through the first waits on a slow receiver, a replay of the same
 // item through the second answers 409 naming the holder (the command exits
-// with ExitBusy), a discard answers 409 too and a redrive counts the item
-// busy; the receiver sees one request, and the first replay delivers and
+// with ExitBusy), a discard answers 409 too, a redrive counts the item
+// busy and a bulk discard leaves it in place (exit ExitBusy); the receiver sees one request, and the first replay delivers and
 // removes the item.
 func TestTwoDaemonsReplayAnItemOnce(t *testing.T) {
 	rd := redistest.Start(t)
@@ -75,6 +75,10 @@ func TestTwoDaemonsReplayAnItemOnce(t *testing.T) {
 	})
 	if job.State != "done" || job.Progress.Busy != 1 || job.Progress.Delivered != 0 {
 		t.Fatalf("redrive during the replay: %+v; want the item counted busy", job)
+	}
+	out, errOut, code := run(t, "dlq", "discard", "--dlq", b.URL, "--sink", "orders")
+	if code != cli.ExitBusy || !strings.Contains(out, "discarded 0 items; 1 busy") {
+		t.Fatalf("bulk discard during the replay: exit %d, %q %q; want %d and the item left in place", code, out, errOut, cli.ExitBusy)
 	}
 
 	hook.Release()

@@ -143,16 +143,16 @@ func (a *API) discardMatching(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := a.relay.DiscardMatching(r.Context(), ActorOf(r, "api"), f, req.Max, req.All, req.DryRun)
+	n, busy, err := a.relay.DiscardMatching(r.Context(), ActorOf(r, "api"), f, req.Max, req.All, req.DryRun)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	key := "discarded"
 	if req.DryRun {
-		key = "matched"
+		writeJSON(w, http.StatusOK, map[string]any{"matched": n, "dry_run": true})
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{key: n, "dry_run": req.DryRun})
+	writeJSON(w, http.StatusOK, map[string]any{"discarded": n, "busy": busy, "dry_run": false})
 }
 
 // startRedrive answers a dry run with the count (200) and starts a real

@@ -31,7 +31,7 @@ type backend interface {
 	Count(ctx context.Context, sink string) (int, error)
 	Redeliver(ctx context.Context, a relay.Actor, id string, keep bool) (relay.RedeliverResult, error)
 	Discard(ctx context.Context, a relay.Actor, id string) error
-	DiscardMatching(ctx context.Context, a relay.Actor, f sinks.Filter, max int, all, dryRun bool) (int, error)
+	DiscardMatching(ctx context.Context, a relay.Actor, f sinks.Filter, max int, all, dryRun bool) (n, busy int, err error)
 	DryRunRedrive(ctx context.Context, opts relay.RedriveOptions) (int, error)
 	StartRedrive(ctx context.Context, a relay.Actor, opts relay.RedriveOptions) (relay.Redrive, error)
 	GetRedrive(ctx context.Context, id string) (relay.Redrive, error)

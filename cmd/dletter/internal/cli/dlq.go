@@ -337,13 +337,19 @@ func newDLQDiscardCmd(g *globals, df *dlqFlags) *cobra.Command {
 						return fmt.Errorf("discard %s: %w", id, err)
 					}
 				}
-				return report(g, dryRun, len(args))
+				return report(g, dryRun, len(args), 0)
 			}
-			n, err := b.DiscardMatching(cmd.Context(), cliActor(), f, ff.max, all, dryRun)
+			n, busy, err := b.DiscardMatching(cmd.Context(), cliActor(), f, ff.max, all, dryRun)
 			if err != nil {
 				return err
 			}
-			return report(g, dryRun, n)
+			if err := report(g, dryRun, n, busy); err != nil {
+				return err
+			}
+			if busy > 0 {
+				return &exitError{code: ExitBusy, err: errSilent}
+			}
+			return nil
 		},
 	}
 	ff.register(cmd, "discard at most this many items (0 = all that match)")
@@ -352,16 +358,21 @@ func newDLQDiscardCmd(g *globals, df *dlqFlags) *cobra.Command {
 	return cmd
 }
 
-func report(g *globals, dryRun bool, n int) error {
+// report prints what a discard did: n items discarded (or matched, in a
+// dry run) and busy left in place because someone else held them.
+func report(g *globals, dryRun bool, n, busy int) error {
 	if g.output == "json" {
-		key := "discarded"
 		if dryRun {
-			key = "matched"
+			return writeJSON(g.streams.Out, map[string]any{"matched": n, "dry_run": true})
 		}
-		return writeJSON(g.streams.Out, map[string]any{key: n, "dry_run": dryRun})
+		return writeJSON(g.streams.Out, map[string]any{"discarded": n, "busy": busy, "dry_run": false})
 	}
 	if dryRun {
 		_, err := fmt.Fprintf(g.streams.Out, "%s would be discarded (dry run)\n", countOf(n))
+		return err
+	}
+	if busy > 0 {
+		_, err := fmt.Fprintf(g.streams.Out, "discarded %s; %d busy (someone else had them), left in place\n", countOf(n), busy)
 		return err
 	}
 	_, err := fmt.Fprintf(g.streams.Out, "discarded %s\n", countOf(n))

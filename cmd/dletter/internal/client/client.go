@@ -264,15 +264,17 @@ func (c *Client) Discard(ctx context.Context, _ relay.Actor, id string) error {
 	return err
 }
 
-// DiscardMatching removes (or with dryRun counts) the items matching f.
-func (c *Client) DiscardMatching(ctx context.Context, _ relay.Actor, f sinks.Filter, max int, all, dryRun bool) (int, error) {
+// DiscardMatching removes (or with dryRun counts) the items matching f;
+// busy counts those someone else held, left in place.
+func (c *Client) DiscardMatching(ctx context.Context, _ relay.Actor, f sinks.Filter, max int, all, dryRun bool) (n, busy int, err error) {
 	var out struct {
 		Discarded int `json:"discarded"`
 		Matched   int `json:"matched"`
+		Busy      int `json:"busy"`
 	}
 	body := api.SelectRequest{FilterParams: filterBody(f), Max: max, All: all, DryRun: dryRun}
-	_, err := c.do(ctx, "POST", "/v1/dlq/discard", nil, body, &out, 200)
-	return out.Discarded + out.Matched, err
+	_, err = c.do(ctx, "POST", "/v1/dlq/discard", nil, body, &out, 200)
+	return out.Discarded + out.Matched, out.Busy, err
 }
 
 // DryRunRedrive counts the items a redrive would replay.

@@ -184,13 +184,14 @@ var flashes = map[string]struct {
 	text string
 	bad  bool
 }{
-	"replayed":        {"Delivered. The item was removed from the dead-letter queue.", false},
-	"replay-failed":   {"The replay failed again. The item stays in the queue; its latest error is shown below.", true},
-	"discarded":       {"Discarded.", false},
-	"bulk-discarded":  {"The matching items were discarded.", false},
-	"redrive-started": {"Redrive started. This page refreshes until it is done.", false},
-	"cancelled":       {"Redrive cancelled. Items not yet replayed stay in the queue.", false},
-	"logged-out":      {"Logged out.", false},
+	"replayed":            {"Delivered. The item was removed from the dead-letter queue.", false},
+	"replay-failed":       {"The replay failed again. The item stays in the queue; its latest error is shown below.", true},
+	"discarded":           {"Discarded.", false},
+	"bulk-discarded":      {"The matching items were discarded.", false},
+	"bulk-discarded-busy": {"The matching items were discarded, except those someone else is replaying, redriving or discarding: they are left in place (see Activity).", true},
+	"redrive-started":     {"Redrive started. This page refreshes until it is done.", false},
+	"cancelled":           {"Redrive cancelled. Items not yet replayed stay in the queue.", false},
+	"logged-out":          {"Logged out.", false},
 }
 
 func flashText(key string) (string, bool) {

@@ -165,7 +165,7 @@ func (c *Console) confirmDiscard(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	n, err := c.relay.DiscardMatching(r.Context(), c.actor(r), f, max, true, true)
+	n, _, err := c.relay.DiscardMatching(r.Context(), c.actor(r), f, max, true, true)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -186,12 +186,16 @@ func (c *Console) discard(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	if _, err := c.relay.DiscardMatching(r.Context(), c.actor(r), f, max, true, false); err != nil {
+	_, busy, err := c.relay.DiscardMatching(r.Context(), c.actor(r), f, max, true, false)
+	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	q := filterQuery(params)
 	q.Set("flash", "bulk-discarded")
+	if busy > 0 {
+		q.Set("flash", "bulk-discarded-busy")
+	}
 	http.Redirect(w, r, "/items?"+q.Encode(), http.StatusSeeOther)
 }
 

@@ -85,7 +85,7 @@ func TestBulkDiscardAuditIDs(t *testing.T) {
 		want[b.add(t, fmt.Sprint("gone ", i))] = true
 	}
 	kept := b.add(t, "kept")
-	n, err := b.r.DiscardMatching(context.Background(), actor, sinks.Filter{Contains: "gone"}, 0, false, false)
+	n, _, err := b.r.DiscardMatching(context.Background(), actor, sinks.Filter{Contains: "gone"}, 0, false, false)
 	if err != nil || n != 3 {
 		t.Fatalf("discard: %d, %v", n, err)
 	}
@@ -101,6 +101,48 @@ func TestBulkDiscardAuditIDs(t *testing.T) {
 	}
 	if len(want) != 0 || len(items) != 3 {
 		t.Fatalf("ids not recorded: %v (item lines %+v); %s kept", want, items, kept)
+	}
+}
+
+// TestBulkDiscardLeavesBusyItems: a bulk discard leaves the item someone
+// else holds in place, counts it as busy, removes the others and records
+// both.
+func TestBulkDiscardLeavesBusyItems(t *testing.T) {
+	b := setup(t, setupOpts{})
+	ctx := context.Background()
+	var gone []string
+	for i := 0; i < 3; i++ {
+		gone = append(gone, b.add(t, fmt.Sprint("gone ", i)))
+	}
+	held := gone[1]
+	_, release, err := sinks.LeaseItem(sinks.WithLeaseHolder(ctx, "a long replay"), b.store, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	n, busy, err := b.r.DiscardMatching(ctx, actor, sinks.Filter{Contains: "gone"}, 0, false, false)
+	if err != nil || n != 2 || busy != 1 {
+		t.Fatalf("discard: %d discarded, %d busy, %v; want 2, 1, nil", n, busy, err)
+	}
+	for _, id := range gone {
+		_, err := b.store.Get(ctx, id)
+		if id == held && err != nil {
+			t.Errorf("the busy item %s is gone: %v", id, err)
+		}
+		if id != held && !errors.Is(err, sinks.ErrNotFound) {
+			t.Errorf("item %s was not discarded: %v", id, err)
+		}
+	}
+	items, end := b.op(t, "discard", `q="gone"`)
+	if !strings.HasPrefix(end.Result, "partial: 1 of 3 busy") || end.Count != 3 || end.Failed != 1 {
+		t.Fatalf("outcome %+v, want partial with 1 of 3 busy", end)
+	}
+	results := map[string]string{}
+	for _, e := range items {
+		results[e.Target] = e.Result
+	}
+	if results[held] != "busy" || results[gone[0]] != "ok" || results[gone[2]] != "ok" || len(results) != 3 {
+		t.Fatalf("item lines %v, want %s busy and the others ok", results, held)
 	}
 }
 
@@ -121,7 +163,7 @@ func TestChangesRefusedWhenAuditFails(t *testing.T) {
 	_, err := b.r.Redeliver(ctx, actor, id, false)
 	check("replay", err)
 	check("discard", b.r.Discard(ctx, actor, id))
-	_, err = b.r.DiscardMatching(ctx, actor, sinks.Filter{}, 0, true, false)
+	_, _, err = b.r.DiscardMatching(ctx, actor, sinks.Filter{}, 0, true, false)
 	check("bulk discard", err)
 	_, err = b.r.StartRedrive(actor, RedriveOptions{})
 	check("redrive", err)
@@ -137,7 +179,7 @@ func TestChangesRefusedWhenAuditFails(t *testing.T) {
 		t.Errorf("redrives started: %+v", rd)
 	}
 	// Dry runs change nothing and need no audit.
-	if n, err := b.r.DiscardMatching(ctx, actor, sinks.Filter{}, 0, true, true); err != nil || n != 2 {
+	if n, _, err := b.r.DiscardMatching(ctx, actor, sinks.Filter{}, 0, true, true); err != nil || n != 2 {
 		t.Errorf("dry run: %d %v", n, err)
 	}
 }

@@ -108,29 +108,38 @@ const pageSize = 500
 // DiscardMatching removes every item matching f (at most max when max > 0)
 // and returns how many it removed; with dryRun it only counts. A zero filter
 // (everything) is refused unless all is set, so that a forgotten flag never
-// empties the DLQ. The audit log gets the filter, a line per item removed,
-// and the count.
-func (r *Relay) DiscardMatching(ctx context.Context, a Actor, f sinks.Filter, max int, all, dryRun bool) (int, error) {
+// empties the DLQ. An item that someone else holds (a replay, a redrive, a
+// discard, perhaps in another daemon) is left in place and counted in
+// busy; the others are still removed. The audit log gets the filter, a
+// line per item removed or busy, and the counts.
+func (r *Relay) DiscardMatching(ctx context.Context, a Actor, f sinks.Filter, max int, all, dryRun bool) (n, busy int, err error) {
 	if f == (sinks.Filter{}) && !all {
-		return 0, &FieldError{Field: "all", Reason: "must be true to discard with an empty filter (every item); or give sink, since, until or q"}
+		return 0, 0, &FieldError{Field: "all", Reason: "must be true to discard with an empty filter (every item); or give sink, since, until or q"}
 	}
 	if r.opts.ReadOnly && !dryRun {
-		return 0, ErrReadOnly
+		return 0, 0, ErrReadOnly
 	}
 	ids, err := r.matchingIDs(ctx, f, max)
 	if err != nil || dryRun {
-		return len(ids), err
+		return len(ids), 0, err
 	}
 	ac, err := r.begin(a, "discard", DescribeFilter(f))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	n := 0
+	ctx = sinks.WithLeaseHolder(ctx, a.describe("discard"))
 	for _, id := range ids {
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		if err = r.opts.Store.Discard(ctx, id); err != nil {
+		if err = r.opts.Store.Discard(ctx, id); errors.Is(err, sinks.ErrBusy) {
+			busy++
+			if err = ac.items("busy", id); err != nil {
+				break
+			}
+			continue
+		}
+		if err != nil {
 			break
 		}
 		n++
@@ -142,8 +151,12 @@ func (r *Relay) DiscardMatching(ctx context.Context, a Actor, f sinks.Filter, ma
 	if ferr := ac.flush(); err == nil {
 		err = ferr
 	}
-	ac.end(n, 0, outcome(n, 0, err))
-	return n, err
+	result := outcome(n+busy, busy, err)
+	if err == nil && busy > 0 {
+		result = fmt.Sprintf("partial: %d of %d busy, left in place", busy, n+busy)
+	}
+	ac.end(n+busy, busy, result)
+	return n, busy, err
 }
 
 // matchingIDs collects the ids of the items matching f, newest first.

@@ -271,7 +271,7 @@ func TestDLQEndpoints(t *testing.T) {
 		t.Fatalf("dry bulk discard: %d %s", r.status, r.body)
 	}
 	r = e.do("POST", "/v1/dlq/discard", `{"sink":"other"}`)
-	if r.status != 200 || !strings.Contains(r.body, `"discarded": 1`) {
+	if r.status != 200 || !strings.Contains(r.body, `"discarded": 1`) || !strings.Contains(r.body, `"busy": 0`) {
 		t.Fatalf("bulk discard: %d %s", r.status, r.body)
 	}
 	e.do("GET", "/v1/dlq/count", "").json(t, &cnt)
