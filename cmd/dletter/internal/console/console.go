@@ -34,9 +34,6 @@ type Options struct {
 	// Timeline feeds the overview's charts with the daemon's deliveries
 	// and dead letters since it started; nil draws them from the DLQ alone.
 	Timeline *metrics.Timeline
-	// Secure marks cookies Secure on every request (behind a proxy that
-	// terminates TLS); a request that came over TLS gets them Secure anyway.
-	Secure bool
 }
 
 // Console serves the pages.
@@ -45,14 +42,13 @@ type Console struct {
 	auth     *auth.Authenticator
 	log      *slog.Logger
 	timeline *metrics.Timeline
-	secure   bool
 	pages    map[string]*template.Template
 	before   beforeStart
 }
 
 // New parses the templates (they are embedded, so a failure is a bug).
 func New(o Options) *Console {
-	c := &Console{relay: o.Relay, auth: o.Auth, log: o.Logger, timeline: o.Timeline, secure: o.Secure}
+	c := &Console{relay: o.Relay, auth: o.Auth, log: o.Logger, timeline: o.Timeline}
 	if c.auth == nil {
 		c.auth = auth.New("")
 	}

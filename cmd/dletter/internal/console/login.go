@@ -65,11 +65,33 @@ func (c *Console) endSession(r *http.Request) {
 }
 
 // setCookie sets one of the console's cookies: HttpOnly, SameSite=Strict,
-// for the whole site, and Secure when the page is served over TLS.
-// maxAge -1 deletes it.
+// for the whole site, and Secure when the browser reached the page over
+// TLS (see overTLS). maxAge -1 deletes it.
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		Secure: c.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		Secure: overTLS(r), SameSite: http.SameSiteStrictMode})
+}
+
+// overTLS reports whether the browser reached r over TLS: r came over TLS,
+// or a proxy in front that terminates TLS says so (X-Forwarded-Proto: https,
+// or proto=https in Forwarded). Trusting the header is safe here: all it
+// can do is mark a cookie Secure, which a browser on plain HTTP then does
+// not send back; it never takes Secure away.
+func overTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if p, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ","); strings.EqualFold(strings.TrimSpace(p), "https") {
+		return true
+	}
+	first, _, _ := strings.Cut(r.Header.Get("Forwarded"), ",")
+	for pair := range strings.SplitSeq(first, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(pair), "=")
+		if strings.EqualFold(k, "proto") && strings.EqualFold(strings.Trim(v, `"`), "https") {
+			return true
+		}
+	}
+	return false
 }
 
 // localPath keeps a redirect target on this site: an absolute path, with no

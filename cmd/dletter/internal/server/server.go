@@ -29,10 +29,6 @@ type Options struct {
 	Auth    *auth.Authenticator // nil: no token
 	Metrics *metrics.Metrics    // nil: /metrics answers 404
 	Logger  *slog.Logger
-	// Secure marks the console's cookies Secure on every request (behind
-	// a proxy that terminates TLS); requests that come over TLS get them
-	// Secure anyway.
-	Secure bool
 	// AllowedHosts are the names, besides loopback addresses and
 	// localhost, that a daemon without a token answers to in the Host
 	// header (its listen host, auth.allowed_hosts); any other Host gets 421.
@@ -61,7 +57,7 @@ func Handler(o Options) http.Handler {
 	}
 	mux := http.NewServeMux()
 	api.New(o.Relay, log).Register(mux)
-	console.New(console.Options{Relay: o.Relay, Auth: authn, Logger: log, Secure: o.Secure, Timeline: o.Metrics.Timeline()}).Register(mux)
+	console.New(console.Options{Relay: o.Relay, Auth: authn, Logger: log, Timeline: o.Metrics.Timeline()}).Register(mux)
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics.Handler())
 	}

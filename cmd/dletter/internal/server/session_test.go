@@ -72,3 +72,34 @@ func TestConsoleCookiesSecureOverTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleCookiesSecureBehindTLSProxy: served over plain HTTP to a
+// proxy that terminates TLS and says so (X-Forwarded-Proto or Forwarded),
+// every cookie of the console is Secure.
+func TestConsoleCookiesSecureBehindTLSProxy(t *testing.T) {
+	e := setup(t, setupOpts{token: "tok-123"})
+	srv := httptest.NewServer(server.Handler(server.Options{Relay: e.core.Relay, Auth: auth.New("tok-123")}))
+	t.Cleanup(srv.Close)
+	for header, value := range map[string]string{
+		"X-Forwarded-Proto": "https",
+		"Forwarded":         `for=192.0.2.60;proto=https;by=203.0.113.43`,
+	} {
+		c := &http.Client{Transport: addHeader{header, value}}
+		set := testenv.NewConsole(t, srv.URL, c).Login("tok-123", "alice")
+		for _, name := range []string{auth.SessionCookie, "dletter_actor", "dletter_csrf"} {
+			if c := set[name]; c == nil || !c.Secure {
+				t.Errorf("cookie %s behind a proxy sending %s: %+v", name, header, c)
+			}
+		}
+	}
+}
+
+// addHeader is a RoundTripper that adds one header to every request, as a
+// proxy in front of the daemon would.
+type addHeader struct{ name, value string }
+
+func (h addHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(h.name, h.value)
+	return http.DefaultTransport.RoundTrip(r)
+}
