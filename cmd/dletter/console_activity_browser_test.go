@@ -12,7 +12,8 @@ import (
 
 // TestConsoleActivityInChromium: while a redrive runs, the Activity page
 // shows it running; once every item has failed, it shows the redrive
-// failed with none of its items delivered, and links to the redrive.
+// failed with none of its items delivered; all along, it links to the
+// redrive.
 func TestConsoleActivityInChromium(t *testing.T) {
 	p, hook, _ := consoleSetup(t)
 	ctx, d := p.ctx, p.d
@@ -40,6 +41,12 @@ func TestConsoleActivityInChromium(t *testing.T) {
 	if err != nil || !refresh {
 		t.Errorf("the page does not refresh while the redrive runs (%v)", err)
 	}
+	link := func() (string, error) {
+		return chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("#activity tbody tr a") || {getAttribute: () => ""}).getAttribute("href")`))
+	}
+	if href, err := link(); err != nil || href != "/redrives/"+job.ID {
+		t.Errorf("link to the running redrive: %q, %v", href, err)
+	}
 
 	hook.Release()
 	testenv.WaitFor(t, "the redrive to end", func() bool {
@@ -56,8 +63,7 @@ func TestConsoleActivityInChromium(t *testing.T) {
 	if strings.Contains(got, " ok") || strings.Contains(got, "running") {
 		t.Errorf("activity after a redrive whose items all failed: %q", got)
 	}
-	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#activity tbody tr a").getAttribute("href")`))
-	if err != nil || href != "/redrives/"+job.ID {
+	if href, err := link(); err != nil || href != "/redrives/"+job.ID {
 		t.Errorf("link to the redrive: %q, %v", href, err)
 	}
 }

@@ -54,7 +54,7 @@ func TestRedriveAuditItemsAndOutcome(t *testing.T) {
 			if job.State != StateDone || job.Result != c.result {
 				t.Fatalf("redrive %s, result %q; want done, %q", job.State, job.Result, c.result)
 			}
-			items, end := b.op(t, "redrive", "sink=hook")
+			items, end := b.op(t, "redrive", job.ID+" sink=hook") // the start names the redrive too
 			if end.Result != c.end || end.Count != 3 || end.Failed != len(c.fail) || !strings.HasPrefix(end.Target, job.ID+" ") || end.Actor != "alice" {
 				t.Fatalf("outcome %+v, want %q with 3 items, %d failed, for %s", end, c.end, len(c.fail), job.ID)
 			}

@@ -154,20 +154,21 @@ func newJobManager(keep int, onFinish func(Redrive), opts ...RedriveOption) *job
 // With a shared jobStore the job is seen by every jobManager on it, but only
 // this one can run it: use StartSpec for a job others can resume.
 func (m *jobManager) Start(kind, description, actor string, fn jobFunc) (Redrive, error) {
-	return m.start(kind, description, actor, nil, fn)
+	return m.start(newJobID(), kind, description, actor, nil, fn)
 }
 
-// StartSpec runs fn in the background like Start; with a shared jobStore,
-// when this jobManager stops, another one resumes the job with the jobRunner
-// registered for kind, from spec.
-func (m *jobManager) StartSpec(kind, description, actor string, spec []byte, fn jobFunc) (Redrive, error) {
+// StartSpec runs fn in the background like Start, as job id (from
+// newJobID, so that the caller can name the job before it starts); with a
+// shared jobStore, when this jobManager stops, another one resumes the job
+// with the jobRunner registered for kind, from spec.
+func (m *jobManager) StartSpec(id, kind, description, actor string, spec []byte, fn jobFunc) (Redrive, error) {
 	if _, ok := m.runners[kind]; !ok {
 		return Redrive{}, fmt.Errorf("%w: %q", errNoRunner, kind)
 	}
-	return m.start(kind, description, actor, spec, fn)
+	return m.start(id, kind, description, actor, spec, fn)
 }
 
-func (m *jobManager) start(kind, description, actor string, spec []byte, fn jobFunc) (Redrive, error) {
+func (m *jobManager) start(id, kind, description, actor string, spec []byte, fn jobFunc) (Redrive, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -175,7 +176,7 @@ func (m *jobManager) start(kind, description, actor string, spec []byte, fn jobF
 	}
 	m.wg.Add(1)
 	m.mu.Unlock()
-	j := Redrive{ID: newJobID(), Kind: kind, Description: description, Actor: actor,
+	j := Redrive{ID: id, Kind: kind, Description: description, Actor: actor,
 		State: StateRunning, StartedAt: time.Now().UTC(), Owner: m.shared.owner}
 	if st := m.shared.store; st != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.shared.timeout)

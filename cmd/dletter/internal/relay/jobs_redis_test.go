@@ -63,7 +63,7 @@ func TestSharedJobListedPolledAndCancelledElsewhere(t *testing.T) {
 	defer a.Close()
 	b := newShared(t, srv.Client(), "b")
 
-	j, err := a.StartSpec("redrive", "all", "alice", []byte(`{"x":1}`), mustRun(t, blockingRunner(started)))
+	j, err := a.StartSpec(newJobID(), "redrive", "all", "alice", []byte(`{"x":1}`), mustRun(t, blockingRunner(started)))
 	if err != nil || j.Owner != "a" {
 		t.Fatalf("start: %+v %v", j, err)
 	}
@@ -96,7 +96,7 @@ func TestSharedJobResumedAfterOwnerCloses(t *testing.T) {
 	srv := redistest.Start(t)
 	started := make(chan string, 1)
 	a := newShared(t, srv.Client(), "a", withRunner("redrive", blockingRunner(started)))
-	j, err := a.StartSpec("redrive", "all", "alice", []byte(`{"x":1}`), mustRun(t, blockingRunner(started)))
+	j, err := a.StartSpec(newJobID(), "redrive", "all", "alice", []byte(`{"x":1}`), mustRun(t, blockingRunner(started)))
 	if err != nil {
 		t.Fatal(err)
 	}

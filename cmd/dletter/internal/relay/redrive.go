@@ -121,7 +121,10 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	if opts.Concurrency > 1 {
 		desc += fmt.Sprintf(" concurrency=%d", opts.Concurrency)
 	}
-	ac, err := r.begin(a, "redrive", desc)
+	// The audit log names the redrive from its start, so that the running
+	// redrive can be found from its line.
+	id := newJobID()
+	ac, err := r.begin(a, "redrive", id+" "+desc)
 	if err != nil {
 		return Redrive{}, err
 	}
@@ -130,14 +133,11 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 		ac.end(0, 0, outcome(0, 0, err))
 		return Redrive{}, err
 	}
-	ready := make(chan struct{}) // the job waits until its id is in ac
-	job, err := r.jobs.StartSpec(redriveKind, desc, a.name(), spec, r.redriveFunc(a, opts, ac, ready))
+	job, err := r.jobs.StartSpec(id, redriveKind, desc, a.name(), spec, r.redriveFunc(a, opts, ac))
 	if err != nil {
 		ac.end(0, 0, outcome(0, 0, err))
 		return Redrive{}, err
 	}
-	ac.base.Target = job.ID + " " + desc
-	close(ready)
 	return job, nil
 }
 

@@ -21,12 +21,10 @@ type redriveSpec struct {
 	Description string         `json:"description"`
 }
 
-// redriveFunc is the work of a redrive, audited in ac once ready is
-// closed.
-func (r *Relay) redriveFunc(a Actor, opts RedriveOptions, ac *action, ready <-chan struct{}) jobFunc {
+// redriveFunc is the work of a redrive, audited in ac.
+func (r *Relay) redriveFunc(a Actor, opts RedriveOptions, ac *action) jobFunc {
 	store := r.opts.Store
 	return func(ctx context.Context, report func(Progress)) (Progress, error) {
-		<-ready
 		r.opts.Metrics.RedriveRunning(1)
 		defer r.opts.Metrics.RedriveRunning(-1)
 		ctx, stop := context.WithCancelCause(ctx)
@@ -76,7 +74,5 @@ func (r *Relay) redriveRunner(b []byte, before Redrive) (jobFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	ready := make(chan struct{})
-	close(ready)
-	return r.redriveFunc(spec.Actor, opts, ac, ready), nil
+	return r.redriveFunc(spec.Actor, opts, ac), nil
 }
