@@ -24,6 +24,12 @@ const pushTimeout = 10 * time.Second
 // still dead-lettered: the push runs on a context detached from the caller's
 // cancellation, bounded by its own timeout.
 //
+// A wrapped sink that panics in Send does not take the process down: the
+// panic is a terminal failure, whose error names the function and line
+// where it began, and the message is dead-lettered (to be redelivered once
+// the sink is fixed) instead of lost, or retried into the same panic at
+// every start of a Dispatcher.
+//
 // The Retrier is itself a Sink with the wrapped sink's Name. A Retrier built
 // as a struct literal works with the defaults; NewRetrier adds options. The
 // exported fields must not change once Send is in use.
@@ -199,13 +205,13 @@ func (r *Retrier) attempt(ctx context.Context, id string, n int, to Recipient, m
 	}
 	if d := r.opts.attemptTimeout; d > 0 {
 		actx, cancel := context.WithTimeout(ctx, d)
-		err = r.Inner.Send(actx, to, m)
+		err = r.send(actx, to, m)
 		if err != nil && actx.Err() != nil && ctx.Err() == nil {
 			err = &attemptTimeoutError{limit: d, err: err}
 		}
 		cancel()
 	} else {
-		err = r.Inner.Send(ctx, to, m)
+		err = r.send(ctx, to, m)
 	}
 	if r.opts.observer != nil {
 		elapsed = time.Since(start)
