@@ -2,10 +2,13 @@ package webhook_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dletter/dletter/sinks"
@@ -156,5 +159,60 @@ func TestFactoryRecipientSecrets(t *testing.T) {
 		if err := verify(partnerSecret, got.Header.Get("Webhook-Id"), got.Header.Get("Webhook-Timestamp"), got.Header.Get("Webhook-Signature"), []byte(got.Body)); err != nil {
 			t.Errorf("%s: %v", srv.URL, err)
 		}
+	}
+}
+
+// TestReplayOfAPerCallMessageIsSignedWithItsHostSecret: a message sent to a
+// per-call URL and dead-lettered keeps its recipient in a FileDLQ; its
+// replay goes to the same URL, signed with that host's secret (not the
+// configured URL's), under the same webhook-id.
+func TestReplayOfAPerCallMessageIsSignedWithItsHostSecret(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
+	partner := httpsinktest.NewServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		if refuse.Load() {
+			w.WriteHeader(http.StatusBadRequest) // terminal: dead-lettered at once
+		}
+	})
+	main := httpsinktest.NewServer(t, nil)
+	s := newSink(t, webhook.Config{
+		URL:                    main.URL + "/in",
+		Headers:                map[string]string{"Authorization": "Bearer main-api-key"},
+		Secret:                 vectorSecret,
+		AllowRecipientHosts:    []string{hostOf(t, partner)},
+		RecipientSecrets:       map[string]string{hostOf(t, partner): partnerSecret},
+		AllowPrivateRecipients: true, // the receivers are on loopback
+	})
+	dlq, err := sinks.OpenFileDLQ(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dlq.Close() })
+	reg := sinks.NewRegistry(sinks.WithDLQ(dlq))
+	if err := reg.Register(s); err != nil {
+		t.Fatal(err)
+	}
+	ctx := sinks.WithDeliveryID(context.Background(), "order-7")
+	err = reg.Send(ctx, s.Name(), webhook.Recipient{URL: partner.URL + "/p"}, sinks.Message{Subject: "order 7"})
+	var dl *sinks.DeadLetterError
+	if !errors.As(err, &dl) {
+		t.Fatalf("send to a refusing partner: %v; want it dead-lettered", err)
+	}
+	partner.Next(t) // the refused attempt
+
+	refuse.Store(false)
+	if err := dlq.Replay(context.Background(), dl.ID); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	got := partner.Next(t)
+	id, ts, sig := got.Header.Get("Webhook-Id"), got.Header.Get("Webhook-Timestamp"), got.Header.Get("Webhook-Signature")
+	if got.Path != "/p" || id != "order-7" || got.Header.Get("Authorization") != "" {
+		t.Fatalf("the replay reached %s with headers %v; want /p, webhook-id order-7 and no configured credentials", got.Path, got.Header)
+	}
+	if err := verify(partnerSecret, id, ts, sig, []byte(got.Body)); err != nil {
+		t.Errorf("the replay is not signed with the partner's secret: %v", err)
+	}
+	if verify(vectorSecret, id, ts, sig, []byte(got.Body)) == nil {
+		t.Error("the replay is signed with the configured URL's secret")
 	}
 }

@@ -306,7 +306,7 @@ func newDLQDiscardCmd(g *globals, df *dlqFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "discard [ID...]",
 		Short: "Remove items for good: by id, or every item matching the filter",
-		Example: `  dletter dlq discard 01HV8Z...
+		Example: `  dletter dlq discard 42 orders:1732375523000-0
   dletter dlq discard --sink orders --until 7d --dry-run
   dletter dlq discard --all`,
 		RunE: func(cmd *cobra.Command, args []string) error {
