@@ -82,7 +82,7 @@ func New(stats StatsFunc, states StatesFunc) *Metrics {
 		timeline: NewTimeline(),
 	}
 	m.reg.MustRegister(m.deliveries, m.attempts, m.latency, m.redeliveries, m.redriveItems, m.redrives, m.auditErrors,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		goCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		m.reg.MustRegister(&dlqCollector{stats: stats})
 	}

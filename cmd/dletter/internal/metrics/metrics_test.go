@@ -59,3 +59,27 @@ func tail(s string) string {
 	}
 	return s
 }
+
+// TestOpenMetricsFamiliesAreUnique: in the OpenMetrics exposition no two
+// families share a name (the Go collector's gauge go_memstats_alloc_bytes
+// clashes with its counter go_memstats_alloc_bytes_total, which strict
+// parsers refuse); the runtime's memory figures are all still there.
+func TestOpenMetricsFamiliesAreUnique(t *testing.T) {
+	_, body := scrape(t, metrics.New(nil, nil).Handler(), "application/openmetrics-text;version=1.0.0")
+	seen := map[string]bool{}
+	for line := range strings.Lines(body) {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[0] != "#" || f[1] != "TYPE" {
+			continue
+		}
+		if seen[f[2]] {
+			t.Errorf("two families named %s", f[2])
+		}
+		seen[f[2]] = true
+	}
+	for _, want := range []string{"go_memstats_alloc_bytes_total ", "go_memstats_heap_alloc_bytes ", "go_goroutines "} {
+		if !strings.Contains(body, "\n"+want) {
+			t.Errorf("%s missing", strings.TrimSpace(want))
+		}
+	}
+}
