@@ -61,7 +61,9 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig 
 //
 //   - a key that dst has no field for is an error (a typo never passes
 //     silently); the key "kind" is ignored;
-//   - a value of the wrong type is an error naming the key and the value;
+//   - a value of the wrong type is an error naming the full dotted path to
+//     it (such as "circuit.cooldown", "headers.X-Token" or "tags[1]") and
+//     that value alone; an unknown key inside a map is named the same way;
 //   - "${NAME}" in a string value is replaced by the environment variable
 //     NAME, and an unset NAME is an error ("$${" stands for a literal "${");
 //   - a Duration field takes Go's duration syntax ("500ms", "30s");
@@ -71,6 +73,13 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig 
 // Checking required keys is left to the factory, which returns a
 // *ConfigError with Reason "is required".
 func DecodeConfig(kind, name string, raw map[string]any, dst any) error {
+	return decodeConfig(kind, name, raw, dst)
+}
+
+// decodeConfig is DecodeConfig, with also naming keys of the block that the
+// caller decodes itself (such as per_sink): an unknown key's error lists
+// them among the known keys.
+func decodeConfig(kind, name string, raw map[string]any, dst any, also ...string) error {
 	fromEnv := make(map[string]bool) // keys whose value holds an expansion
 	fail := func(key string, value any, reason string) error {
 		e := &ConfigError{Kind: kind, Sink: name, Key: key, Value: value, Reason: reason}
@@ -83,7 +92,10 @@ func DecodeConfig(kind, name string, raw map[string]any, dst any) error {
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return Errorf(CodeInternal, "DecodeConfig", "dst must be a pointer to a struct, got %T", dst)
 	}
-	known := jsonKeys(rv.Elem().Type())
+	known := structFields(rv.Elem().Type())
+	for _, k := range also {
+		known[k] = nil
+	}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -95,7 +107,7 @@ func DecodeConfig(kind, name string, raw map[string]any, dst any) error {
 			continue
 		}
 		if _, ok := known[k]; !ok {
-			return fail(k, nil, "unknown key (known keys: "+strings.Join(sortedKeys(known), ", ")+")")
+			return fail(k, nil, "unknown key (known keys: "+strings.Join(sortedNames(known), ", ")+")")
 		}
 		v, expanded, err := expandEnv(raw[k])
 		if err != nil {
@@ -105,21 +117,35 @@ func DecodeConfig(kind, name string, raw map[string]any, dst any) error {
 		fromEnv[k] = expanded
 	}
 	if err := decodeInto(clean, dst); err != nil {
-		key, value := culprit(keys, clean, rv.Elem().Type())
-		var typeErr *json.UnmarshalTypeError
-		var durErr *durationError
-		switch {
-		case errors.As(err, &typeErr):
-			if typeErr.Field != "" {
-				key = typeErr.Field
-			}
-			return fail(key, value, "wants "+describeType(typeErr.Type))
-		case errors.As(err, &durErr):
-			return fail(key, value, durErr.reason)
-		}
-		return fail(key, nil, strings.TrimPrefix(err.Error(), "json: "))
+		return fail(explainDecodeError(err, clean, rv.Elem().Type()))
 	}
 	return nil
+}
+
+// explainDecodeError finds the value of clean that makes decoding into t
+// fail, and returns its full dotted path (such as "circuit.cooldown" or
+// "headers.X-Bad"), the value alone and what is wrong with it. When no
+// single value is at fault it returns the decoder's message.
+func explainDecodeError(err error, clean map[string]any, t reflect.Type) (key string, value any, reason string) {
+	leaf, ok := findBadLeaf("", clean, t)
+	if !ok {
+		return "", nil, strings.TrimPrefix(err.Error(), "json: ")
+	}
+	if leaf.unknown {
+		return leaf.path, nil, "unknown key (known keys: " + strings.Join(leaf.known, ", ") + ")"
+	}
+	if lerr := decodeValue(leaf.value, leaf.typ); lerr != nil {
+		err = lerr
+	}
+	var typeErr *json.UnmarshalTypeError
+	var durErr *durationError
+	switch {
+	case errors.As(err, &typeErr):
+		return leaf.path, leaf.value, "wants " + describeType(typeErr.Type)
+	case errors.As(err, &durErr):
+		return leaf.path, leaf.value, durErr.reason
+	}
+	return leaf.path, nil, strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // decodeInto decodes m into dst through JSON, refusing unknown fields at
@@ -132,56 +158,6 @@ func decodeInto(m map[string]any, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	return dec.Decode(dst)
-}
-
-// culprit finds the first key (in sorted order) whose value alone fails to
-// decode into a fresh value of type t, so that an error names its key even
-// when the decoder does not say which field it was decoding.
-func culprit(keys []string, clean map[string]any, t reflect.Type) (string, any) {
-	for _, k := range keys {
-		v, ok := clean[k]
-		if !ok {
-			continue
-		}
-		if decodeInto(map[string]any{k: v}, reflect.New(t).Interface()) != nil {
-			return k, v
-		}
-	}
-	return "", nil
-}
-
-func jsonKeys(t reflect.Type) map[string]struct{} {
-	keys := make(map[string]struct{})
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if ft := f.Type; f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
-			for k := range jsonKeys(ft) { // promoted fields, as encoding/json sees them
-				keys[k] = struct{}{}
-			}
-			continue
-		}
-		switch name {
-		case "-":
-			continue
-		case "":
-			name = f.Name
-		}
-		keys[name] = struct{}{}
-	}
-	return keys
-}
-
-func sortedKeys(m map[string]struct{}) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func describeType(t reflect.Type) string {

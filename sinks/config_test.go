@@ -72,13 +72,13 @@ func TestDecodeConfigErrorsNameKeyAndValue(t *testing.T) {
 		{"bad duration", map[string]any{"timeout": "5 parsecs"}, "timeout", "5 parsecs", "wants a duration"},
 		{"negative duration", map[string]any{"timeout": "-1s"}, "timeout", "-1s", "must not be negative"},
 		{"unset env", map[string]any{"url": "${DLETTER_TEST_UNSET_VAR}"}, "url", nil, "DLETTER_TEST_UNSET_VAR is not set"},
-		{"nested unknown key", map[string]any{"nested": map[string]any{"prot": 1}}, "nested", nil, "unknown field"},
-		{"wrong type in list", map[string]any{"tags": []any{1}}, "tags", nil, "wants a string"},
+		{"nested unknown key", map[string]any{"nested": map[string]any{"prot": 1}}, "nested.prot", nil, "unknown key (known keys: port)"},
+		{"wrong type in list", map[string]any{"tags": []any{1}}, "tags[0]", 1, "wants a string"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ce := decodeErr(t, c.raw)
-			if ce.Key != c.key && !strings.HasPrefix(ce.Key, c.key+".") {
+			if ce.Key != c.key {
 				t.Errorf("key = %q, want %q (%v)", ce.Key, c.key, ce)
 			}
 			if c.value != nil && ce.Value != c.value {
@@ -88,6 +88,65 @@ func TestDecodeConfigErrorsNameKeyAndValue(t *testing.T) {
 				t.Errorf("%q does not say %q", ce.Error(), c.reason)
 			}
 		})
+	}
+}
+
+// An error about a value inside a map or a list names the full path to
+// that value and shows it alone, not the map around it.
+func TestDecodeConfigNamesTheNestedLeaf(t *testing.T) {
+	type circuit struct {
+		Failures *int      `json:"failures"`
+		Cooldown *Duration `json:"cooldown"`
+	}
+	type nestedConfig struct {
+		Delivery struct {
+			Circuit *circuit `json:"circuit"`
+		} `json:"delivery"`
+		Labels map[string]string `json:"labels"`
+		Ports  []int             `json:"ports"`
+		Groups map[string][]int  `json:"groups"`
+	}
+	cases := []struct {
+		name string
+		raw  map[string]any
+		want string
+	}{
+		{"duration two maps down", map[string]any{"delivery": map[string]any{"circuit": map[string]any{"cooldown": "forever"}}},
+			`key "delivery.circuit.cooldown": wants a duration such as 30s (got "forever")`},
+		{"bad leaf beside a good one", map[string]any{"delivery": map[string]any{"circuit": map[string]any{"failures": "x", "cooldown": "10s"}}},
+			`key "delivery.circuit.failures": wants a number (got "x")`},
+		{"map of the wrong type", map[string]any{"delivery": map[string]any{"circuit": 5}},
+			`key "delivery.circuit": wants a map (got 5)`},
+		{"unknown key two maps down", map[string]any{"delivery": map[string]any{"circuit": map[string]any{"cooldwn": "1s"}}},
+			`key "delivery.circuit.cooldwn": unknown key (known keys: cooldown, failures)`},
+		{"field named in another case", map[string]any{"delivery": map[string]any{"Circuit": map[string]any{"Failures": true}}},
+			`key "delivery.Circuit.Failures": wants a number (got true)`},
+		{"map entry", map[string]any{"labels": map[string]any{"team": "ops", "X-Bad": []any{1, 2}}},
+			`key "labels.X-Bad": wants a string (got [1,2])`},
+		{"list entry", map[string]any{"ports": []any{80, "http"}},
+			`key "ports[1]": wants a number (got "http")`},
+		{"list in a map", map[string]any{"groups": map[string]any{"a": []any{1, map[string]any{"x": 1}}}},
+			`key "groups.a[1]": wants a number (got {"x":1})`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var dst nestedConfig
+			err := DecodeConfig("k", "n", c.raw, &dst)
+			if err == nil || !strings.HasSuffix(err.Error(), c.want) {
+				t.Fatalf("got %v\nwant ...%s", err, c.want)
+			}
+		})
+	}
+}
+
+// A secret leaf is named by its full path and its value is still withheld.
+func TestDecodeConfigNestedSecretLeaf(t *testing.T) {
+	ce := decodeErr(t, map[string]any{"headers": map[string]any{"X-Ok": "fine", "X-Bad": []any{"hunter22", 2}}})
+	if ce.Key != "headers.X-Bad" || ce.Value != nil || !ce.Secret {
+		t.Fatalf("got %+v", *ce)
+	}
+	if msg := ce.Error(); strings.Contains(msg, "hunter22") || !strings.Contains(msg, "value not shown") {
+		t.Fatalf("error shows the value or does not say it is hidden: %s", msg)
 	}
 }
 

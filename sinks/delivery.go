@@ -214,7 +214,7 @@ func DecodeDeliveryPolicy(raw map[string]any) (DeliveryPolicy, error) {
 		}
 		global[k] = v
 	}
-	per, err := decodeSection(global, "delivery", &p.DeliveryOverride)
+	per, err := decodeSection(global, "delivery", &p.DeliveryOverride, "shutdown_timeout")
 	if err != nil {
 		return p, err
 	}

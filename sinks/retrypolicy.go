@@ -123,15 +123,17 @@ func DecodeRetryPolicy(raw map[string]any) (RetryPolicy, error) {
 
 // decodeSection decodes the global block of a configuration section with
 // per-sink overrides (such as `retry:`) into global and returns the raw
-// per_sink blocks by sink name; errors name keys under section.
-func decodeSection(raw map[string]any, section string, global any) (map[string]map[string]any, error) {
+// per_sink blocks by sink name; errors name keys under section. also names
+// the other keys of the section that the caller took out of raw, so that an
+// unknown key's error lists every key the section has.
+func decodeSection(raw map[string]any, section string, global any, also ...string) (map[string]map[string]any, error) {
 	rest := make(map[string]any, len(raw))
 	for k, v := range raw {
 		if k != "per_sink" {
 			rest[k] = v
 		}
 	}
-	if err := DecodeConfig("", "", rest, global); err != nil {
+	if err := decodeConfig("", "", rest, global, append([]string{"per_sink"}, also...)...); err != nil {
 		return nil, rekey(err, section+".")
 	}
 	var per map[string]map[string]any

@@ -55,7 +55,8 @@ func TestDecodeRetryPolicyErrors(t *testing.T) {
 		key    string
 		reason string
 	}{
-		{map[string]any{"max_attempt": 3}, "retry.max_attempt", "unknown key"},
+		{map[string]any{"max_attempt": 3}, "retry.max_attempt",
+			"unknown key (known keys: base_backoff, jitter_fraction, max_attempts, max_backoff, per_sink)"},
 		{map[string]any{"max_attempts": 0}, "retry.max_attempts", "at least 1"},
 		{map[string]any{"base_backoff": "fast"}, "retry.base_backoff", "wants a duration"},
 		{map[string]any{"base_backoff": "1m", "max_backoff": "1s"}, "retry.base_backoff", "must not exceed"},

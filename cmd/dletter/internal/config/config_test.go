@@ -284,7 +284,7 @@ func TestParseDeliveryErrors(t *testing.T) {
 		{"delivery: {rate: fast}", "delivery.rate", "fast"},
 		{"delivery: {burst: -3}", "delivery.burst", "-3"},
 		{"delivery: {circuit: {failures: -2}}", "delivery.circuit.failures", "-2"},
-		{"delivery: {circuit: {cooldown: -1s}}", "delivery.circuit", "-1s"},
+		{"delivery: {circuit: {cooldown: -1s}}", "delivery.circuit.cooldown", `must not be negative (got "-1s")`},
 		{"delivery: {circuit: {cooldown: 0s}}", "delivery.circuit.cooldown", "positive"},
 		{"delivery: {concurrency: [1]}", "delivery.concurrency", "wants a number"},
 		{"delivery: {per_sink: {mial: {rate: 1}}}", "delivery.per_sink.mial", `no sink called "mial"`},
@@ -303,6 +303,45 @@ func TestParseDeliveryErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A bad value inside a map is named by its full path, and only that value
+// is shown (withheld when it is secret).
+func TestNestedValueErrorsNameTheLeaf(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"delivery: {circuit: {cooldown: forever}}",
+			`key "delivery.circuit.cooldown": wants a duration such as 30s (got "forever")`},
+		{"delivery: {circuit: {failures: x, cooldown: 10s}}",
+			`key "delivery.circuit.failures": wants a number (got "x")`},
+		{"delivery: {per_sink: {mail: {circuit: {cooldown: soon}}}}",
+			`key "delivery.per_sink.mail.circuit.cooldown": wants a duration such as 30s (got "soon")`},
+		{"retry: {per_sink: {mail: {base_backoff: [1]}}}",
+			`key "retry.per_sink.mail.base_backoff": wants a duration such as 30s, with a unit (got [1])`},
+		{"retry: {max_attempt: 3}",
+			`key "retry.max_attempt": unknown key (known keys: base_backoff, jitter_fraction, max_attempts, max_backoff, per_sink)`},
+	} {
+		t.Run(tc.doc, func(t *testing.T) {
+			doc := "sinks:\n  mail: {kind: webhook, url: \"http://127.0.0.1:9/\"}\n" + tc.doc
+			_, err := Parse([]byte(doc), "dletter.yaml")
+			if err == nil || !strings.HasSuffix(err.Error(), tc.want) || strings.Contains(err.Error(), "{") {
+				t.Errorf("got  %v\nwant ...%s", err, tc.want)
+			}
+		})
+	}
+	t.Run("sink headers", func(t *testing.T) {
+		cfg, err := Parse([]byte("sinks:\n  h: {kind: webhook, headers: {X-Ok: fine, X-Bad: [1, 2]}}\n"), "dletter.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var block struct {
+			Headers map[string]string `json:"headers"`
+		}
+		err = cfg.SinkError("h", sinks.DecodeConfig("webhook", "h", cfg.Sinks["h"], &block))
+		want := `key "sinks.h.headers.X-Bad": wants a string (value not shown`
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "[1,2]") {
+			t.Errorf("got  %v\nwant %s...", err, want)
+		}
+	})
 }
 
 func TestParseQueue(t *testing.T) {
