@@ -4,7 +4,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -149,52 +148,31 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, status, err.Error(), field)
 }
 
-// decodeBody decodes a JSON body into dst, refusing anything but a single
-// JSON object (null, an array or a number is not an empty request), unknown
-// fields and trailing data, and naming the field that is wrong. The
-// Content-Type is not checked (curl -d sends a form type): requests from
-// other sites' pages are refused by the cross-origin protection around the
-// API instead.
+// decodeBody decodes a JSON body into dst with relay.DecodeObject: a
+// single JSON object (null, an array or a number is not an empty request),
+// no unknown fields and no trailing data, and a refusal names the field as
+// the JSON spells it. The Content-Type is not checked (curl -d sends a form
+// type): requests from other sites' pages are refused by the cross-origin
+// protection around the API instead.
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		return bodyError(err)
 	}
-	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
-		return &relay.FieldError{Field: "body", Reason: "must be a JSON object"}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return bodyError(err)
-	}
-	if err := dec.Decode(&struct{}{}); err != io.EOF {
-		return &relay.FieldError{Field: "body", Reason: "must hold a single JSON object"}
-	}
-	return nil
+	return relay.DecodeObject(body, dst)
 }
 
+// bodyError names the body in the error of reading it.
 func bodyError(err error) error {
 	var (
-		typeErr  *json.UnmarshalTypeError
-		syntax   *json.SyntaxError
 		tooLarge *http.MaxBytesError
 		netErr   net.Error
 	)
 	switch {
-	case errors.As(err, &typeErr):
-		return &relay.FieldError{Field: typeErr.Field, Reason: "wants " + typeErr.Type.String() + ", not a JSON " + typeErr.Value}
-	case errors.As(err, &syntax):
-		return &relay.FieldError{Field: "body", Reason: fmt.Sprintf("invalid JSON at byte %d: %v", syntax.Offset, syntax)}
 	case errors.As(err, &tooLarge):
 		return &relay.FieldError{Field: "body", Reason: fmt.Sprintf("larger than %d bytes", tooLarge.Limit)}
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return &relay.FieldError{Field: "body", Reason: "was not received in time; the client stalled"}
-	case errors.Is(err, io.EOF):
-		return &relay.FieldError{Field: "body", Reason: "is empty; a JSON object is required"}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &relay.FieldError{Field: name, Reason: "unknown field"}
 	}
 	return &relay.FieldError{Field: "body", Reason: err.Error()}
 }

@@ -19,6 +19,8 @@ const MaxImportBytes = 64 << 20
 type ImportAnswer struct {
 	Added int    `json:"added"`
 	Error string `json:"error,omitempty"`
+	// Field is the item's field at fault ("attempts"), or "body" when the
+	// line as a whole is.
 	Field string `json:"field,omitempty"`
 	// Line is the line of the body the import stopped at (1 for the first).
 	Line int `json:"line,omitempty"`
@@ -38,6 +40,10 @@ func (a *API) importItems(w http.ResponseWriter, r *http.Request) {
 	var le *relay.LineError
 	if errors.As(err, &le) {
 		ans.Line, ans.Field = le.Line, "body"
+		var fe *relay.FieldError
+		if errors.As(le.Err, &fe) && fe.Field != "body" {
+			ans.Field = fe.Field // the item's field
+		}
 		if readFailed(le.Err) {
 			status, ans.Error = http.StatusBadRequest, fmt.Sprintf("line %d: %v", le.Line, bodyError(le.Err))
 		}

@@ -173,7 +173,7 @@ func TestExportImport(t *testing.T) {
 			t.Errorf("imported item lost fields: %+v", it)
 		}
 	}
-	if _, errOut, code := run(t, "{\"sink\":\"orders\"}\nnot json\n", "dlq", "import", "--dlq", rd); code != ExitUsage || !strings.Contains(errOut, "line 2") {
+	if _, errOut, code := run(t, "{\"sink\":\"orders\",\"message\":{}}\nnot json\n", "dlq", "import", "--dlq", rd); code != ExitUsage || !strings.Contains(errOut, "line 2") {
 		t.Fatalf("bad line: %d %s", code, errOut)
 	}
 	out, _, code = run(t, "", "dlq", "discard", "--all", "--dlq", rd)

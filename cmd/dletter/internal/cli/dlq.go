@@ -459,8 +459,9 @@ func newDLQImportCmd(g *globals, df *dlqFlags) *cobra.Command {
 		Long: `Add items from JSON lines, as written by 'dlq export'. Each item gets a new
 id in the target DLQ; every other field is kept. Works on a DLQ directly
 (file: or redis:) and through a daemon (http:// or https://). A bad line
-stops the import and names its line number; the lines before it are
-imported. The import is written to the audit log, item by item; it is
+(a field an item does not have, no sink or message, a negative count)
+stops the import and names its line number and field; the lines before it
+are imported. A line without "at" is stamped with the time of the import. The import is written to the audit log, item by item; it is
 refused in read-only mode (exit 5) and when the audit log cannot be
 written.`,
 		Example: `  dletter dlq import --dlq http://127.0.0.1:8080 < items.jsonl

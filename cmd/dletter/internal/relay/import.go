@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dletter/dletter/internal/linereader"
 	"github.com/dletter/dletter/sinks"
@@ -77,31 +79,59 @@ func (r *ItemReader) Next() (sinks.DLQItem, error) {
 	}
 }
 
-// parseItemLine decodes one line of an export.
+// itemLine is a line of an export as it is decoded: the fields of
+// sinks.ItemPreview and no others, the recipient kept as JSON, and the
+// message a pointer so that a line without one is told from an empty one.
+type itemLine struct {
+	itemFields
+	Recipient     json.RawMessage `json:"recipient,omitempty"`
+	Message       *sinks.Message  `json:"message"`
+	BodyTruncated bool            `json:"body_truncated,omitempty"`
+	BodyBytes     int             `json:"body_bytes"`
+}
+
+// itemFields are the fields of sinks.DLQItem without its UnmarshalJSON,
+// which would ignore the fields an item does not have.
+type itemFields sinks.DLQItem
+
+// parseItemLine decodes one line of an export. A field the item does not
+// have, a missing sink or message, and a negative count are refused with a
+// *FieldError naming the field. A missing at is left zero (Import stamps
+// it).
 func parseItemLine(raw []byte) (sinks.DLQItem, error) {
 	if raw[0] != '{' {
 		return sinks.DLQItem{}, badItem("not a JSON object (one DLQ item per line, as dletter dlq export writes them)")
 	}
-	var p sinks.ItemPreview
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return sinks.DLQItem{}, badItem("not a DLQ item: " + err.Error())
+	var l itemLine
+	if err := DecodeObject(raw, &l); err != nil {
+		return sinks.DLQItem{}, err
 	}
 	switch {
-	case p.BodyTruncated:
+	case l.BodyTruncated:
 		return sinks.DLQItem{}, badItem("the body was cut to a preview (a listing's item, not an export's): export the items with dletter dlq export")
-	case strings.TrimSpace(p.Sink) == "":
-		return sinks.DLQItem{}, badItem("sink is empty")
+	case strings.TrimSpace(l.Sink) == "":
+		return sinks.DLQItem{}, &FieldError{Field: "sink", Value: l.Sink, Reason: "is missing or empty"}
+	case l.Message == nil:
+		return sinks.DLQItem{}, &FieldError{Field: "message", Reason: "is missing (dletter dlq export writes one on every line, {} when empty)"}
+	case l.Attempts < 0:
+		return sinks.DLQItem{}, &FieldError{Field: "attempts", Value: strconv.Itoa(l.Attempts), Reason: "must not be negative"}
+	case l.Replays < 0:
+		return sinks.DLQItem{}, &FieldError{Field: "replays", Value: strconv.Itoa(l.Replays), Reason: "must not be negative"}
 	}
-	it := p.DLQItem
-	it.ID = ""
+	it := sinks.DLQItem(l.itemFields)
+	it.ID, it.Message, it.Recipient = "", *l.Message, nil
+	if !sinks.NoRecipient(l.Recipient) {
+		it.Recipient = l.Recipient
+	}
 	return it, nil
 }
 
 // Import adds the items read from src (JSON lines, as `dletter dlq export`
 // writes them), each under a new id, and returns how many it added. A line
 // that is not an item, or that the store refuses, stops the import with a
-// *LineError naming it; the items of the lines before it stay added. It is
-// refused in read-only mode, and audited as "import" from from (such as
+// *LineError naming it; the items of the lines before it stay added. An
+// item without at, or with the zero time (only a line written by hand
+// lacks it), is stamped with the time of the import. It is refused in read-only mode, and audited as "import" from from (such as
 // "standard input"): the start before anything is added (refused when the
 // audit log cannot be written), a line per item added, and the count.
 func (r *Relay) Import(ctx context.Context, a Actor, from string, src io.Reader) (int, error) {
@@ -121,6 +151,9 @@ func (r *Relay) Import(ctx context.Context, a Actor, from string, src io.Reader)
 		}
 		if err = ctx.Err(); err != nil {
 			break
+		}
+		if it.At.IsZero() {
+			it.At = time.Now().UTC()
 		}
 		var id string
 		if id, err = r.opts.Store.Add(ctx, it); err != nil {

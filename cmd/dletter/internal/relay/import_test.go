@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dletter/dletter/sinks"
 )
@@ -45,11 +46,18 @@ func TestImportStopsAtABadLine(t *testing.T) {
 		want        string
 	}{
 		{"not an object", good + "\n[1]\n" + good, 2, "not a JSON object"},
-		{"no sink", good + "\n\n" + `{"sink":" ","message":{}}`, 3, "sink is empty"},
+		{"no sink", good + "\n\n" + `{"sink":" ","message":{}}`, 3, `field "sink": is missing or empty (got " ")`},
 		{"a preview", good + "\n" + `{"sink":"hook","message":{"body":"cut"},"body_truncated":true,"body_bytes":9000}`, 2, "preview"},
-		{"bad JSON", good + "\n" + `{"sink":"hook"`, 2, "not a DLQ item"},
-		{"trailing data", good + "\n" + good + ` {}`, 2, "not a DLQ item"},
-		{"wrong type", good + "\n" + `{"sink":"hook","attempts":"many"}`, 2, "not a DLQ item"},
+		{"bad JSON", good + "\n" + `{"sink":"hook"`, 2, `field "body"`},
+		{"trailing data", good + "\n" + good + ` {}`, 2, `field "body": must hold a single JSON object`},
+		{"wrong type", good + "\n" + `{"sink":"hook","message":{},"attempts":"many"}`, 2, `field "attempts": wants int, not a JSON string`},
+		{"wrong type inside", good + "\n" + `{"sink":"hook","message":{"subject":5}}`, 2, `field "message.subject": wants string`},
+		{"misspelt field", good + "\n" + `{"sink":"slow","mesage":{"subject":"typo"}}`, 2, `field "mesage": unknown field`},
+		{"misspelt field inside", good + "\n" + `{"sink":"slow","message":{"subjet":"typo"}}`, 2, `field "subjet": unknown field`},
+		{"no message", good + "\n" + `{"sink":"slow","at":"2026-01-02T03:04:05Z"}`, 2, `field "message": is missing`},
+		{"null message", good + "\n" + `{"sink":"slow","message":null}`, 2, `field "message": is missing`},
+		{"negative attempts", good + "\n" + `{"sink":"slow","message":{},"attempts":-5}`, 2, `field "attempts": must not be negative (got "-5")`},
+		{"negative replays", good + "\n" + `{"sink":"slow","message":{},"replays":-1}`, 2, `field "replays": must not be negative (got "-1")`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := setup(t, setupOpts{})
@@ -65,6 +73,33 @@ func TestImportStopsAtABadLine(t *testing.T) {
 				t.Fatalf("outcome %+v", end)
 			}
 		})
+	}
+}
+
+// TestImportStampsAMissingTime: a line without at (written by hand: an
+// export always has it), or with the zero time, is stored with the time of
+// the import, not as the year 1; a line's own time is kept.
+func TestImportStampsAMissingTime(t *testing.T) {
+	b := setup(t, setupOpts{})
+	before := time.Now()
+	input := `{"sink":"hook","message":{"subject":"no at"}}` + "\n" +
+		`{"sink":"hook","message":{"subject":"zero"},"at":"0001-01-01T00:00:00Z"}` + "\n" +
+		`{"sink":"hook","message":{"subject":"kept"},"at":"2026-01-02T03:04:05Z"}`
+	if n, err := b.r.Import(context.Background(), actor, "a test", strings.NewReader(input)); err != nil || n != 3 {
+		t.Fatalf("import: %d, %v", n, err)
+	}
+	items, err := b.store.Items(context.Background(), "", 0)
+	if err != nil || len(items) != 3 {
+		t.Fatalf("stored %+v, %v", items, err)
+	}
+	for _, it := range items {
+		if it.Message.Subject == "kept" {
+			if !it.At.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
+				t.Errorf("kept: at %v", it.At)
+			}
+		} else if it.At.Before(before.Add(-time.Second)) || it.At.After(time.Now()) {
+			t.Errorf("%s: at %v, want the time of the import", it.Message.Subject, it.At)
+		}
 	}
 }
 
@@ -94,7 +129,7 @@ func TestImportFullStoreNamesTheLine(t *testing.T) {
 // encodes to a line that parses back to the same item.
 func FuzzItemReader(f *testing.F) {
 	f.Add([]byte(export))
-	f.Add([]byte("\n\n{\"sink\":\"s\"}\r\n[]\n"))
+	f.Add([]byte("\n\n{\"sink\":\"s\",\"message\":{}}\r\n[]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lines := strings.Count(string(data), "\n") + 1
 		rd := NewItemReader(strings.NewReader(string(data)))

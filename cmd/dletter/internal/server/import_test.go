@@ -30,7 +30,7 @@ func TestImportEndpoint(t *testing.T) {
 	r = e.do("POST", "/v1/dlq/import", lines+"\n"+`{"sink":""}`+"\n"+lines)
 	ans = api.ImportAnswer{}
 	r.json(t, &ans)
-	if r.status != http.StatusBadRequest || ans.Line != 5 || ans.Added != 2 || ans.Field != "body" || !strings.Contains(ans.Error, "line 5: sink is empty") {
+	if r.status != http.StatusBadRequest || ans.Line != 5 || ans.Added != 2 || ans.Field != "sink" || !strings.Contains(ans.Error, `line 5: field "sink": is missing or empty`) {
 		t.Fatalf("bad line: %d %s", r.status, r.body)
 	}
 
@@ -54,5 +54,37 @@ func TestImportEndpoint(t *testing.T) {
 	items, err := e.core.Store.Items(context.Background(), "", 0)
 	if err != nil || len(items) != 6 || items[5].ID == "7" || items[5].Attempts != 3 {
 		t.Fatalf("stored: %+v %v", items, err)
+	}
+}
+
+// TestImportRefusesWhatIsNotAnItem: a line with a misspelt field or a value
+// an item cannot have is a 400 naming the line, the field and the value,
+// instead of an item stored with an empty message or a negative count.
+func TestImportRefusesWhatIsNotAnItem(t *testing.T) {
+	e := setup(t, setupOpts{})
+	for _, c := range []struct {
+		line, field, want string
+	}{
+		{`{"sink":"slow","mesage":{"subject":"typo"},"atempts":3}`, "mesage", `line 2: field "mesage": unknown field`},
+		{`{"sink":"slow","message":{"subject":"x"},"attempts":-5}`, "attempts", `line 2: field "attempts": must not be negative (got "-5")`},
+		{`{"sink":"slow","at":"2026-01-02T03:04:05Z"}`, "message", `line 2: field "message": is missing`},
+		{`{"sink":5,"message":{}}`, "sink", `line 2: field "sink": wants string`},
+		{`{"sink":"slow"`, "body", `line 2: field "body"`},
+	} {
+		r := e.do("POST", "/v1/dlq/import", `{"sink":"hook","message":{"subject":"fine"}}`+"\n"+c.line+"\n")
+		var ans api.ImportAnswer
+		r.json(t, &ans)
+		if r.status != http.StatusBadRequest || ans.Line != 2 || ans.Added != 1 || ans.Field != c.field || !strings.Contains(ans.Error, c.want) {
+			t.Errorf("%s: %d %s, want 400 naming %q: %s", c.line, r.status, r.body, c.field, c.want)
+		}
+	}
+	items, err := e.core.Store.Items(context.Background(), "", 0)
+	if err != nil || len(items) != 5 {
+		t.Fatalf("stored %d items (%v), want the 5 good lines", len(items), err)
+	}
+	for _, it := range items {
+		if it.Sink != "hook" || it.Message.Subject != "fine" {
+			t.Fatalf("a bad line was stored: %+v", it)
+		}
 	}
 }
