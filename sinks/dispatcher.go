@@ -79,7 +79,7 @@ func NewDispatcher(reg *Registry, q Queue, opts ...DispatcherOption) (*Dispatche
 		o(d)
 	}
 	d.runCtx, d.stopRun = context.WithCancel(context.Background())
-	d.sendCtx, d.stopSends = context.WithCancel(context.Background())
+	d.sendCtx, d.stopSends = context.WithCancel(withDispatch(context.Background()))
 	return d, nil
 }
 
@@ -252,7 +252,7 @@ func (d *Dispatcher) handle(ctx context.Context, t *Task, adm admission, refused
 	}
 	t.recordFailure(time.Now(), err)
 	wait, retry := r.next(sendCtx, r.Cfg.Normalize(), attempt, err)
-	r.observe(Event{Kind: EventFailure, Sink: t.Sink, DeliveryID: t.DeliveryID, Attempt: attempt, Elapsed: elapsed, Wait: wait, Err: err})
+	r.observe(sendCtx, Event{Kind: EventFailure, Sink: t.Sink, DeliveryID: t.DeliveryID, Attempt: attempt, Elapsed: elapsed, Wait: wait, Err: err})
 	if retry {
 		t.Wait = wait
 		return OutcomeRetry

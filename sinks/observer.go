@@ -1,6 +1,9 @@
 package sinks
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // EventKind says what an Event reports.
 type EventKind int
@@ -63,6 +66,26 @@ type Event struct {
 	Err error
 	// ItemID is the DLQ item (EventDeadLettered, EventReplay).
 	ItemID string
+	// Async is true when a Dispatcher reports the event, delivering a
+	// queued message in the background; false for a synchronous Send and
+	// a replay. So an EventSuccess or EventDeadLettered with Async set is
+	// how a message accepted by Dispatcher.Enqueue ended (once each); a
+	// DLQ that refuses such a message (EventDeadLetterFailed) leaves it
+	// queued, to be parked later.
+	Async bool
+}
+
+// dispatchKey marks the contexts of a Dispatcher's sends, so that the
+// Retrier's events about them say Async.
+type dispatchKey struct{}
+
+func withDispatch(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dispatchKey{}, true)
+}
+
+func dispatched(ctx context.Context) bool {
+	v, _ := ctx.Value(dispatchKey{}).(bool)
+	return v
 }
 
 // Observer receives a Retrier's events, synchronously, on the goroutine

@@ -127,14 +127,14 @@ func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
 		}
 		if err == nil {
 			if run != nil {
-				r.endReplay(run, id, attempt, &failed, nil)
+				r.endReplay(ctx, run, id, attempt, &failed, nil)
 			}
 			return nil
 		}
 		lastErr = err
 		failed.RecordFailure(time.Now(), err)
 		wait, retry := r.next(ctx, cfg, attempt, err)
-		r.observe(Event{Kind: EventFailure, Sink: r.Name(), DeliveryID: id, Attempt: attempt, Elapsed: elapsed, Wait: wait, Err: err})
+		r.observe(ctx, Event{Kind: EventFailure, Sink: r.Name(), DeliveryID: id, Attempt: attempt, Elapsed: elapsed, Wait: wait, Err: err})
 		if !retry {
 			break
 		}
@@ -145,7 +145,7 @@ func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
 
 	switch {
 	case run != nil: // a replay: the DLQ item is updated by the replay, not pushed again
-		r.endReplay(run, id, attempt, &failed, lastErr)
+		r.endReplay(ctx, run, id, attempt, &failed, lastErr)
 		return lastErr
 	case r.DLQ == nil:
 		return lastErr
@@ -154,10 +154,10 @@ func (r *Retrier) Send(ctx context.Context, to Recipient, m Message) error {
 }
 
 // endReplay hands what the attempts of a replay did back to ReplayItem.
-func (r *Retrier) endReplay(run *replayRun, id string, attempts int, failed *DLQItem, err error) {
+func (r *Retrier) endReplay(ctx context.Context, run *replayRun, id string, attempts int, failed *DLQItem, err error) {
 	run.sends += attempts
 	run.failures = append(run.failures, failed.History...)
-	r.observe(Event{Kind: EventReplay, Sink: r.Name(), DeliveryID: id, Attempt: attempts, Err: err, ItemID: run.itemID})
+	r.observe(ctx, Event{Kind: EventReplay, Sink: r.Name(), DeliveryID: id, Attempt: attempts, Err: err, ItemID: run.itemID})
 }
 
 // tryOnce makes attempt n through the sink's gate, when it has one: it
@@ -200,7 +200,7 @@ func (r *Retrier) outcomeOf(ctx context.Context, err error) outcome {
 func (r *Retrier) attempt(ctx context.Context, id string, n int, to Recipient, m Message) (elapsed time.Duration, err error) {
 	var start time.Time
 	if r.opts.observer != nil {
-		r.observe(Event{Kind: EventAttempt, Sink: r.Name(), DeliveryID: id, Attempt: n})
+		r.observe(ctx, Event{Kind: EventAttempt, Sink: r.Name(), DeliveryID: id, Attempt: n})
 		start = time.Now()
 	}
 	if d := r.opts.attemptTimeout; d > 0 {
@@ -216,7 +216,7 @@ func (r *Retrier) attempt(ctx context.Context, id string, n int, to Recipient, m
 	if r.opts.observer != nil {
 		elapsed = time.Since(start)
 		if err == nil {
-			r.observe(Event{Kind: EventSuccess, Sink: r.Name(), DeliveryID: id, Attempt: n, Elapsed: elapsed})
+			r.observe(ctx, Event{Kind: EventSuccess, Sink: r.Name(), DeliveryID: id, Attempt: n, Elapsed: elapsed})
 		}
 	}
 	return elapsed, err
@@ -262,10 +262,10 @@ func (r *Retrier) deadLetter(ctx context.Context, id string, to Recipient, m Mes
 		err = r.DLQ.Push(pctx, item)
 	}
 	if err != nil {
-		r.observe(Event{Kind: EventDeadLetterFailed, Sink: item.Sink, DeliveryID: id, Attempt: item.Attempts, Err: err})
+		r.observe(ctx, Event{Kind: EventDeadLetterFailed, Sink: item.Sink, DeliveryID: id, Attempt: item.Attempts, Err: err})
 		return &NotDeliveredError{Sink: item.Sink, Attempts: item.Attempts, Err: lastErr, PushErr: err}
 	}
-	r.observe(Event{Kind: EventDeadLettered, Sink: item.Sink, DeliveryID: id, Attempt: item.Attempts, Err: lastErr, ItemID: itemID})
+	r.observe(ctx, Event{Kind: EventDeadLettered, Sink: item.Sink, DeliveryID: id, Attempt: item.Attempts, Err: lastErr, ItemID: itemID})
 	return &DeadLetterError{ID: itemID, Sink: item.Sink, Attempts: item.Attempts, Err: lastErr}
 }
 
@@ -280,8 +280,10 @@ func (r *Retrier) transient(err error) bool {
 	return IsTransient(err)
 }
 
-func (r *Retrier) observe(e Event) {
+// observe reports e, marked Async when ctx is one of a Dispatcher's sends.
+func (r *Retrier) observe(ctx context.Context, e Event) {
 	if r.opts.observer != nil {
+		e.Async = dispatched(ctx)
 		r.opts.observer(e)
 	}
 }

@@ -52,7 +52,7 @@ func New(stats StatsFunc, states StatesFunc) *Metrics {
 		reg: prometheus.NewRegistry(),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dletter_deliveries_total",
-			Help: "Messages handled, by sink and outcome (delivered, dead_lettered, failed, queued).",
+			Help: "Messages handled, by sink and outcome (delivered, dead_lettered, failed, queued). An async message counts twice: queued when accepted, then delivered or dead_lettered when its delivery ends.",
 		}, []string{"sink", "outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dletter_delivery_attempts_total",
@@ -246,16 +246,25 @@ func (c *sinkCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Observe is a sinks.Observer: it counts each Send call a Retrier makes and
-// its duration, and in the Timeline each delivery and dead letter. Attach
-// it with sinks.WithObserver.
+// its duration, and in the Timeline each delivery and dead letter. The end
+// of an async delivery (an event of the Dispatcher, e.Async) also counts in
+// dletter_deliveries_total, as delivered or dead_lettered; a synchronous
+// send is counted there by its caller (Delivery), which also sees the sends
+// that fail before any event. Attach it with sinks.WithObserver.
 func (m *Metrics) Observe(e sinks.Event) {
 	switch e.Kind {
 	case sinks.EventSuccess:
 		m.Attempt(e.Sink, e.Elapsed, nil)
 		m.Timeline().Delivered(e.Sink)
+		if e.Async {
+			m.Delivery(e.Sink, Delivered)
+		}
 	case sinks.EventFailure:
 		m.Attempt(e.Sink, e.Elapsed, e.Err)
 	case sinks.EventDeadLettered:
 		m.Timeline().DeadLettered(e.Sink)
+		if e.Async {
+			m.Delivery(e.Sink, DeadLettered)
+		}
 	}
 }
