@@ -194,6 +194,8 @@ func applyTarget(cfg *config.Config, target string) error {
 			return bad("no directory")
 		}
 		cfg.DataDir, cfg.DLQ = dir, config.DLQ{Backend: config.BackendFile}
+		cfg.SetByFlag("data_dir", "--dlq")
+		cfg.SetByFlag("dlq", "--dlq")
 	case strings.HasPrefix(target, "redis://"):
 		// The host part may list several addresses (a Cluster), which
 		// url.Parse refuses: take it apart first.
@@ -230,6 +232,7 @@ func applyTarget(cfg *config.Config, target string) error {
 			}
 		}
 		cfg.DLQ = d
+		cfg.SetByFlag("dlq", "--dlq")
 	default:
 		return bad("unknown scheme")
 	}

@@ -115,7 +115,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"send", "orders", "--config", cfgFile}, ExitFailed, "transient"},
 		{[]string{"send", "orders", "--via", url}, ExitFailed, "parked in the DLQ"},
 		{[]string{"send", "orders"}, ExitUsage, "--config"},
-		{[]string{"serve", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, ExitUsage, "missing.yaml"},
+		{[]string{"serve", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, ExitUsage, "missing.yaml: cannot read the configuration file: no such file or directory"},
+		{[]string{"serve", "--listen", "127.0.0.1:99999"}, ExitUsage, `flag "--listen": wants a port number from 1 to 65535 (or 0 for any free port), such as 127.0.0.1:8080 (got "127.0.0.1:99999")`},
+		{[]string{"serve", "--config", cfgFile, "--listen", "nohost"}, ExitUsage, `config: flag "--listen": wants host:port`},
 		{[]string{"version", "-o", "json"}, ExitOK, `"version"`},
 	} {
 		out, errOut, code := run(t, "", c.args...)

@@ -46,18 +46,24 @@ the next start); a second signal ends it at once, losing nothing accepted.`,
 			}
 			if cmd.Flags().Changed("listen") {
 				cfg.Listen = listen
+				cfg.SetByFlag("listen", "--listen")
 			}
 			if cmd.Flags().Changed("data") {
 				cfg.DataDir = dataDir
+				cfg.SetByFlag("data_dir", "--data")
 			}
 			if readOnly {
 				cfg.Auth.ReadOnly = true
 			}
 			if tokenFile != "" || tokenEnv != "" {
 				cfg.Auth.TokenFile, cfg.Auth.TokenEnv = tokenFile, tokenEnv
+				cfg.SetByFlag("auth.token_file", "--token-file")
+				cfg.SetByFlag("auth.token_env", "--token-env")
 			}
 			if tlsCert != "" || tlsKey != "" {
 				cfg.TLS = config.TLS{CertFile: tlsCert, KeyFile: tlsKey}
+				cfg.SetByFlag("tls.cert_file", "--tls-cert")
+				cfg.SetByFlag("tls.key_file", "--tls-key")
 			}
 			if err := cfg.Validate(); err != nil {
 				return err

@@ -2,9 +2,11 @@
 // whose top-level keys are listen, data_dir, sinks, retry, delivery, dlq,
 // auth and tls.
 //
-// Every mistake is reported with the file, the line, the key and the value
-// (never the value of a secret). Unknown keys are errors: a typo such as
-// "lisen" must not silently fall back to a default.
+// Every mistake is reported with the file, the line of the key, the key's
+// full dotted path and the value (never the value of a secret); a value that
+// a command-line flag set is reported with the flag instead of the file.
+// Unknown keys are errors: a typo such as "lisen" must not silently fall
+// back to a default.
 package config
 
 import (
@@ -15,6 +17,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -62,6 +65,9 @@ type Config struct {
 
 	// File is the path the configuration was read from, "" for defaults.
 	File string `yaml:"-"`
+
+	lines map[string]int    // the line of each dotted key in File
+	flags map[string]string // keys set by a flag (see SetByFlag), to the flag
 }
 
 // DLQ is the dlq block.
@@ -150,6 +156,7 @@ type Error struct {
 	File   string // the configuration file, "" for flags and defaults
 	Line   int    // 1-based line, 0 when unknown
 	Key    string // dotted key, such as "dlq.backend"
+	Flag   string // the flag that set the value, such as "--listen"; it replaces File and Key in the message
 	Value  any    // the offending value, nil when missing or secret
 	Reason string
 	// Secret says that the value is not to be shown (it is nil): the
@@ -158,10 +165,15 @@ type Error struct {
 	Err    error // the cause, if any
 }
 
-// Error formats as `config: dletter.yaml:3: key "dlq.backend": reason (got "x")`.
+// Error formats as `config: dletter.yaml:3: key "dlq.backend": reason (got "x")`,
+// or `config: flag "--listen": reason (got "x")` for a value a flag set.
 func (e *Error) Error() string {
-	return fielderr.Message{Prefix: "config", File: e.File, Line: e.Line, Path: e.Key,
-		Value: e.Value, Secret: e.Secret, Reason: e.Reason}.String()
+	m := fielderr.Message{Prefix: "config", File: e.File, Line: e.Line, Path: e.Key,
+		Value: e.Value, Secret: e.Secret, Reason: e.Reason}
+	if e.Flag != "" {
+		m.File, m.Line, m.Noun, m.Path = "", 0, "flag", e.Flag
+	}
+	return m.String()
 }
 
 // Is matches ErrInvalid.
@@ -183,7 +195,11 @@ func Default() *Config {
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &Error{File: path, Reason: "cannot read the configuration file", Err: err}
+		reason := err
+		if cause := errors.Unwrap(err); cause != nil {
+			reason = cause // the path is in the message already
+		}
+		return nil, &Error{File: path, Reason: "cannot read the configuration file: " + reason.Error(), Err: err}
 	}
 	return Parse(data, path)
 }
@@ -201,6 +217,7 @@ func Parse(data []byte, file string) (*Config, error) {
 		return cfg, cfg.Validate()
 	}
 	root := doc.Content[0]
+	cfg.lines = keyLines(root)
 	if err := checkMapping(file, "", root, topKeys); err != nil {
 		return nil, err
 	}
@@ -274,7 +291,11 @@ func checkMapping(file, section string, n *yaml.Node, known []string) error {
 
 func decode(file, key string, n *yaml.Node, dst any) error {
 	if err := n.Decode(dst); err != nil {
-		return &Error{File: file, Line: n.Line, Key: key, Reason: "wrong type: " + typeReason(err), Err: err}
+		e := &Error{File: file, Line: n.Line, Key: key, Reason: "wrong type: " + typeReason(err), Err: err}
+		if k, _ := badPair(n, dst); k != nil {
+			e.Line, e.Key = k.Line, join(key, k.Value)
+		}
+		return e
 	}
 	return nil
 }
@@ -324,10 +345,14 @@ func decodeSinks(file string, n *yaml.Node, cfg *Config) error {
 // override the file are validated the same way.
 func (c *Config) Validate() error {
 	fail := func(key string, value any, reason string) error {
-		return &Error{File: c.File, Key: key, Value: value, Reason: reason}
+		return c.errorAt(key, value, reason)
 	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	_, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
 		return fail("listen", c.Listen, "wants host:port, such as 127.0.0.1:8080")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fail("listen", c.Listen, "wants a port number from 1 to 65535 (or 0 for any free port), such as 127.0.0.1:8080")
 	}
 	if c.DataDir == "" {
 		return fail("data_dir", nil, "must not be empty")
@@ -384,7 +409,7 @@ func (c *Config) Validate() error {
 	if _, err := c.RetryPolicy(); err != nil {
 		return err
 	}
-	_, err := c.DeliveryPolicy()
+	_, err = c.DeliveryPolicy()
 	return err
 }
 
@@ -430,12 +455,15 @@ func (c *Config) keyError(prefix string, err error) error {
 	key := strings.TrimSuffix(prefix, ".")
 	var ce *sinks.ConfigError
 	if !errors.As(err, &ce) {
-		return &Error{File: c.File, Key: key, Reason: err.Error(), Err: err}
+		e := c.errorAt(key, nil, err.Error())
+		e.Err = err
+		return e
 	}
 	if ce.Key != "" {
 		key = prefix + ce.Key
 	}
-	e := &Error{File: c.File, Key: key, Value: ce.Value, Reason: ce.Reason, Err: err}
+	e := c.errorAt(key, ce.Value, ce.Reason)
+	e.Err = err
 	if ce.Withheld() {
 		e.Value, e.Secret = nil, true
 	}
@@ -451,8 +479,8 @@ func knownSinksOf[V any](c *Config, section string, per map[string]V) error {
 			if configured == "" {
 				configured = "none"
 			}
-			return &Error{File: c.File, Key: section + ".per_sink." + name,
-				Reason: fmt.Sprintf("no sink called %q is configured (configured: %s)", name, configured)}
+			return c.errorAt(section+".per_sink."+name,
+				nil, fmt.Sprintf("no sink called %q is configured (configured: %s)", name, configured))
 		}
 	}
 	return nil
@@ -491,12 +519,16 @@ func (c *Config) Token() (string, error) {
 	}
 	tok = strings.TrimSpace(tok)
 	if tok == "" && c.Auth.TokenEnv != "" {
-		return "", &Error{File: c.File, Key: "auth.token_env", Value: c.Auth.TokenEnv, Err: ErrBlankToken,
-			Reason: "the environment variable holds only whitespace: set it to the token (a blank token would turn authentication off)"}
+		e := c.errorAt("auth.token_env", c.Auth.TokenEnv,
+			"the environment variable holds only whitespace: set it to the token (a blank token would turn authentication off)")
+		e.Err = ErrBlankToken
+		return "", e
 	}
 	if tok == "" && c.Auth.TokenFile != "" {
-		return "", &Error{File: c.File, Key: "auth.token_file", Value: c.Auth.TokenFile, Err: ErrBlankToken,
-			Reason: "the file holds only whitespace: write the token into it (a blank token would turn authentication off)"}
+		e := c.errorAt("auth.token_file", c.Auth.TokenFile,
+			"the file holds only whitespace: write the token into it (a blank token would turn authentication off)")
+		e.Err = ErrBlankToken
+		return "", e
 	}
 	return tok, nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,10 +101,13 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"dlq: {backend: mysql}\n", []string{`key "dlq.backend"`, `"mysql"`}},
 		{"dlq: {backend: redis}\n", []string{`key "dlq.addrs"`}},
 		{"dlq: {backend: redis, addrs: [nohost]}\n", []string{`key "dlq.addrs"`, `"nohost"`}},
-		{"dlq: {max_len: lots}\n", []string{`key "dlq"`, "lots"}},
+		{"dlq: {max_len: lots}\n", []string{`key "dlq.max_len"`, "lots"}},
 		{"dlq: {max_len: -1}\n", []string{`key "dlq.max_len"`}},
 		{"listen: nope\n", []string{`key "listen"`, `"nope"`}},
 		{"listen: [a]\n", []string{`key "listen"`}},
+		{"listen: 127.0.0.1:99999\n", []string{`key "listen"`, "port number from 1 to 65535", `"127.0.0.1:99999"`}},
+		{"listen: 127.0.0.1:http\n", []string{`key "listen"`, "port number"}},
+		{"listen: '127.0.0.1:'\n", []string{`key "listen"`, "port number"}},
 		{"data_dir: ''\n", []string{`key "data_dir"`}},
 		{"sinks:\n  a: {url: x}\n", []string{`key "sinks.a.kind"`, "required"}},
 		{"sinks:\n  a: webhook\n", []string{`key "sinks.a"`}},
@@ -116,7 +120,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"auth: {allowed_hosts: [https://proxy.example]}\n", []string{`key "auth.allowed_hosts"`, `"https://proxy.example"`}},
 		{"auth: {allowed_hosts: [proxy.example:443]}\n", []string{`key "auth.allowed_hosts"`, "without scheme, port or path"}},
 		{"auth: {allowed_hosts: ['']}\n", []string{`key "auth.allowed_hosts"`}},
-		{"auth: {allowed_hosts: proxy.example}\n", []string{`key "auth"`}},
+		{"auth: {allowed_hosts: proxy.example}\n", []string{`key "auth.allowed_hosts"`}},
 		{"- a\n- b\n", []string{"mapping"}},
 		{"listen: [\n", []string{"not valid YAML"}},
 	}
@@ -219,9 +223,57 @@ func TestIsLoopback(t *testing.T) {
 }
 
 func TestLoadMissingFile(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	path := filepath.Join(t.TempDir(), "nope.yaml")
+	_, err := Load(path)
 	if err == nil || !errors.Is(err, ErrInvalid) || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v", err)
+	}
+	if want := "config: " + path + ": cannot read the configuration file: no such file or directory"; err.Error() != want {
+		t.Errorf("got  %s\nwant %s", err, want)
+	}
+}
+
+// A value that is wrong (not only a key that is unknown) is reported with
+// the line of its key; a key the file does not have with the line of the
+// nearest one it has.
+func TestValueErrorsNameTheLine(t *testing.T) {
+	const head = "# dletter\nsinks:\n  mail: {kind: webhook}\n"
+	for _, tc := range []struct {
+		doc  string
+		want string
+	}{
+		{"listen: nope\n", `x.yaml:4: key "listen"`},
+		{"dlq:\n  backend: file\n  max_len: -1\n", `x.yaml:6: key "dlq.max_len"`},
+		{"dlq:\n  backend: redis\n", `x.yaml:4: key "dlq.addrs"`},
+		{"dlq:\n  backend: redis\n  addrs:\n    - 127.0.0.1:6379\n    - nohost\n", `x.yaml:6: key "dlq.addrs"`},
+		{"dlq:\n  max_len: lots\n", `x.yaml:5: key "dlq.max_len"`},
+		{"delivery:\n  circuit:\n    failures: 1\n    cooldown: forever\n", `x.yaml:7: key "delivery.circuit.cooldown"`},
+		{"retry:\n  per_sink:\n    mial:\n      max_attempts: 2\n", `x.yaml:6: key "retry.per_sink.mial"`},
+		{"auth:\n  allowed_hosts: [ok.example, \"https://x\"]\n", `x.yaml:5: key "auth.allowed_hosts"`},
+	} {
+		_, err := Parse([]byte(head+tc.doc), "x.yaml")
+		if err == nil || !strings.HasPrefix(err.Error(), "config: "+tc.want+": ") {
+			t.Errorf("%q: got %v, want it to start with %s", tc.doc, err, tc.want)
+		}
+	}
+}
+
+// A value that a flag set is reported with the flag, not the file's line.
+func TestFlagValueErrorsNameTheFlag(t *testing.T) {
+	cfg, err := Parse([]byte("listen: 127.0.0.1:9000\ndlq: {backend: file}\n"), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = "nope"
+	cfg.SetByFlag("listen", "--listen")
+	if got, want := fmt.Sprint(cfg.Validate()), `config: flag "--listen": wants host:port, such as 127.0.0.1:8080 (got "nope")`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	cfg.Listen = "127.0.0.1:9000"
+	cfg.DLQ = DLQ{Backend: BackendRedis}
+	cfg.SetByFlag("dlq", "--dlq")
+	if err := cfg.Validate(); !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), `config: flag "--dlq": `) {
+		t.Errorf("a key under a flag's key: %v", err)
 	}
 }
 
@@ -363,7 +415,7 @@ func TestParseQueue(t *testing.T) {
 	for _, tc := range []struct{ doc, key string }{
 		{"queue: {backend: redis}", "queue.backend"},
 		{"queue: {backend: kafka}", "queue.backend"},
-		{"queue: {lease: soon}", "queue"},
+		{"queue: {lease: soon}", "queue.lease"},
 		{"queue: {leese: 1s}", "queue.leese"},
 	} {
 		_, err := Parse([]byte(tc.doc), "dletter.yaml")
@@ -393,7 +445,7 @@ func TestSinkErrorNamesFileAndKey(t *testing.T) {
 	if !errors.As(err, &e) || !errors.As(err, &ce) || !errors.Is(err, ErrInvalid) || !errors.Is(err, sinks.ErrInvalidConfig) {
 		t.Fatalf("err = %v, want a *config.Error around a *sinks.ConfigError", err)
 	}
-	if want := `config: dletter.yaml: key "sinks.alerts.timeout": ` + ce.Reason + ` (got "soon")`; err.Error() != want {
+	if want := `config: dletter.yaml:2: key "sinks.alerts.timeout": ` + ce.Reason + ` (got "soon")`; err.Error() != want {
 		t.Errorf("got  %s\nwant %s", err, want)
 	}
 	for _, ce := range []*sinks.ConfigError{
