@@ -3,6 +3,7 @@ package sinks
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
 )
@@ -14,7 +15,8 @@ type RedriveOptions struct {
 	// Max stops after this many items; 0 means every matching item.
 	Max int
 	// Rate is the most items per second to replay, across all of them in
-	// flight; 0 means no limit.
+	// flight; 0 means no limit. Otherwise it is at least MinRedriveRate
+	// (see CheckRedriveRate).
 	Rate float64
 	// DryRun only counts the items that would be replayed.
 	DryRun bool
@@ -51,6 +53,24 @@ type RedriveProgress struct {
 	LastErr error  `json:"-"`                 // its error, if any
 }
 
+// MinRedriveRate is the slowest RedriveOptions.Rate, in items per second:
+// one item a day. A slower pace is refused rather than taken as a pause
+// too long to be meant (or one a time.Duration cannot hold).
+const MinRedriveRate = 1.0 / (24 * 60 * 60)
+
+// CheckRedriveRate returns nil when rate is a RedriveOptions.Rate that
+// Redrive takes: 0 (no limit) or a finite number of items per second from
+// MinRedriveRate up, and otherwise an error matching ErrInvalidArgument
+// that names the option and the value. A caller that starts a redrive in
+// the background calls it first, to refuse the rate while it can still
+// answer.
+func CheckRedriveRate(rate float64) error {
+	if rate == 0 || rate >= MinRedriveRate && !math.IsInf(rate, 1) {
+		return nil
+	}
+	return Errorf(CodeInvalidArgument, "Redrive", "RedriveOptions.Rate %v is not 0 (no limit) or a number of items per second from %.3g (one a day) up", rate, MinRedriveRate)
+}
+
 // redrivePage is how many items Redrive lists at a time.
 const redrivePage = 100
 
@@ -76,10 +96,14 @@ const redrivePage = 100
 // are counted, not returned. On such an error the items in flight have
 // their context cancelled, and Redrive returns once they are all done. With
 // DryRun, nothing is sent: Matched says how many items would be. A negative
-// Concurrency is an error matching ErrInvalidArgument.
+// Concurrency, and a Rate CheckRedriveRate refuses, are an error matching
+// ErrInvalidArgument.
 func Redrive(ctx context.Context, st Store, opts RedriveOptions) (RedriveProgress, error) {
 	if opts.Concurrency < 0 {
 		return RedriveProgress{}, Errorf(CodeInvalidArgument, "Redrive", "RedriveOptions.Concurrency %d is negative", opts.Concurrency)
+	}
+	if err := CheckRedriveRate(opts.Rate); err != nil {
+		return RedriveProgress{}, err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -116,11 +140,14 @@ type redrive struct {
 // error that stopped it, if any.
 func (rd *redrive) run() error {
 	opts := rd.opts
-	var interval time.Duration
+	var interval time.Duration // at most a day (MinRedriveRate)
 	if opts.Rate > 0 {
 		interval = time.Duration(float64(time.Second) / opts.Rate)
 	}
-	start := time.Now()
+	// due is when the next item may start: the k-th one (k-1) intervals
+	// after the first, added up rather than multiplied, so that no count
+	// of items overflows.
+	due := time.Now()
 	cursor := ""
 	started := 0
 	for {
@@ -141,10 +168,10 @@ func (rd *redrive) run() error {
 				return err
 			}
 			if !opts.DryRun && interval > 0 {
-				due := start.Add(time.Duration(started) * interval)
 				if err := sleep(rd.ctx, time.Until(due)); err != nil {
 					return err
 				}
+				due = due.Add(interval)
 			}
 			if err := rd.acquire(); err != nil {
 				return err

@@ -125,8 +125,8 @@ func (a *API) parseSelect(w http.ResponseWriter, r *http.Request) (SelectRequest
 	if err == nil && req.Max < 0 {
 		err = &relay.FieldError{Field: "max", Value: strconv.Itoa(req.Max), Reason: "must not be negative"}
 	}
-	if err == nil && req.Rate < 0 {
-		err = &relay.FieldError{Field: "rate", Value: strconv.FormatFloat(req.Rate, 'g', -1, 64), Reason: "must not be negative"}
+	if err == nil {
+		err = relay.CheckRate("rate", req.Rate)
 	}
 	if err == nil {
 		err = relay.CheckConcurrency("concurrency", req.Concurrency)

@@ -104,6 +104,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"dlq", "ls", "--dlq", "ftp://x"}, ExitUsage, "unknown scheme"},
 		{[]string{"dlq", "ls", "--dlq", url, "--since", "soon"}, ExitUsage, "--since"},
 		{[]string{"dlq", "discard", "--dlq", url}, ExitUsage, "--all"},
+		{[]string{"dlq", "redrive", "--dlq", url, "--rate", "1e-300"}, ExitUsage, `flag "--rate"`},
+		{[]string{"dlq", "redrive", "--dlq", url, "--rate", "NaN"}, ExitUsage, `flag "--rate"`},
 		{[]string{"dlq", "ls", "--dlq", "http://127.0.0.1:1"}, ExitError, "connection refused"},
 		{[]string{"dlq", "show", "nope", "--dlq", url}, ExitNotFound, "404"},
 		{[]string{"dlq", "show", id, "--dlq", url}, ExitOK, "Last error"},

@@ -50,8 +50,8 @@ again.`,
 			if err != nil {
 				return err
 			}
-			if rate < 0 {
-				return usageErrorf("--rate must not be negative (got %v)", rate)
+			if err := relay.CheckRate("--rate", rate); err != nil {
+				return usageError(err)
 			}
 			if err := relay.CheckConcurrency("--concurrency", concurrency); err != nil {
 				return usageError(err)

@@ -249,10 +249,10 @@ func parseRate(s string) (float64, error) {
 		return 0, nil
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 || v > 1e6 {
+	if err != nil || v > 1e6 {
 		return 0, &relay.FieldError{Field: "rate", Value: s, Reason: "wants items per second, such as 5 (0 for no limit)"}
 	}
-	return v, nil
+	return v, relay.CheckRate("rate", v)
 }
 
 // parseConcurrency reads how many items to replay at once; empty means one

@@ -40,6 +40,17 @@ func CheckConcurrency(field string, n int) error {
 	return nil
 }
 
+// CheckRate refuses a redrive rate that sinks.CheckRedriveRate refuses
+// (not a number, infinite, negative, or slower than one item a day) with a
+// *FieldError naming field.
+func CheckRate(field string, rate float64) error {
+	if sinks.CheckRedriveRate(rate) != nil {
+		return &FieldError{Field: field, Value: strconv.FormatFloat(rate, 'g', -1, 64),
+			Reason: fmt.Sprintf("wants items per second: 0 for no limit, or from %.3g (one a day) up", sinks.MinRedriveRate)}
+	}
+	return nil
+}
+
 // DryRunRedrive counts the items a redrive with opts would replay.
 func (r *Relay) DryRunRedrive(ctx context.Context, opts RedriveOptions) (int, error) {
 	p, err := sinks.Redrive(ctx, r.opts.Store, sinks.RedriveOptions{Filter: opts.Filter, Max: opts.Max, DryRun: true})
@@ -104,8 +115,8 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	if r.opts.ReadOnly {
 		return Redrive{}, ErrReadOnly
 	}
-	if opts.Rate < 0 {
-		return Redrive{}, sinks.Errorf(sinks.CodeInvalidArgument, "redrive", "rate: must not be negative (got %v)", opts.Rate)
+	if err := CheckRate("rate", opts.Rate); err != nil {
+		return Redrive{}, err
 	}
 	if err := CheckConcurrency("concurrency", opts.Concurrency); err != nil {
 		return Redrive{}, err

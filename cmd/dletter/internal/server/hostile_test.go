@@ -37,6 +37,12 @@ func TestBadInputNamesTheField(t *testing.T) {
 		{"GET", "/v1/dlq/items?cursor=99999999999999999999999", "", "cursor"},
 		// An empty bulk discard says which field confirms it.
 		{"POST", "/v1/dlq/discard", `{}`, "all"},
+		// A rate slower than one item a day (1e-300 used to overflow into
+		// no pacing at all), negative, or out of float64's range.
+		{"POST", "/v1/dlq/redrive", `{"sink":"hook","rate":1e-300}`, "rate"},
+		{"POST", "/v1/dlq/redrive", `{"sink":"hook","rate":0.00001}`, "rate"},
+		{"POST", "/v1/dlq/redrive", `{"sink":"hook","rate":-1}`, "rate"},
+		{"POST", "/v1/dlq/redrive", `{"sink":"hook","rate":1e400}`, "rate"},
 	} {
 		r := e.do(c.method, c.path, c.body)
 		var er struct{ Error, Field string }
