@@ -119,6 +119,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"send", "orders"}, ExitUsage, "--config"},
 		{[]string{"serve", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, ExitUsage, "missing.yaml: cannot read the configuration file: no such file or directory"},
 		{[]string{"serve", "--listen", "127.0.0.1:99999"}, ExitUsage, `flag "--listen": wants a port number from 1 to 65535 (or 0 for any free port), such as 127.0.0.1:8080 (got "127.0.0.1:99999")`},
+		{[]string{"serve", "--shutdown-grace", "-1s"}, ExitUsage, "--shutdown-grace -1s: must not be negative"},
 		{[]string{"serve", "--config", cfgFile, "--listen", "nohost"}, ExitUsage, `config: flag "--listen": wants host:port`},
 		{[]string{"version", "-o", "json"}, ExitOK, `"version"`},
 	} {

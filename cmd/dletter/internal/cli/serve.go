@@ -31,15 +31,20 @@ auth.token_file), and should use TLS: --tls-cert and --tls-key (or the
 file's tls block) serve HTTPS (TLS 1.2 or later), and SIGHUP reloads the
 key pair from its files (a pair that fails to load is logged and the
 current one kept). SIGINT or SIGTERM shut it down gracefully: intake stops,
-deliveries in flight get delivery.shutdown_timeout to finish (a synchronous
-one that cannot parks its message in the DLQ; an async one stays queued for
-the next start); a second signal ends it at once, losing nothing accepted.`,
+deliveries in flight get --shutdown-grace, by default delivery.shutdown_timeout
+(30s unless the file says otherwise), to finish (a synchronous one that
+cannot parks its message in the DLQ; an async one stays queued for the next
+start); --shutdown-grace 0 cancels them at once, keeping what is queued; a
+second signal ends it at once, losing nothing accepted.`,
 		Example: `  dletter serve
   dletter serve --config /etc/dletter.yaml --listen 0.0.0.0:8443
   DLETTER_TOKEN=... dletter serve --listen 0.0.0.0:8443 --token-env DLETTER_TOKEN \
       --tls-cert /etc/dletter/cert.pem --tls-key /etc/dletter/key.pem`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if grace < 0 {
+				return usageErrorf("--shutdown-grace %s: must not be negative (0 gives deliveries in flight no time at all)", grace)
+			}
 			cfg, err := loadConfig(cfgPath)
 			if err != nil {
 				return err
@@ -80,8 +85,11 @@ the next start); a second signal ends it at once, losing nothing accepted.`,
 			log := slog.New(h)
 			ctx, stop := shutdownContext(cmd.Context(), log)
 			defer stop()
-			if !cmd.Flags().Changed("shutdown-grace") {
+			switch {
+			case !cmd.Flags().Changed("shutdown-grace"):
 				grace = 0 // the configuration's delivery.shutdown_timeout
+			case grace == 0:
+				grace = daemon.NoGrace
 			}
 			opts := daemon.ServeOptions{Logger: log, Out: g.streams.Out, Grace: grace}
 			if cfg.TLS.Enabled() {
@@ -105,6 +113,6 @@ the next start); a second signal ends it at once, losing nothing accepted.`,
 	f.StringVar(&tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with (overrides the file's tls)")
 	f.StringVar(&tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringVar(&logFormat, "log-format", "text", "log format on standard error: text or json")
-	f.DurationVar(&grace, "shutdown-grace", 30*time.Second, "how long in-flight deliveries may run after SIGINT/SIGTERM (overrides delivery.shutdown_timeout)")
+	f.DurationVar(&grace, "shutdown-grace", 0, "how long in-flight deliveries may run after SIGINT/SIGTERM; 0 cancels them at once, keeping what is queued\n(default: the configuration's delivery.shutdown_timeout, 30s unless it says otherwise)")
 	return cmd
 }

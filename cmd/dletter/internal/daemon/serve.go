@@ -28,11 +28,12 @@ type ServeOptions struct {
 	// Out receives the start-up banner (the console's URL).
 	Out io.Writer
 	// Grace is how long in-flight requests and async sends may run after a
-	// shutdown signal (default: the delivery block's shutdown_timeout, 30s).
-	// Past it their contexts are cancelled: a synchronous delivery still
-	// retrying parks its message in the DLQ, and an async send is kept in
-	// the queue for the next start; Serve waits for both before closing
-	// the DLQ.
+	// shutdown signal; 0 takes the delivery block's shutdown_timeout (30s
+	// unless the configuration says otherwise), and NoGrace (any negative
+	// value) gives them none: they are cancelled at once. Past it their
+	// contexts are cancelled: a synchronous delivery still retrying parks
+	// its message in the DLQ, and an async send is kept in the queue for
+	// the next start; Serve waits for both before closing the DLQ.
 	Grace time.Duration
 	// Listener, when not nil, is used instead of listening on cfg.Listen.
 	Listener net.Listener
@@ -40,6 +41,10 @@ type ServeOptions struct {
 	// files (nil: never).
 	Reload <-chan os.Signal
 }
+
+// NoGrace is the ServeOptions.Grace that cancels deliveries in flight as
+// soon as the shutdown signal comes, keeping what is queued.
+const NoGrace time.Duration = -1
 
 // Serve runs the daemon until ctx is cancelled, then shuts down gracefully:
 // it stops accepting, lets in-flight requests finish (or persist their
@@ -66,8 +71,11 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 		return err
 	}
 	defer func() { err = errors.Join(err, core.Close()) }()
-	if o.Grace <= 0 {
+	switch {
+	case o.Grace == 0:
 		o.Grace = core.Delivery.Shutdown()
+	case o.Grace < 0:
+		o.Grace = 0
 	}
 
 	ln := o.Listener

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/config"
 	"github.com/dletter/dletter/cmd/dletter/internal/testenv"
@@ -77,4 +78,44 @@ func TestServeWarnsWithoutTLSBeyondLoopback(t *testing.T) {
 			t.Errorf("%s tls=%v: banner warns %v, log warns %v, want %v\n%s\n%s", c.listen, c.tls, warned, logged, c.warn, &out, &logs)
 		}
 	}
+}
+
+// TestServeNoGraceStopsAtOnce: with NoGrace, a shutdown cancels a delivery
+// in flight at once instead of giving it delivery.shutdown_timeout.
+func TestServeNoGraceStopsAtOnce(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	hook.Hold()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.DLQ.Backend = config.BackendMemory
+	cfg.Sinks = map[string]map[string]any{"slow": {"kind": "webhook", "url": hook.URL + "/slow"}}
+	cfg.Delivery = map[string]any{"shutdown_timeout": "10m"}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, cfg, ServeOptions{Listener: ln, Grace: NoGrace}) }()
+	sent := make(chan error, 1)
+	go func() {
+		res, err := http.Post("http://"+ln.Addr().String()+"/v1/sinks/slow/messages", "application/json",
+			strings.NewReader(`{"subject":"in flight"}`))
+		if err == nil {
+			res.Body.Close()
+		}
+		sent <- err
+	}()
+	testenv.WaitFor(t, "the delivery to reach the sink", func() bool { return hook.Attempts() >= 1 })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve still waits for the delivery in flight: NoGrace gave it the shutdown timeout")
+	}
+	<-sent
 }
