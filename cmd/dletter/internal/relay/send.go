@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dletter/dletter/cmd/dletter/internal/metrics"
@@ -59,25 +60,27 @@ func (r *Relay) Send(ctx context.Context, d Delivery, async bool) (SendResult, e
 		d.DeliveryID = sinks.NewDeliveryID()
 	}
 	res := SendResult{DeliveryID: d.DeliveryID}
+	// The recipient is read before the message is queued too, so that one
+	// the sink cannot take is refused now rather than dead-lettered later.
+	to, err := sinks.DecodeRecipient(sink, d.Recipient)
+	if err != nil {
+		return SendResult{}, recipientError(d.Recipient, err)
+	}
 	if async {
 		if r.opts.Queue == nil {
 			return SendResult{}, ErrAsyncUnavailable
 		}
-		var to sinks.Recipient
+		var raw sinks.Recipient
 		if len(d.Recipient) > 0 {
-			to = d.Recipient
+			raw = d.Recipient
 		}
-		if _, err := r.opts.Queue.Enqueue(sinks.WithDeliveryID(ctx, d.DeliveryID), d.Sink, to, d.Message); err != nil {
+		if _, err := r.opts.Queue.Enqueue(sinks.WithDeliveryID(ctx, d.DeliveryID), d.Sink, raw, d.Message); err != nil {
 			r.opts.Metrics.Delivery(d.Sink, metrics.Failed)
 			return SendResult{}, fmt.Errorf("relay: keep message for async delivery: %w", err)
 		}
 		r.opts.Metrics.Delivery(d.Sink, metrics.Queued)
 		res.Status = StatusQueued
 		return res, nil
-	}
-	to, err := sinks.DecodeRecipient(sink, d.Recipient)
-	if err != nil {
-		return SendResult{}, err
 	}
 	err = sink.Send(sinks.WithDeliveryID(ctx, d.DeliveryID), to, d.Message)
 	var dl *sinks.DeadLetterError
@@ -98,4 +101,17 @@ func (r *Relay) Send(ctx context.Context, d Delivery, async bool) (SendResult, e
 		r.opts.Metrics.Delivery(d.Sink, metrics.Failed)
 		return SendResult{}, err
 	}
+}
+
+// maxShownRecipient bounds the part of a refused recipient an error shows.
+const maxShownRecipient = 200
+
+// recipientError is the *FieldError of a recipient the sink cannot decode:
+// the value (its start, when long) and the sink's reason.
+func recipientError(raw json.RawMessage, err error) error {
+	v := string(raw)
+	if len(v) > maxShownRecipient {
+		v = strings.ToValidUTF8(v[:maxShownRecipient], "") + "..."
+	}
+	return &FieldError{Field: "recipient", Value: v, Reason: err.Error()}
 }
