@@ -45,6 +45,22 @@ type backend interface {
 type local struct {
 	*relay.Relay
 	core *daemon.Core
+	cfg  *config.Config
+}
+
+// Redeliver refuses an item whose sink is not configured (the command was
+// run without the daemon's --config): nothing is sent, and the item stays
+// as it was.
+func (l local) Redeliver(ctx context.Context, a relay.Actor, id string, keep bool) (relay.RedeliverResult, error) {
+	it, err := l.Relay.Get(ctx, id)
+	if err != nil {
+		return relay.RedeliverResult{}, err
+	}
+	if _, ok := l.cfg.Sinks[it.Sink]; !ok {
+		return relay.RedeliverResult{}, usageErrorf("item %s: sink %q is not configured here, so nothing was sent: pass --config with the daemon's configuration, or --dlq http://HOST:PORT to replay through the daemon",
+			id, it.Sink)
+	}
+	return l.Relay.Redeliver(ctx, a, id, keep)
 }
 
 func (l local) StartRedrive(_ context.Context, a relay.Actor, opts relay.RedriveOptions) (relay.Redrive, error) {
@@ -144,7 +160,7 @@ func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error)
 		}
 		return nil, err
 	}
-	return local{Relay: core.Relay, core: core}, nil
+	return local{Relay: core.Relay, core: core, cfg: cfg}, nil
 }
 
 // mustExist is nil when path exists; otherwise an error that says so

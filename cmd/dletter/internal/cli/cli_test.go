@@ -112,7 +112,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"dlq", "replay", id, "--dlq", url}, ExitFailed, "failed again"},
 		{[]string{"dlq", "count", "--dlq", url, "-o", "json"}, ExitOK, `"total": 1`},
 		{[]string{"dlq", "discard", "--all", "--dlq", roURL}, ExitRefused, "read-only"},
-		{[]string{"dlq", "ls", "--dlq", authURL}, ExitRefused, "DLETTER_TOKEN"},
+		{[]string{"dlq", "ls", "--dlq", authURL}, ExitRefused, "no token was sent: set DLETTER_TOKEN"},
 		{[]string{"send", "nope", "--config", cfgFile}, ExitNotFound, "configured: orders"},
 		{[]string{"send", "orders", "--config", cfgFile}, ExitFailed, "transient"},
 		{[]string{"send", "orders", "--via", url}, ExitFailed, "parked in the DLQ"},
@@ -128,6 +128,11 @@ func TestExitCodes(t *testing.T) {
 			t.Errorf("%v: code %d (want %d), output:\n%s%s", c.args, code, c.code, out, errOut)
 		}
 	}
+	t.Setenv("DLETTER_TOKEN", "wrong")
+	if _, errOut, code := run(t, "", "dlq", "ls", "--dlq", authURL); code != ExitRefused ||
+		!strings.Contains(errOut, "the token was refused") || strings.Contains(errOut, "set DLETTER_TOKEN") {
+		t.Errorf("with a wrong token: %d %s", code, errOut)
+	}
 	t.Setenv("DLETTER_TOKEN", "tok")
 	if _, errOut, code := run(t, "", "dlq", "ls", "--dlq", authURL); code != ExitOK {
 		t.Errorf("with token: %d %s", code, errOut)
@@ -135,6 +140,31 @@ func TestExitCodes(t *testing.T) {
 	hook.Fail.Store(false)
 	if out, errOut, code := run(t, "", "dlq", "replay", id, "--dlq", url); code != ExitOK || !strings.Contains(out, "removed") {
 		t.Errorf("replay: %d %s %s", code, out, errOut)
+	}
+}
+
+// TestLocalReplayOfUnconfiguredSink: replaying an item from a data
+// directory without the configuration that has its sink sends nothing and
+// is a usage error that says so, not a delivery that failed again.
+func TestLocalReplayOfUnconfiguredSink(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	core, err := daemon.Open(cfg, daemon.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := core.Store.Add(context.Background(), sinks.DLQItem{Sink: "gone", LastError: "503", Message: sinks.Message{Subject: "s"}})
+	if cerr := core.Close(); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	out, errOut, code := run(t, "", "dlq", "replay", id, "--dlq", "file:"+dir)
+	want := `sink "gone" is not configured here, so nothing was sent: pass --config`
+	if code != ExitUsage || !strings.Contains(errOut, want) || strings.Contains(out+errOut, "failed again") {
+		t.Errorf("exit %d, want %d and %q:\n%s%s", code, ExitUsage, want, out, errOut)
+	}
+	if out, errOut, code := run(t, "", "dlq", "show", id, "--dlq", "file:"+dir, "-o", "json"); code != ExitOK || !strings.Contains(out, id) {
+		t.Errorf("the item changed or went: %d %s%s", code, out, errOut)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -286,9 +285,6 @@ history updated, and the command exits with 4.`,
 				fmt.Fprintf(g.streams.Out, "delivered %s through %s; %s\n", res.ID, res.Sink, removed)
 			} else {
 				fmt.Fprintf(g.streams.Out, "replay of %s failed again: %s\n", res.ID, display.Visible(res.Error))
-				if strings.Contains(res.Error, "is not registered") {
-					fmt.Fprintln(g.streams.Err, "hint: pass --config with the daemon's configuration, or --dlq http://HOST:PORT to replay through the daemon")
-				}
 			}
 			if !res.Delivered {
 				return &exitError{code: ExitFailed, err: errSilent}

@@ -22,8 +22,9 @@ import (
 	"github.com/dletter/dletter/sinks"
 )
 
-// ErrUnauthorized is returned when the daemon refuses the token (401).
-var ErrUnauthorized = errors.New("client: the daemon refused the token (401): set DLETTER_TOKEN")
+// ErrUnauthorized is returned (wrapped, with a hint that says whether a
+// token was sent) when the daemon answers 401.
+var ErrUnauthorized = errors.New("client: the daemon refused the request (401)")
 
 // Client is a daemon's API.
 type Client struct {
@@ -108,7 +109,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return s, nil
 		}
 	}
-	return status, answerError(status, data)
+	return status, c.answerError(status, data)
 }
 
 // send sends a request and returns the answer's status and body.
@@ -142,13 +143,16 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 }
 
 // answerError is the error of an answer with an error status.
-func answerError(status int, data []byte) error {
+func (c *Client) answerError(status int, data []byte) error {
 	var ae api.Error
 	if json.Unmarshal(data, &ae) != nil || ae.Error == "" {
 		ae.Error = strings.TrimSpace(string(data))
 	}
 	if status == http.StatusUnauthorized {
-		return ErrUnauthorized
+		if c.token == "" {
+			return fmt.Errorf("%w: no token was sent: set DLETTER_TOKEN or pass --token-file", ErrUnauthorized)
+		}
+		return fmt.Errorf("%w: the token was refused: check that DLETTER_TOKEN or --token-file holds the daemon's token", ErrUnauthorized)
 	}
 	return &APIError{Status: status, Message: ae.Error, Field: ae.Field}
 }

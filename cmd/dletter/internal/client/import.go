@@ -80,7 +80,7 @@ func (c *Client) importBatch(ctx context.Context, body []byte, lines []int) (int
 	if status == 200 {
 		return ans.Added, nil
 	}
-	err = answerError(status, data)
+	err = c.answerError(status, data)
 	var ae *APIError
 	if ans.Line > 0 && ans.Line <= len(lines) && errors.As(err, &ae) {
 		// The daemon numbers the lines of this request: name src's.
