@@ -156,7 +156,13 @@ func openBackend(ctx context.Context, g *globals, df *dlqFlags) (backend, error)
 	core, err := daemon.Open(cfg, opts)
 	if err != nil {
 		if errors.Is(err, sinks.ErrLocked) {
-			return nil, fmt.Errorf("%w\n(is 'dletter serve' running on this data directory? then use --dlq http://%s)", err, cfg.Listen)
+			// Only a configuration says where the daemon listens: without
+			// one, the default address would be a guess.
+			addr := "HOST:PORT (the address 'dletter serve' printed when it started)"
+			if df.config != "" {
+				addr = cfg.Listen + " (the listen address of " + df.config + ")"
+			}
+			return nil, fmt.Errorf("%w\n(is 'dletter serve' running on this data directory? then use --dlq http://%s)", err, addr)
 		}
 		return nil, err
 	}

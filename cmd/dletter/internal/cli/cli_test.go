@@ -168,6 +168,30 @@ func TestLocalReplayOfUnconfiguredSink(t *testing.T) {
 	}
 }
 
+// TestDirectoryInUseHint: the hint for a data directory a daemon holds
+// names the configuration's listen address, and no guessed one without it.
+func TestDirectoryInUseHint(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	core, err := daemon.Open(cfg, daemon.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	_, errOut, code := run(t, "", "dlq", "ls", "--dlq", "file:"+dir)
+	if code != ExitError || !strings.Contains(errOut, "--dlq http://HOST:PORT") || strings.Contains(errOut, config.DefaultListen) {
+		t.Errorf("without --config: exit %d: %s", code, errOut)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfgFile, []byte("listen: 127.0.0.1:9123\ndata_dir: "+dir+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, _ := run(t, "", "dlq", "ls", "--config", cfgFile); !strings.Contains(errOut, "--dlq http://127.0.0.1:9123") {
+		t.Errorf("with --config: %s", errOut)
+	}
+}
+
 // TestExportImport moves items between a daemon and a real Redis DLQ.
 func TestExportImport(t *testing.T) {
 	redis := redistest.Start(t)
