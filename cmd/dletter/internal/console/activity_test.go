@@ -19,6 +19,9 @@ func TestActivityRows(t *testing.T) {
 		{Action: "discard", Target: "q=\"x\"", Result: "ok", Count: 3, Op: "op_e"},
 		{Action: "replay", Target: "42", Result: "failed: sinks: busy (replay by bob via api)", Op: "op_f"},
 		{Action: "redrive", Target: "rd_3 sink=orders", Result: "cancelled after 3 of 12 (1 failed)", Count: 3, Failed: 1, Op: "op_g"},
+		// Skipped items are not failures: the result tells them apart.
+		{Action: "redrive", Target: "rd_4 sink=orders", Result: "failed: 7 failed, 4 skipped of 11", Count: 11, Failed: 11, Op: "op_h"},
+		{Action: "redrive", Target: "rd_5 sink=orders", Result: "partial: 3 skipped, 1 busy of 9", Count: 9, Failed: 4, Op: "op_i"},
 	}
 	running := func(op string) bool { return op == "op_b" }
 	known := func(id string) bool { return id == "rd_1" || id == "rd_3" }
@@ -30,6 +33,8 @@ func TestActivityRows(t *testing.T) {
 		{"ok", "3 discarded", "", ""},
 		{"failed", "", "sinks: busy (replay by bob via api)", ""},
 		{"cancelled", "2 of 3 delivered", "cancelled after 3 of 12 (1 failed)", "/redrives/rd_3"},
+		{"failed", "0 of 11 delivered", "7 failed, 4 skipped of 11", ""},
+		{"partial", "5 of 9 delivered", "3 skipped, 1 busy of 9", ""},
 	}
 	rows := activityRows(entries, running, known)
 	if len(rows) != len(want) {

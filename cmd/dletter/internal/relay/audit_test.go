@@ -76,6 +76,49 @@ func TestRedriveAuditItemsAndOutcome(t *testing.T) {
 	}
 }
 
+// TestRedriveOutcomeWords: the audit outcome of a redrive gives the counts
+// the API gives, failed, skipped and busy apart, rather than calling every
+// item not delivered a failure.
+func TestRedriveOutcomeWords(t *testing.T) {
+	for _, c := range []struct {
+		p    Progress
+		err  error
+		want string
+	}{
+		{Progress{}, nil, "ok"},
+		{Progress{Matched: 3, Processed: 3, Delivered: 3}, nil, "ok"},
+		{Progress{Matched: 5, Processed: 5, Delivered: 3, Failed: 2}, nil, "partial: 2 of 5 failed"},
+		{Progress{Matched: 12, Processed: 12, Failed: 12}, nil, "failed: 12 of 12 failed"},
+		{Progress{Matched: 11, Processed: 11, Failed: 7, Skipped: 4}, nil, "failed: 7 failed, 4 skipped of 11"},
+		{Progress{Matched: 9, Processed: 9, Delivered: 5, Skipped: 3, Busy: 1}, nil, "partial: 3 skipped, 1 busy of 9"},
+		{Progress{Matched: 10, Processed: 3, Delivered: 1, Failed: 1, Skipped: 1}, context.Canceled, "cancelled after 3 of 10 (1 failed, 1 skipped)"},
+		{Progress{Matched: 10, Processed: 3, Delivered: 3}, context.Canceled, "cancelled after 3 of 10"},
+		{Progress{Matched: 3, Processed: 1, Skipped: 1}, errors.New("store down"), "failed: store down"},
+	} {
+		if got := redriveOutcome(c.p, c.err); got != c.want {
+			t.Errorf("%+v, %v: %q, want %q", c.p, c.err, got, c.want)
+		}
+	}
+}
+
+// TestRedriveMatchingNothing: a redrive that matches no item is done with
+// the result ok, in the API as in the audit log.
+func TestRedriveMatchingNothing(t *testing.T) {
+	b := setup(t, setupOpts{})
+	b.add(t, "a")
+	job, err := b.r.StartRedrive(actor, RedriveOptions{Filter: sinks.Filter{Sink: "nothing-here"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job = waitRedrive(t, b.r, job.ID)
+	if job.State != StateDone || job.Result != ResultOK {
+		t.Fatalf("redrive %s, result %q; want done, ok", job.State, job.Result)
+	}
+	if _, end := b.op(t, "redrive", job.ID+" sink=nothing-here"); end.Result != "ok" || end.Count != 0 {
+		t.Fatalf("outcome %+v", end)
+	}
+}
+
 // TestBulkDiscardAuditIDs: a bulk discard records the id of every item it
 // removed, besides its filter and count.
 func TestBulkDiscardAuditIDs(t *testing.T) {

@@ -30,14 +30,13 @@ const (
 	ResultFailed  = "failed"  // none was, or the job itself failed
 )
 
-// resultOf says how the items of p went: "" when none was processed,
-// ResultOK when all were delivered, ResultFailed when none was, and
-// ResultPartial otherwise. Skipped and busy items count as not delivered.
+// resultOf says how the items of p went: ResultOK when all were delivered
+// (so when none was processed, such as a redrive that matched nothing),
+// ResultFailed when none was, and ResultPartial otherwise. Skipped and busy
+// items count as not delivered.
 func resultOf(p Progress) string {
 	bad := p.Failed + p.Skipped + p.Busy
 	switch {
-	case p.Delivered == 0 && bad == 0:
-		return ""
 	case bad == 0:
 		return ResultOK
 	case p.Delivered == 0:

@@ -101,7 +101,7 @@ func TestJobResult(t *testing.T) {
 		{Progress{Matched: 3, Processed: 3, Failed: 3}, nil, ResultFailed},
 		{Progress{Matched: 3, Processed: 3, Skipped: 3}, nil, ResultFailed},
 		{Progress{Matched: 3, Processed: 3, Delivered: 2, Busy: 1}, nil, ResultPartial},
-		{Progress{}, nil, ""},
+		{Progress{}, nil, ResultOK}, // nothing matched: nothing failed
 		{Progress{Matched: 3, Processed: 1, Delivered: 1}, errors.New("store down"), ResultFailed},
 	} {
 		j, _ := m.Start("redrive", "", "", func(ctx context.Context, report func(Progress)) (Progress, error) {

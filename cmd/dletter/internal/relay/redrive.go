@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/dletter/dletter/sinks"
 )
@@ -152,17 +153,39 @@ func (r *Relay) StartRedrive(a Actor, opts RedriveOptions) (Redrive, error) {
 	return job, nil
 }
 
-// redriveOutcome words how a redrive ended for the audit log.
+// redriveOutcome words how a redrive ended for the audit log, with the
+// counts the API gives: "ok", "partial: 2 of 5 failed", "failed: 7
+// failed, 4 skipped of 11", "cancelled after 3 of 10 (1 failed)".
 func redriveOutcome(p Progress, err error) string {
 	bad := p.Failed + p.Skipped + p.Busy
-	if errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled):
 		s := fmt.Sprintf("cancelled after %d of %d", p.Processed, p.Matched)
 		if bad > 0 {
-			s += fmt.Sprintf(" (%d failed)", bad)
+			s += " (" + notDelivered(p) + ")"
 		}
 		return s
+	case err != nil || bad == p.Failed:
+		return outcome(p.Processed, bad, err)
+	case p.Delivered > 0:
+		return fmt.Sprintf("%s: %s of %d", ResultPartial, notDelivered(p), p.Processed)
 	}
-	return outcome(p.Processed, bad, err)
+	return fmt.Sprintf("%s: %s of %d", ResultFailed, notDelivered(p), p.Processed)
+}
+
+// notDelivered words the items of p that were not delivered: "7 failed, 4
+// skipped, 1 busy", leaving out the counts that are 0.
+func notDelivered(p Progress) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		word string
+	}{{p.Failed, "failed"}, {p.Skipped, "skipped"}, {p.Busy, "busy"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.word))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // redriveFinished records a finished redrive.
