@@ -111,7 +111,8 @@ type SelectRequest struct {
 	Concurrency int `json:"concurrency,omitempty"`
 	// DryRun only counts.
 	DryRun bool `json:"dry_run,omitempty"`
-	// All confirms a discard with an empty filter.
+	// All confirms a discard with an empty filter. A redrive needs no
+	// confirmation (it removes only what it delivers) and ignores it.
 	All bool `json:"all,omitempty"`
 }
 

@@ -64,3 +64,23 @@ func TestRecipientNamed(t *testing.T) {
 		t.Errorf("the receiver saw %d requests", n)
 	}
 }
+
+// TestRedriveEmptyFilterSelectsAll: a redrive with an empty filter selects
+// every item without "all" (it removes only what it delivers), and takes
+// "all" without effect; a discard with an empty filter wants "all".
+func TestRedriveEmptyFilterSelectsAll(t *testing.T) {
+	e := setup(t, setupOpts{})
+	e.park("hook", "one")
+	e.park("other", "two")
+	for _, body := range []string{`{"dry_run":true}`, `{"dry_run":true,"all":true}`} {
+		var ans struct{ Matched int }
+		r := e.do("POST", "/v1/dlq/redrive", body)
+		r.json(t, &ans)
+		if r.status != http.StatusOK || ans.Matched != 2 {
+			t.Errorf("redrive %s: %d %s, want both items", body, r.status, r.body)
+		}
+	}
+	if r := e.do("POST", "/v1/dlq/discard", `{"dry_run":true}`); r.status != http.StatusBadRequest {
+		t.Errorf("discard without all: %d %s", r.status, r.body)
+	}
+}
