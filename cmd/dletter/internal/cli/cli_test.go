@@ -143,17 +143,24 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// TestLocalReplayOfUnconfiguredSink: replaying an item from a data
-// directory without the configuration that has its sink sends nothing and
-// is a usage error that says so, not a delivery that failed again.
-func TestLocalReplayOfUnconfiguredSink(t *testing.T) {
-	dir := t.TempDir()
+// openDataDir opens a Core over a file DLQ in dir, as a daemon does.
+func openDataDir(t *testing.T, dir string) *daemon.Core {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dir
 	core, err := daemon.Open(cfg, daemon.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return core
+}
+
+// TestLocalReplayOfUnconfiguredSink: replaying an item from a data
+// directory without the configuration that has its sink sends nothing and
+// is a usage error that says so, not a delivery that failed again.
+func TestLocalReplayOfUnconfiguredSink(t *testing.T) {
+	dir := t.TempDir()
+	core := openDataDir(t, dir)
 	id, err := core.Store.Add(context.Background(), sinks.DLQItem{Sink: "gone", LastError: "503", Message: sinks.Message{Subject: "s"}})
 	if cerr := core.Close(); err != nil || cerr != nil {
 		t.Fatal(err, cerr)
@@ -172,13 +179,7 @@ func TestLocalReplayOfUnconfiguredSink(t *testing.T) {
 // names the configuration's listen address, and no guessed one without it.
 func TestDirectoryInUseHint(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	core, err := daemon.Open(cfg, daemon.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core.Close()
+	defer openDataDir(t, dir).Close()
 	_, errOut, code := run(t, "", "dlq", "ls", "--dlq", "file:"+dir)
 	if code != ExitError || !strings.Contains(errOut, "--dlq http://HOST:PORT") || strings.Contains(errOut, config.DefaultListen) {
 		t.Errorf("without --config: exit %d: %s", code, errOut)
