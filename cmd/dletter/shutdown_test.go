@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -142,4 +143,68 @@ func TestSecondSIGTERMEndsAtOnce(t *testing.T) {
 	hook.Release()
 	hook.Delay.Store(0)
 	deliveredAfterRestart(t, hook, cfg, accepted, 2)
+}
+
+// TestSIGTERMAnswersASyncSendCutAtTheDeadline: a synchronous send still
+// waiting for its receiver when shutdown_timeout ends is cancelled, parks
+// its message in the DLQ and gets its answer, 202 dead_lettered with the
+// item's id, before the daemon closes the connection; the item is there
+// after a restart, and the async messages held with it are delivered.
+func TestSIGTERMAnswersASyncSendCutAtTheDeadline(t *testing.T) {
+	hook := testenv.NewReceiver(t)
+	cfg := writeConfig(t, t.TempDir(), hook.URL, "delivery:\n  concurrency: 4\n  shutdown_timeout: 1s")
+	d := startDaemon(t, "--config", cfg)
+	hook.Hold()
+	accepted := postAsync(t, d, 2)
+	testenv.WaitFor(t, "the async sends held", func() bool { return hook.InFlight() == 2 })
+
+	type answer struct {
+		code int
+		res  struct {
+			Status     string
+			ID         string
+			DeliveryID string `json:"delivery_id"`
+		}
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		var a answer
+		res, err := http.Post(d.URL+"/v1/sinks/orders/messages", "application/json", strings.NewReader(`{"subject":"sync","body":"{}"}`))
+		if err == nil {
+			a.code = res.StatusCode
+			a.err = json.NewDecoder(res.Body).Decode(&a.res)
+			res.Body.Close()
+		}
+		if err != nil {
+			a.err = err
+		}
+		answered <- a
+	}()
+	testenv.WaitFor(t, "the sync send held", func() bool { return hook.InFlight() == 3 })
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	a := <-answered
+	if a.err != nil || a.code != http.StatusAccepted || a.res.Status != "dead_lettered" || a.res.ID == "" || a.res.DeliveryID == "" {
+		t.Fatalf("the sync send cut by the shutdown got %d %+v (%v), want 202 dead_lettered with an id\n%s", a.code, a.res, a.err, d.logs)
+	}
+	if err := d.wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, d.logs)
+	}
+	hook.Release()
+
+	again := startDaemon(t, "--config", cfg)
+	var item struct {
+		DeliveryID string `json:"delivery_id"`
+		Message    struct{ Subject string }
+	}
+	if code := again.api("GET", "/v1/dlq/items/"+a.res.ID, "", &item); code != http.StatusOK ||
+		item.DeliveryID != a.res.DeliveryID || item.Message.Subject != "sync" {
+		t.Fatalf("DLQ item %s after the restart: %d %+v", a.res.ID, code, item)
+	}
+	if err := again.stop(); err != nil {
+		t.Fatalf("SIGTERM exit: %v\n%s", err, again.logs)
+	}
+	deliveredAfterRestart(t, hook, cfg, accepted, 0)
 }

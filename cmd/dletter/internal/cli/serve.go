@@ -33,9 +33,10 @@ key pair from its files (a pair that fails to load is logged and the
 current one kept). SIGINT or SIGTERM shut it down gracefully: intake stops,
 deliveries in flight get --shutdown-grace, by default delivery.shutdown_timeout
 (30s unless the file says otherwise), to finish (a synchronous one that
-cannot parks its message in the DLQ; an async one stays queued for the next
-start); --shutdown-grace 0 cancels them at once, keeping what is queued; a
-second signal ends it at once, losing nothing accepted.`,
+cannot parks its message in the DLQ and answers 202 dead_lettered with the
+item's id; an async one stays queued for the next start); --shutdown-grace 0
+cancels them at once, keeping what is queued; a second signal ends it at
+once, losing nothing accepted.`,
 		Example: `  dletter serve
   dletter serve --config /etc/dletter.yaml --listen 0.0.0.0:8443
   DLETTER_TOKEN=... dletter serve --listen 0.0.0.0:8443 --token-env DLETTER_TOKEN \

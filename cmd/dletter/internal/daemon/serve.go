@@ -32,8 +32,10 @@ type ServeOptions struct {
 	// unless the configuration says otherwise), and NoGrace (any negative
 	// value) gives them none: they are cancelled at once. Past it their
 	// contexts are cancelled: a synchronous delivery still retrying parks
-	// its message in the DLQ, and an async send is kept in the queue for
-	// the next start; Serve waits for both before closing the DLQ.
+	// its message in the DLQ and answers with its id (its request gets a
+	// few more seconds to write that answer), and an async send is kept in
+	// the queue for the next start; Serve waits for both before closing
+	// the DLQ.
 	Grace time.Duration
 	// Listener, when not nil, is used instead of listening on cfg.Listen.
 	Listener net.Listener
@@ -118,24 +120,44 @@ func Serve(ctx context.Context, cfg *config.Config, o ServeOptions) (err error) 
 		"sinks", cfg.SinkNames(), "auth", token != "", "read_only", cfg.Auth.ReadOnly, "tls", certs != nil)
 
 	// The grace period runs from the shutdown signal, for the requests and
-	// the async sends together.
-	signalled := make(chan time.Time, 1)
-	defer context.AfterFunc(ctx, func() { signalled <- time.Now() })()
+	// the async sends together. The Dispatcher closes beside the HTTP
+	// server's shutdown: at the deadline its sends are cancelled while the
+	// requests cut short there write their answers.
+	served := make(chan struct{})
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		select {
+		case <-ctx.Done():
+		case <-served:
+		}
+		closeDispatcher(core, served, &inflight, o.Grace, log)
+	}()
 	err = serveHTTP(ctx, ln, h, certs, o, log)
-	deadline := time.Now().Add(o.Grace)
-	select {
-	case at := <-signalled:
-		deadline = at.Add(o.Grace)
-	default:
-	}
-	log.Info("shutting down: waiting for in-flight deliveries", "until", deadline)
-	waitTimeout(&inflight, time.Until(deadline))
-	sctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	if cerr := core.Dispatcher.Close(sctx); cerr != nil {
-		log.Warn("async sends still in flight at the deadline were cancelled; they stay queued for the next start", "err", cerr)
-	}
+	close(served)
+	<-closed
 	return err
+}
+
+// closeDispatcher closes the Dispatcher once the HTTP server is done
+// (served), since its requests may still enqueue, and the requests still
+// running after it (inflight) ended, or at the end of grace from now: its
+// sends get until then.
+func closeDispatcher(core *Core, served <-chan struct{}, inflight *sync.WaitGroup, grace time.Duration, log *slog.Logger) {
+	deadline := time.Now().Add(grace)
+	log.Info("shutting down: waiting for in-flight deliveries", "until", deadline)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-served:
+		waitTimeout(inflight, time.Until(deadline))
+	case <-t.C:
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := core.Dispatcher.Close(ctx); err != nil {
+		log.Warn("async sends still in flight at the deadline were cancelled; they stay queued for the next start", "err", err)
+	}
 }
 
 // allowedHosts are the names a daemon without a token answers to besides

@@ -170,7 +170,10 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // Serve serves h on ln until ctx is cancelled, then shuts down gracefully:
 // it stops accepting, lets requests in flight finish within grace, and
-// returns. A request still running after grace is cut off.
+// returns. A request still running after grace has its context cancelled
+// and gets a few seconds more (answerTimeout) to write its answer (a synchronous
+// send parks its message and says so); only a request still running then
+// is cut off.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
 	return serve(ctx, ln, h, nil, grace, log)
 }
@@ -182,13 +185,21 @@ func ServeTLS(ctx context.Context, ln net.Listener, h http.Handler, cfg *tls.Con
 	return serve(ctx, ln, h, cfg, grace, log)
 }
 
+// answerTimeout is how long the requests that Serve cancels at the end of
+// the grace period get to write their answers before their connections are
+// closed.
+const answerTimeout = 5 * time.Second
+
 func serve(ctx context.Context, ln net.Listener, h http.Handler, tlsCfg *tls.Config, grace time.Duration, log *slog.Logger) error {
+	requests, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
 	srv := &http.Server{
 		Handler:           h,
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return requests },
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -203,11 +214,20 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, tlsCfg *tls.Con
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	// The requests still running at the end of grace are cancelled, not
+	// cut off: their handlers still answer (a synchronous send parks its
+	// message), and Shutdown waits for the answers to be written.
+	cut := time.AfterFunc(grace, func() {
+		log.Warn("requests still running after the shutdown grace period are cancelled; waiting for their answers",
+			"grace", grace, "answer_timeout", answerTimeout)
+		cancelRequests()
+	})
+	defer cut.Stop()
+	sctx, cancel := context.WithTimeout(context.Background(), grace+answerTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("requests still running after the shutdown grace period; closing them", "grace", grace)
+		log.Warn("requests still running after their answer time; closing them", "answer_timeout", answerTimeout)
 		err = srv.Close()
 	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
