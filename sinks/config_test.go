@@ -123,6 +123,8 @@ func TestDecodeConfigNamesTheNestedLeaf(t *testing.T) {
 			`key "delivery.Circuit.Failures": wants a number (got true)`},
 		{"map entry", map[string]any{"labels": map[string]any{"team": "ops", "X-Bad": []any{1, 2}}},
 			`key "labels.X-Bad": wants a string (got [1,2])`},
+		{"map entry whose key has a dot", map[string]any{"labels": map[string]any{"p.example": 7}},
+			`key "labels[p.example]": wants a string (got 7)`},
 		{"list entry", map[string]any{"ports": []any{80, "http"}},
 			`key "ports[1]": wants a number (got "http")`},
 		{"list in a map", map[string]any{"groups": map[string]any{"a": []any{1, map[string]any{"x": 1}}}},

@@ -135,8 +135,14 @@ func fieldType(fields map[string]reflect.Type, key string) (reflect.Type, bool) 
 	return nil, false
 }
 
+// joinPath names key under path: "delivery.circuit", or in brackets when
+// the key would make a dotted path ambiguous, as a host name does:
+// "recipient_secrets[p.example]".
 func joinPath(path, key string) string {
-	if path == "" {
+	switch {
+	case strings.ContainsAny(key, ".[] "):
+		return path + "[" + key + "]"
+	case path == "":
 		return key
 	}
 	return path + "." + key

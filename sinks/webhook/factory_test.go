@@ -85,7 +85,7 @@ func TestFactoryErrors(t *testing.T) {
 		{"recipient secret for another port", map[string]any{"url": "http://h/", "recipient_secrets": map[string]any{"p.example:9443": partnerSecret}, "allow_recipient_hosts": []any{"p.example:8443"}}, "recipient_secrets[p.example:9443]"},
 		{"wildcard recipient secret", map[string]any{"url": "http://h/", "recipient_secrets": map[string]any{"*.p.example": partnerSecret}, "allow_recipient_hosts": []any{"*.p.example"}}, "recipient_secrets[*.p.example]"},
 		{"bad recipient secret", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"p.example": "whsec_c2hvcnQ="}}, "recipient_secrets[p.example]"},
-		{"unknown recipient secret form", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"p.example": map[string]any{"secret_envv": "X"}}}, "recipient_secrets"},
+		{"unknown recipient secret form", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"p.example": map[string]any{"secret_envv": "X"}}}, "recipient_secrets[p.example]"},
 		{"two recipient secret sources", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"p.example": map[string]any{"secret": partnerSecret, "secret_env": "X"}}}, "recipient_secrets[p.example].secret"},
 		{"unset recipient secret variable", map[string]any{"url": "http://h/", "allow_recipient_hosts": []any{"p.example"}, "recipient_secrets": map[string]any{"p.example": map[string]any{"secret_env": "DLETTER_TEST_UNSET_VARIABLE"}}}, "recipient_secrets[p.example].secret_env"},
 	} {
