@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dletter/dletter/internal/fielderr"
+	"github.com/dletter/dletter/internal/jsonfields"
 )
 
 // ConfigError reports a bad configuration key. It names the sink, the key
@@ -92,7 +93,7 @@ func decodeConfig(kind, name string, raw map[string]any, dst any, also ...string
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return Errorf(CodeInternal, "DecodeConfig", "dst must be a pointer to a struct, got %T", dst)
 	}
-	known := structFields(rv.Elem().Type())
+	known := jsonfields.Of(rv.Elem().Type())
 	for _, k := range also {
 		known[k] = nil
 	}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/dletter/dletter/internal/jsonfields"
 )
 
 // badLeaf is what findBadLeaf found: the dotted path to the value that
@@ -46,9 +48,9 @@ func findBadLeaf(path string, v any, t reflect.Type) (leaf badLeaf, ok bool) {
 		if !isMap {
 			return here, true
 		}
-		fields := structFields(t)
+		fields := jsonfields.Of(t)
 		for _, k := range sortedNames(m) {
-			ft, found := fieldType(fields, k)
+			ft, found := jsonfields.Lookup(fields, k)
 			if !found {
 				return badLeaf{path: joinPath(path, k), typ: t, unknown: true, known: sortedNames(fields)}, true
 			}
@@ -90,49 +92,6 @@ func decodeValue(v any, t reflect.Type) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	return dec.Decode(reflect.New(t).Interface())
-}
-
-// structFields maps the json names of t's fields, promoted ones included,
-// to their types.
-func structFields(t reflect.Type) map[string]reflect.Type {
-	out := make(map[string]reflect.Type)
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			for k, ft := range structFields(f.Type) {
-				if _, taken := out[k]; !taken {
-					out[k] = ft
-				}
-			}
-			continue
-		}
-		switch name {
-		case "-":
-			continue
-		case "":
-			name = f.Name
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-// fieldType finds key among fields as encoding/json does: the exact name
-// first, then one that differs only in case.
-func fieldType(fields map[string]reflect.Type, key string) (reflect.Type, bool) {
-	if t, ok := fields[key]; ok {
-		return t, true
-	}
-	for name, t := range fields {
-		if strings.EqualFold(name, key) {
-			return t, true
-		}
-	}
-	return nil, false
 }
 
 // joinPath names key under path: "delivery.circuit", or in brackets when

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/dletter/dletter/internal/jsonfields"
 )
 
 // DecodeObject decodes data, which must hold one JSON object and nothing
@@ -70,7 +72,7 @@ func jsonPath(t reflect.Type, path string) string {
 			out = append(out, segs[i:]...)
 			break
 		}
-		if f, ok := t.FieldByName(seg); ok && f.Anonymous && jsonName(f) == "" {
+		if f, ok := t.FieldByName(seg); ok && f.Anonymous && jsonfields.Name(f) == "" {
 			t = f.Type
 			continue
 		}
@@ -80,26 +82,9 @@ func jsonPath(t reflect.Type, path string) string {
 	return strings.Join(out, ".")
 }
 
-// jsonName is the name a field's json tag gives it, or "".
-func jsonName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	return name
-}
-
 // fieldType returns the type of the field of struct type t that the JSON
 // name name decodes into, or nil.
 func fieldType(t reflect.Type, name string) reflect.Type {
-	for _, f := range reflect.VisibleFields(t) {
-		if f.Anonymous && jsonName(f) == "" {
-			continue
-		}
-		n := jsonName(f)
-		if n == "" {
-			n = f.Name
-		}
-		if strings.EqualFold(n, name) {
-			return f.Type
-		}
-	}
-	return nil
+	ft, _ := jsonfields.Lookup(jsonfields.Of(t), name)
+	return ft
 }
